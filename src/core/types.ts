@@ -1,0 +1,170 @@
+// Shared shapes of the VS Code-free core. The tree view, the CLI and the tests read these;
+// only the model (model.ts) writes them.
+
+export type ProcessKind = 'main' | 'process' | 'pool-worker' | 'helper' | 'os';
+export type ProcessState = 'running' | 'zombie' | 'exited';
+export type HelperRole = 'resource-tracker' | 'forkserver' | 'manager';
+
+export interface ProcessInfo {
+  /** Stable identity: `${runId}:${pid}:${incarnation start ms}`. Pids are reused by the OS, keys never. */
+  readonly key: string;
+  readonly runId: string;
+  readonly pid: number;
+  /** OS parent pid, when known. */
+  ppid: number | null;
+  /** Logical parent: the process that called start(). Null for the run's root. */
+  parentPid: number | null;
+  /** Key of the logical parent's node, when that node exists. */
+  parentKey: string | null;
+  name: string;
+  daemon: boolean;
+  kind: ProcessKind;
+  role: HelperRole | null;
+  startMethod: string | null;
+  target: string | null;
+  /** Command line, when known (runtime argv or the OS scan's command). */
+  command: string | null;
+  state: ProcessState;
+  /** multiprocessing's convention: negative = killed by that signal. Null while running or unknown. */
+  exitCode: number | null;
+  /** 'SIGTERM', 'SIGKILL', … when exitCode is negative. */
+  signal: string | null;
+  /** The parent called join() on it. */
+  joined: boolean;
+  /** The parent collected its exit status (join, is_alive, …): no longer a zombie. */
+  reaped: boolean;
+  /** Its logical parent died while it was alive. */
+  orphaned: boolean;
+  /** The runtime inside it (or its parent) reports for it; false for OS-only processes. */
+  instrumented: boolean;
+  poolId: string | null;
+  createdAt: number | null;
+  startedAt: number;
+  exitedAt: number | null;
+}
+
+export type QueueKind = 'Queue' | 'JoinableQueue' | 'SimpleQueue' | 'ManagerQueue' | 'ManagerJoinableQueue';
+
+export interface QueueInfo {
+  readonly key: string; // `${runId}:queue:${id}`
+  readonly runId: string;
+  readonly id: string;
+  kind: QueueKind;
+  ownerPid: number;
+  maxsize: number;
+  puts: number;
+  gets: number;
+  tasksDone: number;
+  /** puts − gets, never below 0. */
+  depth: number;
+  /** JoinableQueue: puts − tasksDone; null for other kinds. */
+  unfinished: number | null;
+  site: string | null;
+  createdAt: number;
+}
+
+export type PoolKind = 'Pool' | 'ProcessPoolExecutor';
+
+export interface PoolInfo {
+  readonly key: string; // `${runId}:pool:${id}`
+  readonly runId: string;
+  readonly id: string;
+  kind: PoolKind;
+  ownerPid: number;
+  size: number;
+  /** Every worker pid the pool ever had, replacements included. */
+  workers: number[];
+  submitted: number;
+  completed: number;
+  pending: number;
+  state: 'running' | 'closed' | 'terminated' | 'joined' | 'shutdown';
+  site: string | null;
+  createdAt: number;
+}
+
+export type RunState = 'starting' | 'running' | 'finished' | 'failed';
+
+export interface RunInfo {
+  readonly runId: string;
+  /** Script path or `-m module`. */
+  readonly script: string;
+  readonly args: readonly string[];
+  readonly python: string;
+  readonly cwd: string;
+  state: RunState;
+  rootPid: number | null;
+  exitCode: number | null;
+  signal: string | null;
+  startedAt: number;
+  endedAt: number | null;
+  /** Why the run could not start or what went wrong, in words for the user. */
+  error: string | null;
+  /** A notice for the user, e.g. that injection could not work (python -I) and only the OS view is shown. */
+  notice: string | null;
+}
+
+/** The CLI's --snapshot JSON (documented in the README). */
+export interface SnapshotJson {
+  version: 1;
+  run: {
+    script: string;
+    args: string[];
+    python: string;
+    exitCode: number | null;
+    signal: string | null;
+    startedAt: number;
+    endedAt: number | null;
+  };
+  processes: Array<{
+    pid: number;
+    ppid: number | null;
+    parentPid: number | null;
+    name: string;
+    daemon: boolean;
+    kind: ProcessKind;
+    role: HelperRole | null;
+    startMethod: string | null;
+    target: string | null;
+    state: ProcessState;
+    exitCode: number | null;
+    signal: string | null;
+    joined: boolean;
+    orphaned: boolean;
+  }>;
+  queues: Array<{
+    id: string;
+    kind: QueueKind;
+    ownerPid: number;
+    maxsize: number;
+    depth: number;
+    puts: number;
+    gets: number;
+    unfinished: number | null;
+  }>;
+  pools: Array<{
+    id: string;
+    kind: PoolKind;
+    ownerPid: number;
+    size: number;
+    workers: number[];
+    submitted: number;
+    completed: number;
+    pending: number;
+  }>;
+}
+
+/** What changed in one reduction step; the tree refreshes only these. */
+export interface ModelChange {
+  runId: string;
+  processes: string[]; // keys
+  queues: string[];
+  pools: string[];
+  /** Structure changed (a node added or removed): parents must re-list their children. */
+  structural: boolean;
+}
+
+export interface Disposable {
+  dispose(): void;
+}
+
+export type Listener<T> = (value: T) => void;
