@@ -1,4 +1,101 @@
-// Placeholder: replaced by the VS Code layer.
+// The VS Code layer: wires the core's run sessions to a tree view, commands, a status bar
+// item and a log channel. Everything it makes is disposed with the extension; every run's
+// processes are killed when the window closes or the extension is disabled.
+
 import * as vscode from 'vscode';
-export function activate(_context: vscode.ExtensionContext): void {}
-export function deactivate(): void {}
+import { ContextKey, VIEW_ID } from './vscode/commandIds';
+import { registerCommands } from './vscode/commands/registerCommands';
+import { RunManager } from './vscode/runs';
+import type { Services } from './vscode/services';
+import { ProcessStatusBar } from './vscode/statusBar';
+import { ProcessDecorationProvider } from './vscode/tree/decorations';
+import type { TreeNode } from './vscode/tree/nodes';
+import { ProcessTreeProvider, type TreeOptions } from './vscode/tree/processTreeProvider';
+
+/** Returned by activate(): the integration tests read the live tree through it. */
+export interface MptreeApi {
+  readonly runs: RunManager;
+  readonly treeProvider: ProcessTreeProvider;
+  readonly treeView: vscode.TreeView<TreeNode>;
+  readonly statusBar: ProcessStatusBar;
+  readonly log: vscode.LogOutputChannel;
+}
+
+let runManager: RunManager | undefined;
+
+export function activate(context: vscode.ExtensionContext): MptreeApi {
+  const log = vscode.window.createOutputChannel('mptree', { log: true });
+  const runs = new RunManager(log);
+  runManager = runs;
+  const treeProvider = new ProcessTreeProvider(runs, treeOptions());
+  const treeView = vscode.window.createTreeView(VIEW_ID, { treeDataProvider: treeProvider, canSelectMany: true, showCollapseAll: true });
+  treeProvider.setVisible(treeView.visible);
+  const statusBar = new ProcessStatusBar(runs);
+  const services: Services = { runs, tree: treeProvider, treeView, log };
+
+  context.subscriptions.push(
+    // Disposed in this order (after deactivate): the runs' processes go first, the log last.
+    runs,
+    treeProvider,
+    treeView,
+    statusBar,
+    treeView.onDidChangeVisibility((e) => treeProvider.setVisible(e.visible)),
+    vscode.window.registerFileDecorationProvider(
+      new ProcessDecorationProvider((key) => runs.runByKey(key.slice(0, key.indexOf(':')))?.model.get(key), treeProvider.onDidChangeDecorations),
+    ),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('mptree.showHelperProcesses') || e.affectsConfiguration('mptree.keepExitedProcesses')) {
+        treeProvider.setOptions(treeOptions());
+      }
+    }),
+    ...registerCommands(services),
+    trackContextKeys(runs),
+    showNotices(runs),
+    log,
+  );
+  return { runs, treeProvider, treeView, statusBar, log };
+}
+
+/**
+ * Synchronous: VS Code gives deactivate little time and no guarantee it awaits a promise.
+ * Disposing the runs sends SIGKILL to every live process of every run.
+ */
+export function deactivate(): void {
+  runManager?.dispose();
+  runManager = undefined;
+}
+
+function treeOptions(): TreeOptions {
+  const config = vscode.workspace.getConfiguration('mptree');
+  return {
+    showHelperProcesses: config.get<boolean>('showHelperProcesses', true),
+    keepExitedProcesses: config.get<boolean>('keepExitedProcesses', true),
+  };
+}
+
+/** Keeps `mptree.hasRuns` / `mptree.hasLiveRuns` true to the runs, for menus and the palette. */
+function trackContextKeys(runs: RunManager): vscode.Disposable {
+  let last = '';
+  const update = () => {
+    const hasRuns = runs.runs.length > 0;
+    const hasLive = runs.liveRuns().length > 0;
+    const now = `${hasRuns}:${hasLive}`;
+    if (now === last) return;
+    last = now;
+    void vscode.commands.executeCommand('setContext', ContextKey.HasRuns, hasRuns);
+    void vscode.commands.executeCommand('setContext', ContextKey.HasLiveRuns, hasLive);
+  };
+  update();
+  return runs.onDidChangeRuns(update);
+}
+
+/** A run that cannot be watched (isolated mode) says so once, instead of a silently poorer tree. */
+function showNotices(runs: RunManager): vscode.Disposable {
+  const shown = new Set<string>();
+  return runs.onDidChangeRuns((run) => {
+    const notice = run?.info.notice;
+    if (!run || !notice || shown.has(run.info.runId)) return;
+    shown.add(run.info.runId);
+    void vscode.window.showWarningMessage(`mptree: ${notice}`);
+  });
+}

@@ -168,3 +168,15 @@ export interface Disposable {
 }
 
 export type Listener<T> = (value: T) => void;
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** Where the core writes its diagnostics; the VS Code layer maps it to a LogOutputChannel. */
+export interface Logger {
+  log(level: LogLevel, message: string): void;
+}
+
+export interface LogEntry {
+  level: LogLevel;
+  message: string;
+}

@@ -1,0 +1,76 @@
+// How a run is launched: the environment that injects the runtime, the argv, and (for the CLI)
+// the spawn itself. The VS Code layer launches through a Task with the same env and argv.
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export type LaunchTarget = { script: string; args: readonly string[] } | { module: string; args: readonly string[] };
+
+export interface RunConnection {
+  runtimeDir: string;
+  socketPath: string;
+  token: string;
+  runId: string;
+}
+
+/**
+ * The runtime folder. Bundled, dist/cli.js and dist/extension.js sit next to dist/runtime.
+ * Compiled for tests (out/src/core/launcher.js) or run from source, fall back to the sources
+ * so the unit tests see the same Python files without a build.
+ */
+export function defaultRuntimeDir(): string {
+  const candidates = [
+    path.join(__dirname, 'runtime'),
+    path.resolve(__dirname, '..', 'runtime'),
+    path.resolve(__dirname, '..', '..', '..', 'dist', 'runtime'),
+    path.resolve(__dirname, '..', '..', '..', 'src', 'runtime'),
+  ];
+  return candidates.find((dir) => fs.existsSync(dir)) ?? candidates[0];
+}
+
+function findKey(env: NodeJS.ProcessEnv, name: string): string {
+  // Windows environment names are case-insensitive: reuse the user's spelling.
+  if (process.platform !== 'win32') return name;
+  return Object.keys(env).find((key) => key.toUpperCase() === name) ?? name;
+}
+
+/**
+ * The run's environment: the user's own, plus the runtime prepended to PYTHONPATH and the
+ * three MPTREE_ variables. Nothing else changes (no PYTHONUNBUFFERED and the like), so the
+ * program behaves as it does without mptree.
+ */
+export function buildRunEnv(base: NodeJS.ProcessEnv, connection: RunConnection): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(base)) if (value !== undefined) env[key] = value;
+  const key = findKey(env, 'PYTHONPATH');
+  const existing = env[key];
+  env[key] = existing ? `${connection.runtimeDir}${path.delimiter}${existing}` : connection.runtimeDir;
+  env.MPTREE_SOCKET = connection.socketPath;
+  env.MPTREE_TOKEN = connection.token;
+  env.MPTREE_RUN_ID = connection.runId;
+  return env;
+}
+
+/** Interpreter arguments for the target: `script args…` or `-m module args…`. */
+export function launchArgs(target: LaunchTarget): string[] {
+  return 'module' in target ? ['-m', target.module, ...target.args] : [target.script, ...target.args];
+}
+
+export function describeTarget(target: LaunchTarget): string {
+  return 'module' in target ? `-m ${target.module}` : target.script;
+}
+
+export interface SpawnOptions {
+  env: Record<string, string>;
+  cwd: string;
+  /** 'inherit' for the CLI: the program keeps the terminal as if run bare. */
+  stdio?: 'inherit' | 'pipe' | 'ignore';
+}
+
+/**
+ * Spawns the program. Not detached: it stays in our process group, so Ctrl+C from the
+ * terminal reaches it (and its children) exactly as without mptree, and it can read stdin.
+ */
+export function spawnProgram(python: string, args: readonly string[], options: SpawnOptions): ChildProcess {
+  return spawn(python, [...args], { env: options.env, cwd: options.cwd, stdio: options.stdio ?? 'inherit', windowsHide: true });
+}

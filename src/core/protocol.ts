@@ -1,0 +1,416 @@
+// The wire format between the Python runtime and the session (docs/protocol.md).
+// Everything received is untrusted data: JSON.parse only, then field-by-field checks, and a
+// typed copy that holds only the fields we know (never the parsed object itself).
+import type { HelperRole, PoolKind, QueueKind } from './types';
+
+export const PROTOCOL_VERSION = 1;
+export const MAX_LINE_BYTES = 1024 * 1024;
+
+export type RuntimeProcessKind = 'python' | 'process' | 'pool-worker' | 'helper';
+
+export interface HelloMessage {
+  v: 1;
+  type: 'hello';
+  token: string;
+  runId: string;
+  pid: number;
+  ppid: number | null;
+  parentPid: number | null;
+  name: string;
+  daemon: boolean;
+  kind: RuntimeProcessKind;
+  role: HelperRole | null;
+  startMethod: string | null;
+  target: string | null;
+  argv: string[] | null;
+  python: string | null;
+  created: number | null;
+  t: number;
+}
+
+export interface ProcessStartedMessage {
+  v: 1;
+  type: 'process.started';
+  pid: number;
+  parentPid: number;
+  name: string;
+  daemon: boolean;
+  kind: RuntimeProcessKind;
+  role: HelperRole | null;
+  startMethod: string | null;
+  target: string | null;
+  poolId: string | null;
+  t: number;
+}
+
+export interface ProcessExitedMessage {
+  v: 1;
+  type: 'process.exited';
+  pid: number;
+  exitCode: number;
+  t: number;
+}
+
+export interface ProcessExitingMessage {
+  v: 1;
+  type: 'process.exiting';
+  pid: number;
+  exitCode: number;
+  t: number;
+}
+
+export interface ProcessReapedMessage {
+  v: 1;
+  type: 'process.reaped';
+  pid: number;
+  joined: boolean;
+  t: number;
+}
+
+export interface QueueCreatedMessage {
+  v: 1;
+  type: 'queue.created';
+  id: string;
+  kind: QueueKind;
+  ownerPid: number;
+  maxsize: number;
+  site: string | null;
+  t: number;
+}
+
+/** `[id, puts, gets, tasksDone]` deltas. */
+export type QueueCountEntry = [string, number, number, number];
+
+export interface QueueCountsMessage {
+  v: 1;
+  type: 'queue.counts';
+  counts: QueueCountEntry[];
+  t: number;
+}
+
+export interface PoolCreatedMessage {
+  v: 1;
+  type: 'pool.created';
+  id: string;
+  kind: PoolKind;
+  ownerPid: number;
+  size: number;
+  site: string | null;
+  t: number;
+}
+
+export interface PoolWorkersMessage {
+  v: 1;
+  type: 'pool.workers';
+  id: string;
+  pids: number[];
+  t: number;
+}
+
+/** `[id, submitted, completed]` deltas. */
+export type PoolCountEntry = [string, number, number];
+
+export interface PoolCountsMessage {
+  v: 1;
+  type: 'pool.counts';
+  counts: PoolCountEntry[];
+  t: number;
+}
+
+export type PoolStateName = 'closed' | 'terminated' | 'joined' | 'shutdown';
+
+export interface PoolStateMessage {
+  v: 1;
+  type: 'pool.state';
+  id: string;
+  state: PoolStateName;
+  t: number;
+}
+
+export interface ControlResultMessage {
+  v: 1;
+  type: 'control.result';
+  id: number;
+  ok: boolean;
+  exitCode: number | null;
+  error: string | null;
+  timedOut: boolean;
+  t: number;
+}
+
+export type RuntimeMessage =
+  | HelloMessage
+  | ProcessStartedMessage
+  | ProcessExitedMessage
+  | ProcessExitingMessage
+  | ProcessReapedMessage
+  | QueueCreatedMessage
+  | QueueCountsMessage
+  | PoolCreatedMessage
+  | PoolWorkersMessage
+  | PoolCountsMessage
+  | PoolStateMessage
+  | ControlResultMessage;
+
+export type RuntimeMessageType = RuntimeMessage['type'];
+
+export type ControlOp = 'join' | 'terminate' | 'kill';
+
+export interface ControlRequest {
+  v: 1;
+  type: 'control';
+  id: number;
+  op: ControlOp;
+  pid: number;
+  timeout?: number;
+}
+
+export function encodeControl(request: ControlRequest): string {
+  return JSON.stringify(request) + '\n';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Framing
+
+export interface LineDecoderOptions {
+  maxLineBytes?: number;
+  /** Called once per dropped oversized line (not once per chunk of it). */
+  onOversized?: (bytes: number) => void;
+}
+
+/**
+ * Splits a byte stream into lines. Lines are decoded only when complete, so a multi-byte
+ * UTF-8 character split across chunks is reassembled for free (0x0A never occurs inside a
+ * multi-byte sequence). Memory is bounded: at most maxLineBytes of a partial line is held;
+ * past that the line is dropped until its newline.
+ */
+export class LineDecoder {
+  private readonly maxLineBytes: number;
+  private readonly onOversized: ((bytes: number) => void) | undefined;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  /** Inside an oversized line: skip bytes up to the next newline. */
+  private discarding = false;
+  private discardedBytes = 0;
+
+  constructor(options: LineDecoderOptions = {}) {
+    this.maxLineBytes = options.maxLineBytes ?? MAX_LINE_BYTES;
+    this.onOversized = options.onOversized;
+  }
+
+  /** Bytes held for an incomplete line (for tests of the memory bound). */
+  get bufferedBytes(): number {
+    return this.pendingBytes;
+  }
+
+  push(chunk: Buffer): string[] {
+    const lines: string[] = [];
+    let start = 0;
+    while (start < chunk.length) {
+      const newline = chunk.indexOf(0x0a, start);
+      const end = newline === -1 ? chunk.length : newline;
+      const piece = chunk.subarray(start, end);
+      if (this.discarding) {
+        this.discardedBytes += piece.length;
+      } else if (this.pendingBytes + piece.length > this.maxLineBytes) {
+        // Drop what we hold and everything up to the next newline; report once per line.
+        this.discarding = true;
+        this.discardedBytes = this.pendingBytes + piece.length;
+        this.pending = [];
+        this.pendingBytes = 0;
+      } else if (piece.length > 0) {
+        // Copy: the caller may reuse the chunk's memory after push returns.
+        this.pending.push(newline === -1 ? Buffer.from(piece) : piece);
+        this.pendingBytes += piece.length;
+      }
+      if (newline === -1) break;
+      if (this.discarding) {
+        this.discarding = false;
+        this.onOversized?.(this.discardedBytes);
+        this.discardedBytes = 0;
+      } else {
+        const bytes = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
+        let line = bytes.toString('utf8');
+        // Tolerate CRLF from writers on Windows.
+        if (line.endsWith('\r')) line = line.slice(0, -1);
+        lines.push(line);
+      }
+      this.pending = [];
+      this.pendingBytes = 0;
+      start = newline + 1;
+    }
+    return lines;
+  }
+
+  /**
+   * End of stream. An unterminated last line is incomplete by the framing rules (the writer
+   * died mid-line); it is returned so the caller can decide, but the server ignores it.
+   */
+  end(): string | null {
+    const rest = this.pendingBytes > 0 && !this.discarding ? Buffer.concat(this.pending).toString('utf8') : null;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.discarding = false;
+    return rest;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation
+
+export type ParseFailureKind = 'json' | 'not-object' | 'version' | 'unknown-type' | 'field';
+
+export type ParseResult =
+  | { ok: true; message: RuntimeMessage }
+  | { ok: false; kind: ParseFailureKind; type: string | null; reason: string };
+
+type Check = (value: unknown) => boolean;
+
+const isString: Check = (v) => typeof v === 'string';
+const isBool: Check = (v) => typeof v === 'boolean';
+const isNumber: Check = (v) => typeof v === 'number' && Number.isFinite(v);
+const isInt: Check = (v) => Number.isSafeInteger(v);
+const isCount: Check = (v) => Number.isSafeInteger(v) && (v as number) >= 0;
+const isPid: Check = (v) => Number.isSafeInteger(v) && (v as number) > 0;
+const oneOf =
+  (...values: readonly string[]): Check =>
+  (v) =>
+    typeof v === 'string' && values.includes(v);
+const orNull =
+  (check: Check): Check =>
+  (v) =>
+    v === null || check(v);
+const arrayOf =
+  (check: Check, maxLength = 100_000): Check =>
+  (v) =>
+    Array.isArray(v) && v.length <= maxLength && v.every(check);
+const tuple =
+  (...checks: Check[]): Check =>
+  (v) =>
+    Array.isArray(v) && v.length >= checks.length && checks.every((check, i) => check(v[i]));
+
+const RUNTIME_KINDS = ['python', 'process', 'pool-worker', 'helper'] as const;
+const ROLES = ['resource-tracker', 'forkserver', 'manager'] as const;
+const QUEUE_KINDS = ['Queue', 'JoinableQueue', 'SimpleQueue', 'ManagerQueue', 'ManagerJoinableQueue'] as const;
+const POOL_KINDS = ['Pool', 'ProcessPoolExecutor'] as const;
+const POOL_STATES = ['closed', 'terminated', 'joined', 'shutdown'] as const;
+
+/** required: the field must be present and pass; optional: absent means null (or the default). */
+interface FieldSpec {
+  check: Check;
+  required: boolean;
+}
+const req = (check: Check): FieldSpec => ({ check, required: true });
+const opt = (check: Check): FieldSpec => ({ check, required: false });
+
+// `t` is optional on the wire in our reading: a message without it is stamped on arrival.
+const SCHEMAS: Record<RuntimeMessageType, Record<string, FieldSpec>> = {
+  hello: {
+    token: req(isString),
+    runId: req(isString),
+    pid: req(isPid),
+    ppid: opt(orNull(isInt)),
+    parentPid: opt(orNull(isInt)),
+    name: opt(isString),
+    daemon: opt(isBool),
+    kind: req(oneOf(...RUNTIME_KINDS)),
+    role: opt(orNull(oneOf(...ROLES))),
+    startMethod: opt(orNull(isString)),
+    target: opt(orNull(isString)),
+    argv: opt(orNull(arrayOf(isString, 10_000))),
+    python: opt(orNull(isString)),
+    created: opt(orNull(isNumber)),
+    t: opt(isNumber),
+  },
+  'process.started': {
+    pid: req(isPid),
+    parentPid: req(isPid),
+    name: opt(isString),
+    daemon: opt(isBool),
+    kind: req(oneOf(...RUNTIME_KINDS)),
+    role: opt(orNull(oneOf(...ROLES))),
+    startMethod: opt(orNull(isString)),
+    target: opt(orNull(isString)),
+    poolId: opt(orNull(isString)),
+    t: opt(isNumber),
+  },
+  'process.exited': { pid: req(isPid), exitCode: req(isInt), t: opt(isNumber) },
+  'process.exiting': { pid: req(isPid), exitCode: req(isInt), t: opt(isNumber) },
+  'process.reaped': { pid: req(isPid), joined: opt(isBool), t: opt(isNumber) },
+  'queue.created': {
+    id: req(isString),
+    kind: req(oneOf(...QUEUE_KINDS)),
+    ownerPid: req(isPid),
+    maxsize: opt(isInt),
+    site: opt(orNull(isString)),
+    t: opt(isNumber),
+  },
+  'queue.counts': { counts: req(arrayOf(tuple(isString, isCount, isCount, isCount))), t: opt(isNumber) },
+  'pool.created': {
+    id: req(isString),
+    kind: req(oneOf(...POOL_KINDS)),
+    ownerPid: req(isPid),
+    size: opt(isCount),
+    site: opt(orNull(isString)),
+    t: opt(isNumber),
+  },
+  'pool.workers': { id: req(isString), pids: req(arrayOf(isPid)), t: opt(isNumber) },
+  'pool.counts': { counts: req(arrayOf(tuple(isString, isCount, isCount))), t: opt(isNumber) },
+  'pool.state': { id: req(isString), state: req(oneOf(...POOL_STATES)), t: opt(isNumber) },
+  'control.result': {
+    id: req(isInt),
+    ok: req(isBool),
+    exitCode: opt(orNull(isInt)),
+    error: opt(orNull(isString)),
+    timedOut: opt(isBool),
+    t: opt(isNumber),
+  },
+};
+
+const DEFAULTS: Record<string, unknown> = { name: '', daemon: false, joined: false, timedOut: false, maxsize: 0, size: 0 };
+
+export function isKnownType(type: string): type is RuntimeMessageType {
+  return Object.prototype.hasOwnProperty.call(SCHEMAS, type);
+}
+
+/** Parses one protocol line. Never throws; never evaluates anything. */
+export function parseMessage(line: string, now: () => number = Date.now): ParseResult {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return { ok: false, kind: 'json', type: null, reason: 'not valid JSON' };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, kind: 'not-object', type: null, reason: 'not a JSON object' };
+  }
+  const raw = value as Record<string, unknown>;
+  const type = typeof raw.type === 'string' ? raw.type : null;
+  if (raw.v !== PROTOCOL_VERSION) {
+    return { ok: false, kind: 'version', type, reason: `unsupported protocol version ${JSON.stringify(raw.v)}` };
+  }
+  if (type === null) return { ok: false, kind: 'unknown-type', type: null, reason: 'missing "type"' };
+  if (!isKnownType(type)) {
+    return { ok: false, kind: 'unknown-type', type: type.slice(0, 64), reason: `unknown message type "${type.slice(0, 64)}"` };
+  }
+  const schema = SCHEMAS[type];
+  // A fresh object with only the schema's fields: unknown fields (and any __proto__ key)
+  // never reach the model.
+  const message: Record<string, unknown> = { v: PROTOCOL_VERSION, type };
+  for (const [field, spec] of Object.entries(schema)) {
+    const has = Object.prototype.hasOwnProperty.call(raw, field) && raw[field] !== undefined;
+    if (!has) {
+      if (spec.required) return { ok: false, kind: 'field', type, reason: `${type}: missing field "${field}"` };
+      message[field] = field === 't' ? now() : field in DEFAULTS ? DEFAULTS[field] : null;
+      continue;
+    }
+    if (!spec.check(raw[field])) {
+      return { ok: false, kind: 'field', type, reason: `${type}: field "${field}" has the wrong type` };
+    }
+    const fieldValue = raw[field];
+    // Copy arrays (one level deep, enough for argv, pids and count tuples) so nothing we
+    // keep aliases the parsed value.
+    message[field] = Array.isArray(fieldValue) ? fieldValue.map((e) => (Array.isArray(e) ? [...e] : e)) : fieldValue;
+  }
+  return { ok: true, message: message as unknown as RuntimeMessage };
+}

@@ -1,0 +1,331 @@
+// The per-run socket server that every Python process of a run reports to.
+// Security model: the socket lives in a fresh 0700 directory (only this user can connect) and
+// each connection must open with a hello carrying the run's random token, so a process of
+// another run (or anything else that finds the path) cannot feed this run's model.
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import {
+  LineDecoder,
+  PROTOCOL_VERSION,
+  encodeControl,
+  parseMessage,
+  type ControlOp,
+  type ControlResultMessage,
+  type RuntimeMessage,
+} from './protocol';
+import type { Disposable, LogLevel, Logger } from './types';
+
+export interface ReceivedMessage {
+  message: RuntimeMessage;
+  /** Pid named by the hello of the connection it came on. */
+  from: number;
+}
+
+export interface RuntimeServerOptions {
+  runId: string;
+  logger: Logger;
+  /** One call per data chunk of one connection, with every valid message in it. */
+  onBatch: (batch: ReceivedMessage[]) => void;
+  /** Where the private directory is made; os.tmpdir() by default. */
+  tmpDir?: string;
+  maxLineBytes?: number;
+  /** How long a connection may stay silent before its hello; 10 s by default. */
+  helloTimeoutMs?: number;
+  /** Extra time granted to a control answer on top of the operation's own timeout. */
+  controlSlackMs?: number;
+  /** How often suppressed repeats of a logged error are summarised. */
+  logSummaryIntervalMs?: number;
+}
+
+/** Logs the first error of each kind at once and later only a count of the repeats. */
+export class RateLimitedLog implements Disposable {
+  private readonly suppressed = new Map<string, { level: LogLevel; message: string; count: number }>();
+  private readonly seen = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly intervalMs = 10_000,
+  ) {}
+
+  report(kind: string, level: LogLevel, message: string): void {
+    if (!this.seen.has(kind)) {
+      // Bounded: kinds are built from a fixed set of reasons and message types.
+      if (this.seen.size < 1000) this.seen.add(kind);
+      this.logger.log(level, message);
+      return;
+    }
+    const entry = this.suppressed.get(kind);
+    if (entry) entry.count++;
+    else this.suppressed.set(kind, { level, message, count: 1 });
+    if (!this.timer) {
+      this.timer = setTimeout(() => this.flush(), this.intervalMs);
+      // A pending summary must not keep the CLI alive.
+      this.timer.unref();
+    }
+  }
+
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const { level, message, count } of this.suppressed.values()) {
+      this.logger.log(level, `${message} (repeated ${count} more time${count === 1 ? '' : 's'})`);
+    }
+    this.suppressed.clear();
+  }
+
+  dispose(): void {
+    this.flush();
+  }
+}
+
+interface PendingControl {
+  resolve(result: ControlResultMessage): void;
+  reject(error: Error): void;
+  timer: NodeJS.Timeout;
+  connection: Connection;
+}
+
+class Connection {
+  readonly decoder: LineDecoder;
+  authenticated = false;
+  pid: number | null = null;
+  closed = false;
+  helloTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly id: number,
+    readonly socket: net.Socket,
+    maxLineBytes: number | undefined,
+    onOversized: (bytes: number) => void,
+  ) {
+    this.decoder = new LineDecoder({ maxLineBytes, onOversized });
+  }
+
+  get label(): string {
+    return this.pid === null ? `connection #${this.id}` : `connection #${this.id} (pid ${this.pid})`;
+  }
+}
+
+function makeSocketPath(tmpDir: string | undefined): { directory: string | null; socketPath: string } {
+  const random = crypto.randomBytes(8).toString('hex');
+  if (process.platform === 'win32') {
+    // Named pipes live in their own namespace; the token is what keeps strangers out.
+    return { directory: null, socketPath: `\\\\.\\pipe\\mptree-${random}` };
+  }
+  const make = (base: string) => {
+    const directory = fs.mkdtempSync(path.join(base, 'mptree-'));
+    // mkdtemp already uses 0700; chmod anyway so a permissive umask or platform cannot widen it.
+    fs.chmodSync(directory, 0o700);
+    return { directory, socketPath: path.join(directory, 'mptree.sock') };
+  };
+  const made = make(tmpDir ?? os.tmpdir());
+  // sun_path holds 104 (macOS) to 108 (Linux) bytes; a deep TMPDIR would make bind() fail.
+  if (Buffer.byteLength(made.socketPath) <= 100 || tmpDir) return made;
+  fs.rmSync(made.directory, { recursive: true, force: true });
+  return make('/tmp');
+}
+
+function sameToken(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  // Constant time, so the token cannot be guessed byte by byte from response timing.
+  return x.length === y.length && crypto.timingSafeEqual(x, y);
+}
+
+export class RuntimeServer implements Disposable {
+  readonly token = crypto.randomBytes(16).toString('hex');
+  private readonly connections = new Set<Connection>();
+  /** Latest hello wins: a pid's current connection. */
+  private readonly byPid = new Map<number, Connection>();
+  private readonly pending = new Map<number, PendingControl>();
+  private readonly log: RateLimitedLog;
+  private nextConnectionId = 1;
+  private nextControlId = 1;
+  private disposed = false;
+
+  private constructor(
+    private readonly options: RuntimeServerOptions,
+    private readonly server: net.Server,
+    readonly socketPath: string,
+    readonly directory: string | null,
+  ) {
+    this.log = new RateLimitedLog(options.logger, options.logSummaryIntervalMs);
+    server.on('connection', (socket) => this.accept(socket));
+    server.on('error', (error) => this.log.report('server', 'error', `mptree socket server: ${error.message}`));
+  }
+
+  get runId(): string {
+    return this.options.runId;
+  }
+
+  static async start(options: RuntimeServerOptions): Promise<RuntimeServer> {
+    const { directory, socketPath } = makeSocketPath(options.tmpDir);
+    const server = net.createServer();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(socketPath, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      if (directory) fs.chmodSync(socketPath, 0o600);
+    } catch (error) {
+      server.close();
+      if (directory) fs.rmSync(directory, { recursive: true, force: true });
+      throw error;
+    }
+    return new RuntimeServer(options, server, socketPath, directory);
+  }
+
+  /** Pids that currently have an authenticated connection. */
+  connectedPids(): number[] {
+    return [...this.byPid.keys()];
+  }
+
+  hasConnection(pid: number): boolean {
+    return this.byPid.has(pid);
+  }
+
+  /**
+   * Sends a control request on the connection of `viaPid` (the target's logical parent) and
+   * resolves with its control.result. Rejects when there is no such connection, when it
+   * closes first, or after the operation's timeout plus a slack for the round trip.
+   */
+  control(viaPid: number, op: ControlOp, pid: number, timeoutSec?: number): Promise<ControlResultMessage> {
+    const connection = this.byPid.get(viaPid);
+    if (!connection || connection.closed) {
+      return Promise.reject(new Error(`process ${viaPid} has no connection to mptree`));
+    }
+    const id = this.nextControlId++;
+    const waitMs = (op === 'join' ? (timeoutSec ?? 0) * 1000 : 0) + (this.options.controlSlackMs ?? 5000);
+    return new Promise<ControlResultMessage>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`process ${viaPid} did not answer the ${op} request within ${Math.round(waitMs / 1000)} s`));
+      }, waitMs);
+      this.pending.set(id, { resolve, reject, timer, connection });
+      const request = { v: PROTOCOL_VERSION as 1, type: 'control' as const, id, op, pid, ...(op === 'join' ? { timeout: timeoutSec } : {}) };
+      connection.socket.write(encodeControl(request), (error) => {
+        if (error) this.settle(id, new Error(`could not reach process ${viaPid}: ${error.message}`));
+      });
+    });
+  }
+
+  private settle(id: number, outcome: ControlResultMessage | Error): void {
+    const entry = this.pending.get(id);
+    if (!entry) return;
+    this.pending.delete(id);
+    clearTimeout(entry.timer);
+    if (outcome instanceof Error) entry.reject(outcome);
+    else entry.resolve(outcome);
+  }
+
+  private accept(socket: net.Socket): void {
+    if (this.disposed) {
+      socket.destroy();
+      return;
+    }
+    const connection: Connection = new Connection(this.nextConnectionId++, socket, this.options.maxLineBytes, (bytes) =>
+      this.log.report('oversized', 'warn', `mptree: dropped a ${bytes}-byte line from ${connection.label}: longer than the 1 MiB limit`),
+    );
+    this.connections.add(connection);
+    connection.helloTimer = setTimeout(() => this.refuse(connection, 'no hello within the time limit'), this.options.helloTimeoutMs ?? 10_000);
+    connection.helloTimer.unref();
+    socket.on('data', (chunk: Buffer) => this.onData(connection, chunk));
+    socket.on('error', (error) => {
+      // Peers die without a goodbye (SIGKILL): ECONNRESET/EPIPE are normal, not worth a log line.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ECONNRESET' && code !== 'EPIPE') this.log.report(`socket:${code}`, 'warn', `mptree: ${connection.label}: ${error.message}`);
+    });
+    socket.on('close', () => this.onClose(connection));
+  }
+
+  private refuse(connection: Connection, reason: string): void {
+    if (connection.closed) return;
+    // Logged once per connection: everything after the bad first line is ignored unread.
+    this.options.logger.log('warn', `mptree: refused ${connection.label}: ${reason}`);
+    connection.socket.destroy();
+    this.onClose(connection);
+  }
+
+  private onData(connection: Connection, chunk: Buffer): void {
+    if (connection.closed) return;
+    const batch: ReceivedMessage[] = [];
+    for (const line of connection.decoder.push(chunk)) {
+      if (connection.closed) return;
+      if (line.length === 0) continue;
+      const parsed = parseMessage(line);
+      if (!connection.authenticated) {
+        if (!parsed.ok) return this.refuse(connection, `first line is not a valid hello (${parsed.reason})`);
+        const hello = parsed.message;
+        if (hello.type !== 'hello') return this.refuse(connection, `first message is "${hello.type}", not hello`);
+        if (!sameToken(hello.token, this.token)) return this.refuse(connection, 'wrong token');
+        if (hello.runId !== this.options.runId) return this.refuse(connection, `hello for another run (${hello.runId.slice(0, 40)})`);
+        connection.authenticated = true;
+        clearTimeout(connection.helloTimer);
+        this.bind(connection, hello.pid);
+        batch.push({ message: hello, from: hello.pid });
+        continue;
+      }
+      if (!parsed.ok) {
+        this.log.report(`${parsed.kind}:${parsed.type ?? ''}`, 'warn', `mptree: ${connection.label}: ${parsed.reason}`);
+        continue;
+      }
+      const message = parsed.message;
+      if (message.type === 'control.result') {
+        this.settle(message.id, message);
+        continue;
+      }
+      if (message.type === 'hello') {
+        if (!sameToken(message.token, this.token) || message.runId !== this.options.runId) {
+          this.log.report('hello-mismatch', 'warn', `mptree: ${connection.label}: ignored a repeated hello with a different token or run`);
+          continue;
+        }
+        if (message.pid !== connection.pid) this.bind(connection, message.pid);
+      }
+      batch.push({ message, from: connection.pid! });
+    }
+    if (batch.length === 0) return;
+    try {
+      this.options.onBatch(batch);
+    } catch (error) {
+      this.log.report('handler', 'error', `mptree: error while applying messages: ${(error as Error)?.stack ?? String(error)}`);
+    }
+  }
+
+  private bind(connection: Connection, pid: number): void {
+    if (connection.pid !== null && this.byPid.get(connection.pid) === connection) this.byPid.delete(connection.pid);
+    connection.pid = pid;
+    this.byPid.set(pid, connection);
+  }
+
+  private onClose(connection: Connection): void {
+    if (connection.closed) return;
+    connection.closed = true;
+    clearTimeout(connection.helloTimer);
+    connection.decoder.end();
+    this.connections.delete(connection);
+    if (connection.pid !== null && this.byPid.get(connection.pid) === connection) this.byPid.delete(connection.pid);
+    for (const [id, entry] of this.pending) {
+      if (entry.connection === connection) this.settle(id, new Error(`process ${connection.pid} disconnected before answering`));
+    }
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.server.close();
+    for (const connection of [...this.connections]) {
+      connection.socket.destroy();
+      this.onClose(connection);
+    }
+    for (const id of [...this.pending.keys()]) this.settle(id, new Error('the run ended'));
+    this.log.dispose();
+    if (this.directory) fs.rmSync(this.directory, { recursive: true, force: true });
+  }
+}

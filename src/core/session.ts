@@ -1,0 +1,462 @@
+// One run of a Python program under mptree: the socket server, the model, the launch, the OS
+// scan, process control and the end of the run. Used as is by the CLI, which spawns the
+// program itself, and by the VS Code layer, which launches through a Task ("external launch")
+// and reports the root pid and exit code back.
+import type { ChildProcess } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import { DisposableStore, Emitter, type Event } from './event';
+import { buildRunEnv, defaultRuntimeDir, describeTarget, launchArgs, spawnProgram, type LaunchTarget } from './launcher';
+import { RunModel, exitCodeOf, signalName } from './model';
+import { defaultLister, liveness, type Liveness, type OsProcessLister } from './osScan';
+import { findPython, type PythonInfo } from './python';
+import { RateLimitedLog, RuntimeServer } from './server';
+import type { Disposable, LogEntry, LogLevel, Logger, ModelChange, ProcessInfo, RunInfo } from './types';
+
+export interface RunSessionOptions {
+  target: LaunchTarget;
+  cwd: string;
+  /** An interpreter already checked (e.g. from the Python extension); else found from `python`. */
+  pythonInfo?: PythonInfo;
+  /** --python / the mptree.pythonPath setting; empty: python3, then python on PATH. */
+  python?: string | null;
+  /** The user's environment the run starts from; process.env by default. */
+  env?: NodeJS.ProcessEnv;
+  /** Where the Python runtime lives; next to the bundle by default. */
+  runtimeDir?: string;
+  logger?: Logger;
+  lister?: OsProcessLister;
+  osScanIntervalMs?: number;
+  /** How long stop() lets processes handle SIGTERM before SIGKILL. */
+  terminateGraceMs?: number;
+  /** How long a running root may stay silent before the isolated-mode notice. */
+  helloNoticeMs?: number;
+  maxExited?: number;
+  /** For tests: replaces the OS liveness probe. */
+  liveness?: (pid: number) => Liveness;
+}
+
+/** What the VS Code layer needs to start the program itself (a Task with ProcessExecution). */
+export interface LaunchSpec {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd: string;
+}
+
+export type JoinResult = { exitCode: number | null } | { timedOut: true; seconds: number };
+
+export interface SignalOutcome {
+  pid: number;
+  /** runtime: the parent's Process.terminate()/kill(); signal: we signalled it; none: already gone. */
+  via: 'runtime' | 'signal' | 'none';
+}
+
+export interface StopResult {
+  /** Pids sent SIGTERM. */
+  terminated: number[];
+  /** Pids still alive after the grace period and sent SIGKILL. */
+  killed: number[];
+  /** Pids the OS still shows after all that (should be empty). */
+  remaining: number[];
+}
+
+export class SessionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SessionError';
+  }
+}
+
+const isLive = (p: ProcessInfo) => p.state !== 'exited';
+
+export class RunSession implements Disposable {
+  readonly runId: string;
+  readonly model: RunModel;
+  readonly info: RunInfo;
+  readonly launch: LaunchSpec;
+  readonly python: PythonInfo;
+
+  private readonly disposables = new DisposableStore();
+  private readonly changeRunEmitter = new Emitter<RunInfo>();
+  private readonly endEmitter = new Emitter<RunInfo>();
+  private readonly logEmitter = new Emitter<LogEntry>();
+  /** Fires for every model change (one per applied batch). */
+  readonly onDidChange: Event<ModelChange>;
+  /** Run-level changes: state, root pid, exit code, notice. */
+  readonly onDidChangeRun = this.changeRunEmitter.event;
+  readonly onDidEnd = this.endEmitter.event;
+  readonly onLog = this.logEmitter.event;
+  readonly ended: Promise<RunInfo>;
+
+  private resolveEnded!: (info: RunInfo) => void;
+  private child: ChildProcess | null = null;
+  private scanTimer: NodeJS.Timeout | undefined;
+  private noticeTimer: NodeJS.Timeout | undefined;
+  private endTimer: NodeJS.Timeout | undefined;
+  private scanning: Promise<void> | null = null;
+  private rootExited = false;
+  private rootExitKnown = false;
+  private disposed = false;
+  private readonly log: RateLimitedLog;
+  private readonly lister: OsProcessLister;
+  private readonly liveness: (pid: number) => Liveness;
+
+  private constructor(
+    private readonly options: RunSessionOptions,
+    private readonly server: RuntimeServer,
+    model: RunModel,
+    python: PythonInfo,
+    log: RateLimitedLog,
+  ) {
+    this.runId = server.runId;
+    this.model = model;
+    this.python = python;
+    this.log = log;
+    this.lister = options.lister ?? defaultLister();
+    this.liveness = options.liveness ?? liveness;
+    this.onDidChange = model.onDidChange;
+    const args = launchArgs(options.target);
+    this.launch = {
+      command: python.command,
+      args,
+      env: buildRunEnv(options.env ?? process.env, {
+        runtimeDir: options.runtimeDir ?? defaultRuntimeDir(),
+        socketPath: server.socketPath,
+        token: server.token,
+        runId: this.runId,
+      }),
+      cwd: options.cwd,
+    };
+    this.info = {
+      runId: this.runId,
+      script: describeTarget(options.target),
+      args: [...options.target.args],
+      python: python.executable,
+      cwd: options.cwd,
+      state: 'starting',
+      rootPid: null,
+      exitCode: null,
+      signal: null,
+      startedAt: Date.now(),
+      endedAt: null,
+      error: null,
+      notice: null,
+    };
+    this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
+    this.disposables.add(this.changeRunEmitter);
+    this.disposables.add(this.endEmitter);
+    this.disposables.add(this.logEmitter);
+  }
+
+  /** Finds and checks Python (throws PythonError with a user-facing message) and opens the socket. */
+  static async create(options: RunSessionOptions): Promise<RunSession> {
+    const python = options.pythonInfo ?? (await findPython({ explicit: options.python, env: options.env }));
+    const runId = crypto.randomBytes(6).toString('hex');
+    let session: RunSession | undefined;
+    const logger: Logger = {
+      log: (level, message) => (session ? session.emitLog(level, message) : options.logger?.log(level, message)),
+    };
+    const log = new RateLimitedLog(logger);
+    const model = new RunModel(runId, { maxExited: options.maxExited, log: (kind, message) => log.report(kind, 'warn', message) });
+    const server = await RuntimeServer.start({
+      runId,
+      logger,
+      onBatch: (batch) => model.apply(batch.map((received) => received.message)),
+    });
+    session = new RunSession(options, server, model, python, log);
+    return session;
+  }
+
+  private emitLog(level: LogLevel, message: string): void {
+    this.options.logger?.log(level, message);
+    try {
+      this.logEmitter.fire({ level, message });
+    } catch {
+      // A failing log listener must not break the code that logged.
+    }
+  }
+
+  private fireRunChange(): void {
+    try {
+      this.changeRunEmitter.fire(this.info);
+    } catch (error) {
+      this.emitLog('error', `mptree: run listener failed: ${(error as Error)?.message}`);
+    }
+  }
+
+  get rootPid(): number | null {
+    return this.info.rootPid;
+  }
+
+  get isEnded(): boolean {
+    return this.info.state === 'finished' || this.info.state === 'failed';
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Launch
+
+  /** CLI: spawns the program with the terminal inherited. */
+  start(stdio: 'inherit' | 'pipe' | 'ignore' = 'inherit'): ChildProcess {
+    if (this.child || this.info.rootPid !== null) throw new SessionError('this run was already started');
+    this.emitLog('info', `mptree: ${this.launch.command} ${this.launch.args.join(' ')} (cwd ${this.launch.cwd})`);
+    const child = spawnProgram(this.launch.command, this.launch.args, { env: this.launch.env, cwd: this.launch.cwd, stdio });
+    this.child = child;
+    child.once('spawn', () => this.attach(child.pid!));
+    child.once('error', (error) => {
+      if (this.info.rootPid === null) this.fail(`could not start ${this.launch.command}: ${error.message}`);
+      else this.emitLog('error', `mptree: ${error.message}`);
+    });
+    child.once('exit', (code, signal) => this.notifyRootExit(exitCodeOf(code, signal)));
+    return child;
+  }
+
+  /** External launch: the program is running as `pid` (the interpreter started with this.launch). */
+  attach(pid: number): void {
+    if (this.isEnded || this.disposed) return;
+    this.info.rootPid = pid;
+    this.info.state = 'running';
+    this.model.setRootPid(pid, { name: describeTarget(this.options.target), command: [this.launch.command, ...this.launch.args].join(' ') });
+    this.fireRunChange();
+    this.scheduleScan(0);
+    // Injection works through PYTHONPATH: `python -I`/`-E`/`-S` ignore it, and then only the OS
+    // view can be shown. Say so rather than show a silently poorer tree.
+    this.noticeTimer = setTimeout(() => {
+      const root = this.model.processByPid(pid);
+      if (this.rootExited || this.isEnded || !root || root.instrumented) return;
+      this.info.notice =
+        'The program did not report to mptree: Python was probably started in isolated mode (-I, -E or -S) or the runtime is not on its path. Only the processes the OS shows are listed, without names, queues or pools.';
+      this.emitLog('warn', `mptree: ${this.info.notice}`);
+      this.fireRunChange();
+    }, this.options.helloNoticeMs ?? 3000);
+  }
+
+  /** The root exited (CLI: child exit; VS Code: the task's process ended). exitCode: -N for signal N. */
+  notifyRootExit(exitCode: number | null): void {
+    const pid = this.info.rootPid;
+    if (pid === null) return;
+    if (exitCode !== null) this.rootExitKnown = true;
+    if (this.info.exitCode === null && exitCode !== null) {
+      this.info.exitCode = exitCode;
+      this.info.signal = signalName(exitCode);
+    }
+    if (!this.rootExited) {
+      // Settle which of the root's children died before it did: only those still alive now
+      // are orphans (and zombie children of the root are reaped by init with it).
+      this.model.applyOsScan({ processes: [], takenAt: Date.now(), liveness: this.liveness });
+    }
+    this.model.markExited(pid, exitCode);
+    if (!this.rootExited) {
+      this.rootExited = true;
+      this.fireRunChange();
+      // After the root, only leftovers remain: look for their end more often.
+      this.scheduleScan(0);
+    } else if (this.isEnded) {
+      this.fireRunChange();
+    }
+    this.checkEnd();
+  }
+
+  private fail(error: string): void {
+    this.info.error = error;
+    this.emitLog('error', `mptree: ${error}`);
+    this.end('failed');
+  }
+
+  private checkEnd(): void {
+    if (!this.rootExited || this.isEnded || this.model.liveCount > 0) return;
+    if (this.rootExitKnown) return this.end('finished');
+    // External launch: the scan saw the root go; give the task's exit code a moment to arrive.
+    this.endTimer ??= setTimeout(() => this.end('finished'), 1500);
+  }
+
+  private end(state: 'finished' | 'failed'): void {
+    if (this.isEnded) return;
+    this.info.state = state;
+    this.info.endedAt = Date.now();
+    this.clearTimers();
+    this.log.flush();
+    // Nothing can talk to the run any more: close the socket and remove its directory now.
+    this.server.dispose();
+    this.fireRunChange();
+    try {
+      this.endEmitter.fire(this.info);
+    } finally {
+      this.resolveEnded(this.info);
+    }
+  }
+
+  private clearTimers(): void {
+    clearTimeout(this.scanTimer);
+    clearTimeout(this.noticeTimer);
+    clearTimeout(this.endTimer);
+    this.scanTimer = this.noticeTimer = this.endTimer = undefined;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // OS scan
+
+  private scheduleScan(delayMs: number): void {
+    if (this.isEnded || this.disposed) return;
+    clearTimeout(this.scanTimer);
+    this.scanTimer = setTimeout(() => {
+      void this.scanOnce().finally(() => {
+        const interval = this.rootExited ? 200 : (this.options.osScanIntervalMs ?? 1000);
+        this.scheduleScan(interval);
+      });
+    }, delayMs);
+  }
+
+  /** One OS scan applied to the model; concurrent callers share the scan in flight. */
+  scanOnce(): Promise<void> {
+    this.scanning ??= this.doScan().finally(() => (this.scanning = null));
+    return this.scanning;
+  }
+
+  private async doScan(): Promise<void> {
+    const root = this.info.rootPid;
+    if (root === null || this.isEnded) return;
+    const takenAt = Date.now();
+    let processes: Awaited<ReturnType<OsProcessLister['list']>> = [];
+    // Once the root is gone its orphans hang under init: listing "descendants of the root"
+    // would find nothing (or, after pid reuse, strangers). Liveness probes cover the rest.
+    if (!this.rootExited) {
+      try {
+        processes = await this.lister.list(root);
+      } catch (error) {
+        this.log.report('scan', 'warn', `mptree: OS process scan failed: ${(error as Error)?.message ?? error}`);
+      }
+    }
+    if (this.isEnded || this.disposed) return;
+    this.model.applyOsScan({ processes, takenAt, liveness: this.liveness });
+    // External launch: nobody tells us when the root dies but the task, which may lag.
+    if (!this.rootExited && !this.child && this.liveness(root) !== 'alive') this.notifyRootExit(null);
+    this.checkEnd();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Control
+
+  private liveNode(pid: number): ProcessInfo {
+    const node = this.model.processByPid(pid);
+    if (!node) throw new SessionError(`pid ${pid} is not a process of this run`);
+    return node;
+  }
+
+  /** Process.join(timeout) in the logical parent. */
+  async join(pid: number, timeoutSec: number): Promise<JoinResult> {
+    const node = this.liveNode(pid);
+    if (node.state === 'exited') return { exitCode: node.exitCode };
+    if (node.kind === 'main' || node.kind === 'os' || node.parentPid === null) {
+      throw new SessionError(`cannot join pid ${pid}: only a process started by multiprocessing can be joined (by its parent)`);
+    }
+    if (!this.server.hasConnection(node.parentPid)) {
+      throw new SessionError(`cannot join pid ${pid}: its parent (pid ${node.parentPid}) is not connected to mptree (it exited, or runs without the runtime)`);
+    }
+    const result = await this.server.control(node.parentPid, 'join', pid, timeoutSec);
+    if (result.ok) return { exitCode: result.exitCode ?? this.model.processByPid(pid)?.exitCode ?? null };
+    if (result.timedOut) return { timedOut: true, seconds: timeoutSec };
+    throw new SessionError(`join of pid ${pid} failed: ${result.error ?? 'no reason given'}`);
+  }
+
+  /** SIGTERM, through the parent's Process.terminate() when it is connected. */
+  async terminate(pid: number): Promise<SignalOutcome> {
+    const node = this.liveNode(pid);
+    if (node.state !== 'running') return { pid, via: 'none' };
+    const parent = node.parentPid;
+    if (node.kind !== 'main' && node.kind !== 'os' && parent !== null && this.server.hasConnection(parent)) {
+      try {
+        const result = await this.server.control(parent, 'terminate', pid);
+        if (result.ok) return { pid, via: 'runtime' };
+        this.emitLog('info', `mptree: parent ${parent} could not terminate ${pid} (${result.error}); sending SIGTERM`);
+      } catch (error) {
+        this.emitLog('info', `mptree: ${(error as Error).message}; sending SIGTERM to ${pid}`);
+      }
+    }
+    return this.signal(node, 'SIGTERM');
+  }
+
+  /** SIGKILL, sent directly: a hung parent must not be able to delay it. */
+  async kill(pid: number): Promise<SignalOutcome> {
+    return this.signal(this.liveNode(pid), 'SIGKILL');
+  }
+
+  /** Terminates a process and everything under it, deepest first. */
+  async terminateTree(pid: number): Promise<SignalOutcome[]> {
+    const order: ProcessInfo[] = [];
+    const visit = (node: ProcessInfo) => {
+      for (const child of this.model.children(node.key)) visit(child);
+      if (node.state === 'running') order.push(node);
+    };
+    visit(this.liveNode(pid));
+    const outcomes: SignalOutcome[] = [];
+    for (const node of order) outcomes.push(await this.terminate(node.pid));
+    return outcomes;
+  }
+
+  private signal(node: ProcessInfo, signal: NodeJS.Signals): SignalOutcome {
+    // Only the current, live incarnation: a pid we saw die may belong to a stranger now.
+    if (this.model.processByPid(node.pid) !== node || node.state !== 'running' || node.pid === process.pid) {
+      return { pid: node.pid, via: 'none' };
+    }
+    try {
+      process.kill(node.pid, signal);
+      return { pid: node.pid, via: 'signal' };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ESRCH') return { pid: node.pid, via: 'none' };
+      throw new SessionError(`could not send ${signal} to pid ${node.pid}: ${(error as Error).message}`);
+    }
+  }
+
+  /**
+   * Stops the whole run: SIGTERM to every live process (runtime-known and OS-found), a grace
+   * period, SIGKILL to the rest, then a check through the OS that nothing is left.
+   */
+  async stop(graceMs = this.options.terminateGraceMs ?? 3000): Promise<StopResult> {
+    if (this.info.rootPid === null) return { terminated: [], killed: [], remaining: [] };
+    await this.scanOnce();
+    const targets = this.model.liveProcesses().filter((p) => p.state === 'running');
+    const terminated: number[] = [];
+    for (const node of targets) if (this.signal(node, 'SIGTERM').via === 'signal') terminated.push(node.pid);
+    const alive = () => targets.filter((p) => this.liveness(p.pid) === 'alive');
+    const deadline = Date.now() + graceMs;
+    while (alive().length > 0 && Date.now() < deadline) await delay(50);
+    // Anything forked during the grace period is found by one more scan (while the root lives).
+    await this.scanOnce();
+    const rest = [...new Set([...alive(), ...this.model.liveProcesses().filter((p) => p.state === 'running' && this.liveness(p.pid) === 'alive')])];
+    const killed: number[] = [];
+    for (const node of rest) {
+      try {
+        process.kill(node.pid, 'SIGKILL');
+        killed.push(node.pid);
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+    const killDeadline = Date.now() + 2000;
+    while (rest.some((p) => this.liveness(p.pid) === 'alive') && Date.now() < killDeadline) await delay(25);
+    await this.scanOnce();
+    const remaining = [...targets, ...rest].filter((p) => this.liveness(p.pid) === 'alive').map((p) => p.pid);
+    return { terminated, killed, remaining: [...new Set(remaining)] };
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.clearTimers();
+    // A disposed session leaves nothing running behind it: the window closed, the CLI exits.
+    if (!this.isEnded) {
+      for (const node of this.model.liveProcesses()) if (isLive(node)) this.signal(node, 'SIGKILL');
+      this.info.state = 'finished';
+      this.info.endedAt ??= Date.now();
+      this.resolveEnded(this.info);
+    }
+    this.server.dispose();
+    this.log.dispose();
+    this.model.dispose();
+    this.disposables.dispose();
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,129 @@
+"""mptree runtime: reports this Python process (and what multiprocessing does in it) to
+the mptree session over the socket named by MPTREE_SOCKET. See docs/runtime.md."""
+
+import atexit
+import os
+import sys
+
+from . import core
+
+_installed = [False]
+
+
+class _PostImportLoader(object):
+    """Runs the real loader, then our patch. The module's __loader__ and __spec__.loader
+    are set back to the real loader so the module looks exactly as if we were not there."""
+
+    def __init__(self, loader, patch):
+        self.loader = loader
+        self.patch = patch
+
+    def _restore(self, module):
+        try:
+            if getattr(module, '__loader__', None) in (None, self):
+                module.__loader__ = self.loader
+            spec = getattr(module, '__spec__', None)
+            if spec is not None and getattr(spec, 'loader', None) is self:
+                spec.loader = self.loader
+        except Exception:
+            pass
+
+    def create_module(self, spec):
+        create = getattr(self.loader, 'create_module', None)
+        return create(spec) if create is not None else None
+
+    def exec_module(self, module):
+        self._restore(module)
+        self.loader.exec_module(module)
+        _apply(module.__name__, module, self.patch)
+
+    def __getattr__(self, name):
+        return getattr(self.loader, name)
+
+
+class _PostImportFinder(object):
+    """A sys.meta_path entry that only ever answers for the modules we patch."""
+
+    def __init__(self, patchers):
+        self.patchers = patchers
+        self.busy = set()
+
+    def find_spec(self, fullname, path=None, target=None):
+        patch = self.patchers.get(fullname)
+        if patch is None or fullname in self.busy:
+            return None
+        self.busy.add(fullname)
+        try:
+            spec = None
+            for finder in sys.meta_path:
+                if finder is self:
+                    continue
+                find = getattr(finder, 'find_spec', None)
+                if find is None:
+                    continue
+                spec = find(fullname, path, target)
+                if spec is not None:
+                    break
+            if spec is None or spec.loader is None or not hasattr(spec.loader, 'exec_module'):
+                return spec
+            spec.loader = _PostImportLoader(spec.loader, patch)
+            return spec
+        except Exception:
+            core.fail('find_spec')
+            return None
+        finally:
+            self.busy.discard(fullname)
+
+    def invalidate_caches(self):
+        pass
+
+
+def _apply(name, module, patch):
+    try:
+        patch(module)
+    except Exception:
+        core.fail('patch %s' % name)
+
+
+def _startup_identity():
+    """Who this interpreter is, from its command line (sys.argv exists this early)."""
+    argv = list(getattr(sys, 'argv', None) or [])
+    if '--multiprocessing-fork' in argv:
+        # A spawn child: it learns its name and parent in Process._bootstrap.
+        return core.Identity(kind='process', start_method='spawn'), True, False
+    text = core.cmdline_text()
+    if 'multiprocessing.resource_tracker import main' in text:
+        return core.Identity(name='resource_tracker', kind='helper', role='resource-tracker',
+                             parent_pid=os.getppid()), True, True
+    if 'multiprocessing.forkserver import main' in text:
+        return core.Identity(name='forkserver', kind='helper', role='forkserver',
+                             parent_pid=os.getppid()), True, True
+    if 'multiprocessing.semaphore_tracker import main' in text:
+        return core.Identity(name='semaphore_tracker', kind='helper', role='resource-tracker',
+                             parent_pid=os.getppid()), True, True
+    return core.Identity(parent_pid=os.getppid()), True, True
+
+
+def install():
+    """Called by our sitecustomize when the session's environment is present."""
+    if _installed[0]:
+        return
+    _installed[0] = True
+    from . import patches
+
+    identity, eager, hello_now = _startup_identity()
+    core.init(identity, connect_eagerly=eager)
+    # Registered before multiprocessing.util registers its own exit function, so it runs
+    # after it (atexit is LIFO): children joined at exit are reported before our flush.
+    atexit.register(core.at_exit)
+    os.register_at_fork(after_in_child=core.after_fork_child)
+
+    finder = _PostImportFinder(patches.PATCHERS)
+    sys.meta_path.insert(0, finder)
+    for name, patch in patches.PATCHERS.items():
+        mod = sys.modules.get(name)
+        if mod is not None:
+            _apply(name, mod, patch)
+
+    if hello_now:
+        core.connection()

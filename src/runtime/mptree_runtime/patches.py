@@ -1,0 +1,836 @@
+"""Wrappers around multiprocessing and concurrent.futures, applied after each module runs.
+
+Every wrapper calls the original first-class: it passes arguments through untouched,
+returns or raises exactly what the original does, and keeps its own work in try/except so
+a failure of ours can only cost a report, never change the program.
+"""
+
+import functools
+import os
+import sys
+
+from . import core
+
+MARK = '_mptree_patched'
+_MP_DIR = None
+_RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__))
+
+# Semaphore name of a user queue's read lock -> queue id. The name travels with the queue
+# when it is pickled for a spawn/forkserver child, so the child can recognise user queues
+# (and ignore multiprocessing's own ones) without changing the pickled data at all.
+QUEUE_NAMES = {}
+
+
+def _hide(exc, frame):
+    """Drop our wrapper's frame from an exception passing through it, so the user's
+    traceback reads exactly as without mptree. A bare `raise` afterwards adds no entry on
+    Python 3.11+; on 3.8-3.10 the wrapper's line still shows (documented)."""
+    try:
+        tb = exc.__traceback__
+        if tb is not None and tb.tb_frame is frame:
+            exc.__traceback__ = tb.tb_next
+    except Exception:
+        pass
+
+
+def _wrap(owner, name, make):
+    """Replace owner.name by make(original), once (a marker attribute), keeping the original."""
+    orig = owner.__dict__.get(name) if isinstance(owner, type) else getattr(owner, name, None)
+    if orig is None or getattr(orig, MARK, False):
+        return
+    is_static = isinstance(orig, staticmethod)
+    func = orig.__func__ if is_static else orig
+    new = make(func)
+    try:
+        functools.update_wrapper(new, func)
+    except Exception:
+        pass
+    setattr(new, MARK, True)
+    new._mptree_original = func
+    setattr(owner, name, staticmethod(new) if is_static else new)
+
+
+def _mp_dir():
+    global _MP_DIR
+    if _MP_DIR is None:
+        mp = sys.modules.get('multiprocessing')
+        _MP_DIR = os.path.dirname(os.path.abspath(mp.__file__)) if mp else ''
+    return _MP_DIR
+
+
+def call_site():
+    """file:line of the first frame outside multiprocessing, concurrent.futures and us."""
+    try:
+        f = sys._getframe(2)
+        skip = (_mp_dir(), _RUNTIME_DIR, os.path.join('concurrent', 'futures'))
+        while f is not None:
+            fn = f.f_code.co_filename
+            if not any(s and s in fn for s in skip):
+                return '%s:%d' % (os.path.abspath(fn) if not fn.startswith('<') else fn, f.f_lineno)
+            f = f.f_back
+    except Exception:
+        pass
+    return None
+
+
+def _internal():
+    return getattr(core.tls, 'internal', 0) > 0
+
+
+class _Internal(object):
+    """Marks multiprocessing's own queue-making code (inside Pool, executors) on this thread."""
+
+    def __enter__(self):
+        core.tls.internal = getattr(core.tls, 'internal', 0) + 1
+
+    def __exit__(self, *exc):
+        core.tls.internal = getattr(core.tls, 'internal', 1) - 1
+
+
+# ---------------------------------------------------------------------------------------
+# multiprocessing.process
+
+def _target_name(proc):
+    try:
+        from multiprocessing.process import BaseProcess
+        run = getattr(type(proc), 'run', None)
+        if run is not None and run is not BaseProcess.run:
+            return '%s.run' % (type(proc).__qualname__,)
+        t = proc.__dict__.get('_target')
+        if t is None:
+            return None
+        if isinstance(t, functools.partial):
+            t = t.func
+        return (getattr(t, '__qualname__', None) or getattr(t, '__name__', None)
+                or type(t).__qualname__)
+    except Exception:
+        return None
+
+
+def classify(proc):
+    """(kind, role, poolId, target) of a multiprocessing Process object."""
+    t = proc.__dict__.get('_target')
+    args = proc.__dict__.get('_args') or ()
+    if t is not None:
+        pool_mod = sys.modules.get('multiprocessing.pool')
+        cf = sys.modules.get('concurrent.futures.process')
+        if (pool_mod is not None and t is getattr(pool_mod, 'worker', None)) or \
+                (cf is not None and t is getattr(cf, '_process_worker', None)):
+            pool_id = getattr(args[0], '_mptree_pool', None) if args else None
+            return 'pool-worker', None, pool_id, _target_name(proc)
+        mgr = sys.modules.get('multiprocessing.managers')
+        if mgr is not None and getattr(t, '__func__', None) is not None:
+            base = getattr(mgr, 'BaseManager', None)
+            if base is not None and t.__func__ is base.__dict__['_run_server'].__func__:
+                return 'helper', 'manager', None, _target_name(proc)
+    return 'process', None, None, _target_name(proc)
+
+
+def _popen_method(proc, popen):
+    return getattr(popen, 'method', None) or getattr(proc, '_start_method', None)
+
+
+def patch_process(mod):
+    BaseProcess = mod.BaseProcess
+
+    def make_start(orig):
+        def start(self):
+            pre = None
+            try:
+                pre = classify(self)
+            except Exception:
+                core.fail('start')
+            try:
+                orig(self)
+            except BaseException as e:
+                _hide(e, sys._getframe())
+                raise
+            if pre is not None:
+                try:
+                    _after_start(self, pre)
+                except Exception:
+                    core.fail('start')
+        return start
+
+    def make_join(orig):
+        def join(self, *args, **kwargs):
+            prev = getattr(core.tls, 'joining', False)
+            core.tls.joining = True
+            try:
+                try:
+                    return orig(self, *args, **kwargs)
+                except BaseException as e:
+                    _hide(e, sys._getframe())
+                    raise
+            finally:
+                core.tls.joining = prev
+                try:
+                    _after_join(self)
+                except Exception:
+                    core.fail('join')
+        return join
+
+    def make_bootstrap(orig):
+        def _bootstrap(self, *args, **kwargs):
+            sentinel = args[0] if args else kwargs.get('parent_sentinel')
+            child = False
+            try:
+                child = _child_begin(self)
+            except Exception:
+                core.fail('bootstrap')
+            try:
+                try:
+                    code = orig(self, *args, **kwargs)
+                except BaseException as e:
+                    _hide(e, sys._getframe())
+                    raise
+            except BaseException:
+                if child:
+                    _child_end(self, None, sentinel)
+                raise
+            if child:
+                _child_end(self, code, sentinel)
+            return code
+        return _bootstrap
+
+    _wrap(BaseProcess, 'start', make_start)
+    _wrap(BaseProcess, 'join', make_join)
+    _wrap(BaseProcess, '_bootstrap', make_bootstrap)
+
+
+def _after_start(proc, pre):
+    kind, role, pool_id, target = pre
+    popen = proc._popen
+    pid = popen.pid
+    method = _popen_method(proc, popen)
+    msg = {'type': 'process.started', 'pid': pid, 'parentPid': core.P.pid, 'name': proc.name,
+           'daemon': bool(proc.daemon), 'kind': kind, 'role': role, 'startMethod': method,
+           'target': target, 'poolId': pool_id}
+    with core.P.lock:
+        core.send_locked(msg)
+        if pool_id is not None:
+            core.send_locked({'type': 'pool.workers', 'id': pool_id, 'pids': [pid]})
+    sentinel = getattr(popen, 'sentinel', None)
+    if not isinstance(sentinel, int):
+        return
+    st = core.ChildState(pid, method, pool_id, proc, popen, sentinel)
+    st_readers = []
+    popen.__dict__['_mptree_st'] = st
+    popen.__dict__['_mptree_readers'] = st_readers
+    core.watch_child(st)
+    # Another thread may have collected it between start() and here.
+    rc = getattr(popen, 'returncode', None)
+    if rc is not None:
+        core.report_collected(st, rc, False)
+
+
+def _after_join(proc):
+    popen = proc.__dict__.get('_popen')
+    if popen is None:
+        return
+    st = popen.__dict__.get('_mptree_st')
+    rc = getattr(popen, 'returncode', None)
+    if st is None or rc is None or st.reaped:
+        return
+    # The pool's own clean-up joins its workers: that is not the user joining them.
+    core.report_collected(st, rc, st.pool_id is None)
+
+
+def _child_begin(proc):
+    """In the new process, before run(): learn who we are. Returns False if this is not
+    actually a child (someone called _bootstrap in the same process)."""
+    if proc.__dict__.get('_parent_pid') == os.getpid():
+        return False
+    P = core.P
+    kind, role, _pool_id, target = classify(proc)
+    if P.identity.start_method == 'os.fork':
+        method = 'forkserver' if P.forked_from_role == 'forkserver' else 'fork'
+    else:
+        method = P.identity.start_method or getattr(proc, '_start_method', None) or 'spawn'
+    P.identity = core.Identity(name=proc.name, daemon=bool(proc.daemon), kind=kind, role=role,
+                               start_method=method, target=target,
+                               parent_pid=proc.__dict__.get('_parent_pid'))
+    if P.connect_eagerly:
+        if P.conn is None:
+            core.connection()
+        else:
+            core.resend_hello()
+    elif P.conn is not None:
+        core.resend_hello()
+    return True
+
+
+def _child_end(proc, code, parent_sentinel):
+    try:
+        P = core.P
+        if P.pid != os.getpid():
+            return
+        if P.dirty or P.qcounts or P.pcounts:
+            core.flush()
+        if code is None:
+            return
+        if P.conn is None and not P.conn_dead:
+            # A quiet fork child says nothing: its parent's started/exited/reaped describe
+            # it fully. Only if the parent is gone does nobody else know how it ended.
+            if not core.parent_is_gone(proc.__dict__.get('_parent_pid'), parent_sentinel):
+                return
+        core.send({'type': 'process.exiting', 'pid': P.pid, 'exitCode': code})
+    except Exception:
+        core.fail('bootstrap end')
+
+
+# ---------------------------------------------------------------------------------------
+# Popen: exit status collected by the user's code
+
+def _collected(popen, rc):
+    st = popen.__dict__.get('_mptree_st')
+    if st is not None and not st.reaped and not getattr(core.tls, 'joining', False):
+        core.report_collected(st, rc, False)
+
+
+def patch_popen_fork(mod):
+    Popen = mod.Popen
+
+    def make_poll(orig):
+        def poll(self, *args, **kwargs):
+            try:
+                r = orig(self, *args, **kwargs)
+            except BaseException as e:
+                _hide(e, sys._getframe())
+                raise
+            if r is not None:
+                try:
+                    _collected(self, r)
+                except Exception:
+                    core.fail('poll')
+            return r
+        return poll
+
+    _wrap(Popen, 'poll', make_poll)
+    _wrap(Popen, 'wait', make_poll)
+
+
+def patch_popen_forkserver(mod):
+    Popen = mod.Popen
+    orig_poll = Popen.__dict__.get('poll')
+    if orig_poll is not None and not getattr(orig_poll, MARK, False):
+        core._orig_fs_poll[0] = orig_poll
+
+    def make_poll(orig):
+        def poll(self, *args, **kwargs):
+            st = self.__dict__.get('_mptree_st')
+            readers = self.__dict__.get('_mptree_readers')
+            if st is None or readers is None or self.returncode is not None:
+                try:
+                    r = orig(self, *args, **kwargs)
+                except BaseException as e:
+                    _hide(e, sys._getframe())
+                    raise
+            else:
+                # The supervisor may be reading the status bytes this very moment; wait
+                # for it (it is quick) rather than race it for the same 8 bytes.
+                readers.append(1)
+                try:
+                    st.lock.acquire()
+                    st.lock.release()
+                    try:
+                        r = orig(self, *args, **kwargs)
+                    except BaseException as e:
+                        _hide(e, sys._getframe())
+                        raise
+                finally:
+                    readers.pop()
+            if r is not None:
+                try:
+                    _collected(self, r)
+                except Exception:
+                    core.fail('poll')
+            return r
+        return poll
+
+    _wrap(Popen, 'poll', make_poll)
+
+
+# ---------------------------------------------------------------------------------------
+# Queues
+
+def _semname(q):
+    try:
+        return q._rlock._semlock.name
+    except Exception:
+        return None
+
+
+def _new_queue(q, kind, maxsize):
+    if _internal():
+        return
+    qid = core.new_id('q')
+    q.__dict__['_mptree_id'] = qid
+    name = _semname(q)
+    if name:
+        QUEUE_NAMES[name] = qid
+    if not isinstance(maxsize, int) or maxsize <= 0:
+        maxsize = 0
+    core.send({'type': 'queue.created', 'id': qid, 'kind': kind, 'ownerPid': core.P.pid,
+               'maxsize': maxsize, 'site': call_site()})
+
+
+def _counter(index):
+    def count(q):
+        qid = q.__dict__.get('_mptree_id')
+        if qid is not None:
+            P = core.P
+            c = P.qcounts.get(qid)
+            if c is None:
+                c = core.queue_counters(qid)
+            next(c.c[index])
+            if not P.dirty:
+                core.mark_dirty()
+    return count
+
+
+_count_put = _counter(0)
+_count_get = _counter(1)
+_count_done = _counter(2)
+
+
+def _counting(counter):
+    def make(orig):
+        def method(self, *args, **kwargs):
+            try:
+                r = orig(self, *args, **kwargs)
+            except BaseException as e:
+                _hide(e, sys._getframe())
+                raise
+            try:
+                counter(self)
+            except Exception:
+                core.fail('count')
+            return r
+        return method
+    return make
+
+
+def patch_queues(mod):
+    def make_init(kind_of):
+        def make(orig):
+            def __init__(self, *args, **kwargs):
+                try:
+                    orig(self, *args, **kwargs)
+                except BaseException as e:
+                    _hide(e, sys._getframe())
+                    raise
+                try:
+                    kind, maxsize = kind_of(self, args, kwargs)
+                    _new_queue(self, kind, maxsize)
+                except Exception:
+                    core.fail('queue init')
+            return __init__
+        return make
+
+    def queue_kind(q, args, kwargs):
+        maxsize = args[0] if args else kwargs.get('maxsize', 0)
+        return ('JoinableQueue' if isinstance(q, mod.JoinableQueue) else 'Queue'), maxsize
+
+    def simple_kind(q, args, kwargs):
+        return 'SimpleQueue', 0
+
+    def make_setstate(orig):
+        def __setstate__(self, state):
+            try:
+                orig(self, state)
+            except BaseException as e:
+                _hide(e, sys._getframe())
+                raise
+            try:
+                name = _semname(self)
+                qid = QUEUE_NAMES.get(name) if name else None
+                if qid is not None:
+                    self.__dict__['_mptree_id'] = qid
+            except Exception:
+                core.fail('queue setstate')
+        return __setstate__
+
+    _wrap(mod.Queue, '__init__', make_init(queue_kind))
+    _wrap(mod.Queue, '__setstate__', make_setstate)
+    _wrap(mod.Queue, 'put', _counting(_count_put))
+    _wrap(mod.Queue, 'get', _counting(_count_get))
+    _wrap(mod.JoinableQueue, 'put', _counting(_count_put))
+    _wrap(mod.JoinableQueue, 'task_done', _counting(_count_done))
+    _wrap(mod.SimpleQueue, '__init__', make_init(simple_kind))
+    _wrap(mod.SimpleQueue, '__setstate__', make_setstate)
+    _wrap(mod.SimpleQueue, 'put', _counting(_count_put))
+    _wrap(mod.SimpleQueue, 'get', _counting(_count_get))
+
+
+def patch_spawn(mod):
+    # The queue-name registry rides along in the preparation data, a dict whose unknown
+    # keys spawn.prepare() ignores (so a child without the runtime is unaffected).
+    def make_gpd(orig):
+        def get_preparation_data(*args, **kwargs):
+            d = orig(*args, **kwargs)
+            try:
+                if QUEUE_NAMES and isinstance(d, dict):
+                    d['mptree_queues'] = dict(QUEUE_NAMES)
+            except Exception:
+                core.fail('prep data')
+            return d
+        return get_preparation_data
+
+    def make_prepare(orig):
+        def prepare(data, *args, **kwargs):
+            try:
+                q = data.get('mptree_queues') if isinstance(data, dict) else None
+                if isinstance(q, dict):
+                    QUEUE_NAMES.update(q)
+            except Exception:
+                core.fail('prepare')
+            try:
+                return orig(data, *args, **kwargs)
+            except BaseException as e:
+                _hide(e, sys._getframe())
+                raise
+        return prepare
+
+    _wrap(mod, 'get_preparation_data', make_gpd)
+    _wrap(mod, 'prepare', make_prepare)
+
+
+# ---------------------------------------------------------------------------------------
+# multiprocessing.pool
+
+def _pool_count(pool_id, index, n):
+    if pool_id is None or n <= 0:
+        return
+    P = core.P
+    c = P.pcounts.get(pool_id)
+    if c is None:
+        c = core.pool_counters(pool_id)
+    cc = c.c[index]
+    for _ in range(n):
+        next(cc)
+    if not P.dirty:
+        core.mark_dirty()
+
+
+def _pool_state(obj, state):
+    pid = obj.__dict__.get('_mptree_pool')
+    if pid is None:
+        return
+    last = obj.__dict__.get('_mptree_state')
+    if last == state or last == 'joined':
+        return
+    obj.__dict__['_mptree_state'] = state
+    core.send({'type': 'pool.state', 'id': pid, 'state': state})
+
+
+def patch_pool(mod):
+    Pool = mod.Pool
+    ThreadPool = getattr(mod, 'ThreadPool', None)
+
+    def make_init(orig):
+        def __init__(self, *args, **kwargs):
+            with _Internal():
+                try:
+                    return orig(self, *args, **kwargs)
+                except BaseException as e:
+                    _hide(e, sys._getframe())
+                    raise
+        return __init__
+
+    def make_repopulate(orig):
+        def _repopulate_pool(self, *args, **kwargs):
+            try:
+                if (ThreadPool is None or not isinstance(self, ThreadPool)) and \
+                        '_mptree_pool' not in self.__dict__:
+                    pid = core.new_id('p')
+                    self.__dict__['_mptree_pool'] = pid
+                    self._inqueue.__dict__['_mptree_pool'] = pid
+                    core.send({'type': 'pool.created', 'id': pid, 'kind': 'Pool',
+                               'ownerPid': core.P.pid, 'size': int(self._processes),
+                               'site': call_site()})
+            except Exception:
+                core.fail('pool created')
+            try:
+                return orig(self, *args, **kwargs)
+            except BaseException as e:
+                _hide(e, sys._getframe())
+                raise
+        return _repopulate_pool
+
+    def make_state(state):
+        def make(orig):
+            def method(self, *args, **kwargs):
+                try:
+                    r = orig(self, *args, **kwargs)
+                except BaseException as e:
+                    _hide(e, sys._getframe())
+                    raise
+                try:
+                    _pool_state(self, state)
+                except Exception:
+                    core.fail('pool state')
+                return r
+            return method
+        return make
+
+    def make_gtg(orig):
+        # imap/imap_unordered: the number of tasks is known only as they are generated.
+        def _guarded_task_generation(self, result_job, *args, **kwargs):
+            try:
+                gen = orig(self, result_job, *args, **kwargs)
+            except BaseException as e:
+                _hide(e, sys._getframe())
+                raise
+            try:
+                pid = self.__dict__.get('_mptree_pool')
+                res = self._cache.get(result_job) if pid is not None else None
+            except Exception:
+                res = None
+            if res is None or not isinstance(res, mod.IMapIterator):
+                return gen
+            return _counted_tasks(gen, pid)
+        return _guarded_task_generation
+
+    def make_result_init(weight_of):
+        def make(orig):
+            def __init__(self, *args, **kwargs):
+                try:
+                    orig(self, *args, **kwargs)
+                except BaseException as e:
+                    _hide(e, sys._getframe())
+                    raise
+                try:
+                    if type(self).__init__ is not mod.ApplyResult.__init__ and \
+                            weight_of is _apply_weight:
+                        return  # MapResult runs ApplyResult.__init__ too: it counts itself
+                    pool = args[0] if args else kwargs.get('pool')
+                    pid = pool.__dict__.get('_mptree_pool') if pool is not None else None
+                    if pid is not None:
+                        self.__dict__['_mptree_pool'] = pid
+                        _pool_count(pid, 0, weight_of(self))
+                except Exception:
+                    core.fail('pool submit')
+            return __init__
+        return make
+
+    def make_set(weight_of_item):
+        def make(orig):
+            def _set(self, i, *args, **kwargs):
+                try:
+                    pid = self.__dict__.get('_mptree_pool')
+                    if pid is not None:
+                        _pool_count(pid, 1, weight_of_item(self, i))
+                except Exception:
+                    core.fail('pool complete')
+                try:
+                    return orig(self, i, *args, **kwargs)
+                except BaseException as e:
+                    _hide(e, sys._getframe())
+                    raise
+            return _set
+        return make
+
+    def map_weight(res):
+        # One task per item; a MapResult with no items (chunksize 0) submits nothing.
+        if res._chunksize <= 0:
+            return 0
+        n = len(res._value)
+        res.__dict__['_mptree_len'] = n
+        return n
+
+    def map_item_weight(res, i):
+        n = res.__dict__.get('_mptree_len', 0)
+        cs = res._chunksize
+        return max(0, min(cs, n - i * cs))
+
+    _wrap(Pool, '__init__', make_init)
+    _wrap(Pool, '_repopulate_pool', make_repopulate)
+    _wrap(Pool, 'close', make_state('closed'))
+    _wrap(Pool, 'terminate', make_state('terminated'))
+    _wrap(Pool, 'join', make_state('joined'))
+    _wrap(Pool, '_guarded_task_generation', make_gtg)
+    _wrap(mod.ApplyResult, '__init__', make_result_init(_apply_weight))
+    _wrap(mod.ApplyResult, '_set', make_set(lambda r, i: 1))
+    _wrap(mod.MapResult, '__init__', make_result_init(map_weight))
+    _wrap(mod.MapResult, '_set', make_set(map_item_weight))
+    _wrap(mod.IMapIterator, '__init__', make_result_init(lambda r: 0))
+    _wrap(mod.IMapIterator, '_set', make_set(lambda r, i: 1))
+    _wrap(mod.IMapUnorderedIterator, '_set', make_set(lambda r, i: 1))
+
+
+def _apply_weight(res):
+    return 1
+
+
+def _counted_tasks(gen, pid):
+    for task in gen:
+        try:
+            _pool_count(pid, 0, 1)
+        except Exception:
+            core.fail('pool imap')
+        yield task
+
+
+# ---------------------------------------------------------------------------------------
+# multiprocessing.managers: Manager().Queue() lives in the server process; count there.
+
+def _count_in_server(obj, qid):
+    # Instance attributes: the server looks methods up with getattr(obj, name), and the
+    # object never leaves the server, so nobody else sees the difference.
+    for name, index in (('put', 0), ('get', 1), ('task_done', 2)):
+        orig = getattr(obj, name, None)
+        if orig is not None:
+            setattr(obj, name, _server_counting(orig, qid, index))
+
+
+def _server_counting(orig, qid, index):
+    def method(*args, **kwargs):
+        try:
+            r = orig(*args, **kwargs)
+        except BaseException as e:
+            _hide(e, sys._getframe())
+            raise
+        try:
+            P = core.P
+            c = P.qcounts.get(qid)
+            if c is None:
+                c = core.queue_counters(qid)
+            next(c.c[index])
+            if not P.dirty:
+                core.mark_dirty()
+        except Exception:
+            core.fail('manager count')
+        return r
+    try:
+        functools.update_wrapper(method, orig)
+    except Exception:
+        pass
+    return method
+
+
+def patch_managers(mod):
+    import queue as _queue
+    Server = mod.Server
+
+    def make_create(orig):
+        def create(*args, **kwargs):
+            try:
+                r = orig(*args, **kwargs)
+            except BaseException as e:
+                _hide(e, sys._getframe())
+                raise
+            try:
+                if len(args) >= 3:
+                    self, typeid = args[0], args[2]
+                    if typeid in ('Queue', 'JoinableQueue'):
+                        obj = self.id_to_obj[r[0]][0]
+                        if isinstance(obj, _queue.Queue) and '_mptree_id' not in obj.__dict__:
+                            qid = core.new_id('q')
+                            obj.__dict__['_mptree_id'] = qid
+                            _count_in_server(obj, qid)
+                            maxsize = obj.maxsize if obj.maxsize > 0 else 0
+                            core.send({'type': 'queue.created', 'id': qid,
+                                       'kind': 'Manager' + typeid, 'ownerPid': core.P.pid,
+                                       'maxsize': maxsize, 'site': None})
+            except Exception:
+                core.fail('manager create')
+            return r
+        return create
+
+    _wrap(Server, 'create', make_create)
+
+
+# ---------------------------------------------------------------------------------------
+# concurrent.futures.ProcessPoolExecutor
+
+def patch_futures_process(mod):
+    Executor = mod.ProcessPoolExecutor
+
+    def make_init(orig):
+        def __init__(self, *args, **kwargs):
+            with _Internal():
+                try:
+                    orig(self, *args, **kwargs)
+                except BaseException as e:
+                    _hide(e, sys._getframe())
+                    raise
+            try:
+                pid = core.new_id('p')
+                self.__dict__['_mptree_pool'] = pid
+                self._call_queue.__dict__['_mptree_pool'] = pid
+                core.send({'type': 'pool.created', 'id': pid, 'kind': 'ProcessPoolExecutor',
+                           'ownerPid': core.P.pid, 'size': int(self._max_workers),
+                           'site': call_site()})
+            except Exception:
+                core.fail('executor init')
+        return __init__
+
+    def make_submit(orig):
+        def submit(*args, **kwargs):
+            try:
+                f = orig(*args, **kwargs)
+            except BaseException as e:
+                _hide(e, sys._getframe())
+                raise
+            try:
+                self = args[0]
+                pid = self.__dict__.get('_mptree_pool')
+                if pid is not None:
+                    fn = args[1] if len(args) > 1 else kwargs.get('fn')
+                    n = 1
+                    # map() submits chunks: one task per item, as the protocol counts.
+                    if isinstance(fn, functools.partial) and fn.func is mod._process_chunk:
+                        n = len(args[2]) if len(args) > 2 else 1
+                    _pool_count(pid, 0, n)
+                    f.add_done_callback(_done_counter(pid, n))
+            except Exception:
+                core.fail('executor submit')
+            return f
+        return submit
+
+    def make_shutdown(orig):
+        def shutdown(self, *args, **kwargs):
+            try:
+                r = orig(self, *args, **kwargs)
+            except BaseException as e:
+                _hide(e, sys._getframe())
+                raise
+            try:
+                pid = self.__dict__.get('_mptree_pool')
+                if pid is not None and not self.__dict__.get('_mptree_state'):
+                    self.__dict__['_mptree_state'] = 'shutdown'
+                    core.send({'type': 'pool.state', 'id': pid, 'state': 'shutdown'})
+            except Exception:
+                core.fail('executor shutdown')
+            return r
+        return shutdown
+
+    _wrap(Executor, '__init__', make_init)
+    _wrap(Executor, 'submit', make_submit)
+    _wrap(Executor, 'shutdown', make_shutdown)
+
+
+def _done_counter(pid, n):
+    me = os.getpid()
+
+    def done(_future):
+        try:
+            if os.getpid() == me:
+                _pool_count(pid, 1, n)
+        except Exception:
+            core.fail('executor done')
+    return done
+
+
+PATCHERS = {
+    'multiprocessing.process': patch_process,
+    'multiprocessing.popen_fork': patch_popen_fork,
+    'multiprocessing.popen_forkserver': patch_popen_forkserver,
+    'multiprocessing.popen_spawn_posix': lambda mod: None,   # inherits popen_fork's wrappers
+    'multiprocessing.queues': patch_queues,
+    'multiprocessing.spawn': patch_spawn,
+    'multiprocessing.pool': patch_pool,
+    'multiprocessing.managers': patch_managers,
+    'concurrent.futures.process': patch_futures_process,
+}

@@ -1,0 +1,26 @@
+// Every command the extension contributes, in one place. Registration, menus in code and the
+// unit test that compares these against package.json all read this enum, so a renamed or
+// forgotten command fails a test instead of silently doing nothing.
+// No runtime `vscode` import here: the unit test loads this file in plain Node.
+
+export enum CommandId {
+  RunFile = 'mptree.runFile',
+  RunActiveFile = 'mptree.runActiveFile',
+  Terminate = 'mptree.terminate',
+  Kill = 'mptree.kill',
+  Join = 'mptree.join',
+  TerminateTree = 'mptree.terminateTree',
+  StopRun = 'mptree.stopRun',
+  CopyPid = 'mptree.copyPid',
+  ClearExited = 'mptree.clearExited',
+  Refresh = 'mptree.refresh',
+}
+
+export const VIEW_ID = 'mptree.processes';
+export const CONTAINER_ID = 'mptree';
+
+/** Context keys the extension sets for `when` clauses. */
+export enum ContextKey {
+  HasLiveRuns = 'mptree.hasLiveRuns',
+  HasRuns = 'mptree.hasRuns',
+}

@@ -1,0 +1,69 @@
+import * as vscode from 'vscode';
+import type { ProcessInfo } from '../../core/types';
+import type { Services } from '../services';
+import { exitText } from '../tree/present';
+import { describeTarget, processTargets, type ProcessTarget } from './targets';
+
+export type JoinOutcome =
+  | { pid: number; exitCode: number | null }
+  | { pid: number; timedOut: true; seconds: number }
+  | { pid: number; error: string }
+  | { pid: number; cancelled: true };
+
+/** Only a multiprocessing child can be joined, and only by its parent: not the main program. */
+const joinable = (p: ProcessInfo) => p.state !== 'exited' && p.instrumented && p.kind !== 'main' && p.kind !== 'os' && p.parentKey !== null;
+
+/**
+ * Process.join(timeout) in the child's parent, like the program itself would call it. A
+ * zombie is reaped by it; a running process is waited for up to mptree.joinTimeoutSeconds.
+ */
+export async function joinProcess(services: Services, node?: unknown, nodes?: unknown): Promise<JoinOutcome[] | undefined> {
+  const targets = await processTargets(services, node, nodes, { title: 'Join Process', filter: joinable, canPickMany: false });
+  if (targets.length === 0) return undefined;
+  const timeout = vscode.workspace.getConfiguration('mptree').get<number>('joinTimeoutSeconds', 10);
+  const title = targets.length === 1 ? `Joining ${describeTarget(targets[0])}` : `Joining ${targets.length} processes`;
+  return vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title, cancellable: true },
+    async (progress, token) => {
+      const outcomes: JoinOutcome[] = [];
+      for (const target of targets) {
+        if (targets.length > 1) progress.report({ message: describeTarget(target), increment: 100 / targets.length });
+        const outcome = await joinOne(target, timeout, token);
+        outcomes.push(outcome);
+        report(target, outcome);
+        if ('cancelled' in outcome) break;
+      }
+      return outcomes;
+    },
+  );
+}
+
+async function joinOne(target: ProcessTarget, timeout: number, token: vscode.CancellationToken): Promise<JoinOutcome> {
+  const pid = target.process.pid;
+  // Cancelling stops our waiting only: the parent's join() thread ends at its own timeout.
+  const cancelled = new Promise<JoinOutcome>((resolve) => {
+    const sub = token.onCancellationRequested(() => {
+      sub.dispose();
+      resolve({ pid, cancelled: true });
+    });
+  });
+  const joined = target.run.session.join(pid, timeout).then(
+    (result): JoinOutcome => ('timedOut' in result ? { pid, timedOut: true, seconds: result.seconds } : { pid, exitCode: result.exitCode }),
+    (error): JoinOutcome => ({ pid, error: (error as Error)?.message ?? String(error) }),
+  );
+  return Promise.race([joined, cancelled]);
+}
+
+function report(target: ProcessTarget, outcome: JoinOutcome): void {
+  const who = describeTarget(target);
+  // Not awaited: a notification's promise settles only when it is dismissed.
+  if ('exitCode' in outcome) {
+    const code = outcome.exitCode;
+    const how = code === null ? 'exited (exit code unknown)' : code < 0 ? `was killed by ${exitText(code, target.run.model.get(target.process.key)?.signal ?? null)} (exit code ${code})` : `exited with code ${code}`;
+    void vscode.window.showInformationMessage(`${who} ${how}.`);
+  } else if ('timedOut' in outcome) {
+    void vscode.window.showWarningMessage(`${who} is still running after ${outcome.seconds} s (join timed out).`);
+  } else if ('error' in outcome) {
+    void vscode.window.showErrorMessage(`mptree: ${outcome.error}`);
+  }
+}

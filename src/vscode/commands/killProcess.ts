@@ -1,0 +1,11 @@
+import type { Services } from '../services';
+import { confirmMany, isRunning, processTargets } from './targets';
+import { signalAll, type SignalCommandResult } from './terminateProcess';
+
+/** SIGKILL, sent directly: it cannot be caught, so there is nothing to wait for or offer. */
+export async function killProcess(services: Services, node?: unknown, nodes?: unknown): Promise<SignalCommandResult | undefined> {
+  const targets = await processTargets(services, node, nodes, { title: 'Kill Process', filter: isRunning, canPickMany: true });
+  if (targets.length === 0 || !(await confirmMany('Kill', targets))) return undefined;
+  const signalled = await signalAll(services, targets, (t) => t.run.session.kill(t.process.pid), 'kill');
+  return { signalled: signalled.map((t) => t.process.pid), stillRunning: [] };
+}

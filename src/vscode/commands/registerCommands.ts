@@ -1,0 +1,49 @@
+// The one place that binds command ids to handlers. Every handler receives the services and
+// whatever VS Code passes: (node, selectedNodes) from the tree, (uri, uris) from the
+// explorer, nothing from the palette.
+
+import * as vscode from 'vscode';
+import { CommandId } from '../commandIds';
+import type { Services } from '../services';
+import { clearExited } from './clearExited';
+import { copyPid } from './copyPid';
+import { joinProcess } from './joinProcess';
+import { killProcess } from './killProcess';
+import { refresh } from './refresh';
+import { runActiveFile } from './runActiveFile';
+import { runFile } from './runFile';
+import { stopRun } from './stopRun';
+import { terminateProcess } from './terminateProcess';
+import { terminateTree } from './terminateTree';
+
+type Handler = (services: Services, first?: unknown, second?: unknown) => unknown;
+
+// A Record over the enum: adding a CommandId without a handler is a type error.
+const handlers: Record<CommandId, Handler> = {
+  [CommandId.RunFile]: runFile,
+  [CommandId.RunActiveFile]: runActiveFile,
+  [CommandId.Terminate]: terminateProcess,
+  [CommandId.Kill]: killProcess,
+  [CommandId.Join]: joinProcess,
+  [CommandId.TerminateTree]: terminateTree,
+  [CommandId.StopRun]: stopRun,
+  [CommandId.CopyPid]: copyPid,
+  [CommandId.ClearExited]: clearExited,
+  [CommandId.Refresh]: refresh,
+};
+
+export function registerCommands(services: Services): vscode.Disposable[] {
+  return (Object.keys(handlers) as CommandId[]).map((id) =>
+    vscode.commands.registerCommand(id, async (first?: unknown, second?: unknown) => {
+      try {
+        return await handlers[id](services, first, second);
+      } catch (error) {
+        // A failed command must say so; an unhandled rejection shows nothing useful.
+        const message = (error as Error)?.message ?? String(error);
+        services.log.error(`${id}: ${message}`);
+        void vscode.window.showErrorMessage(`mptree: ${message}`);
+        return undefined;
+      }
+    }),
+  );
+}

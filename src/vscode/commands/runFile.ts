@@ -1,0 +1,68 @@
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { resolveInterpreter, showInterpreterError } from '../interpreter';
+import type { Run } from '../runs';
+import type { Services } from '../services';
+
+/**
+ * From the explorer or the editor title: the clicked file (or the explorer's multi-selection,
+ * each its own run). From the palette: a pick of the workspace's Python files.
+ */
+export async function runFile(services: Services, uri?: unknown, uris?: unknown): Promise<Run[]> {
+  let targets = (Array.isArray(uris) && uris.length > 0 ? uris : uri ? [uri] : []).filter(
+    (u): u is vscode.Uri => u instanceof vscode.Uri,
+  );
+  if (targets.length === 0) {
+    const picked = await pickPythonFile();
+    if (!picked) return [];
+    targets = [picked];
+  }
+  const runs: Run[] = [];
+  for (const target of targets) {
+    const run = await startRun(services, target);
+    if (run) runs.push(run);
+  }
+  return runs;
+}
+
+export async function startRun(services: Services, uri: vscode.Uri): Promise<Run | undefined> {
+  if (uri.scheme !== 'file') {
+    void vscode.window.showErrorMessage(`mptree: only files on disk can be run (${uri.toString()}). Save it first.`);
+    return undefined;
+  }
+  // The Python extension saves before running; a run of stale text is a confusing surprise.
+  const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+  if (open?.isDirty) await open.save();
+  let interpreter;
+  try {
+    interpreter = await resolveInterpreter(uri, services.log);
+  } catch (error) {
+    services.log.error((error as Error).message);
+    void showInterpreterError(error);
+    return undefined;
+  }
+  try {
+    const run = await services.runs.start(uri, interpreter);
+    // Show the tree (without taking focus from the terminal, where stdin goes).
+    void Promise.resolve(services.treeView.reveal(services.tree.runNode(run), { select: false, focus: false, expand: true })).catch(() => undefined);
+    return run;
+  } catch (error) {
+    const message = (error as Error)?.message ?? String(error);
+    services.log.error(`could not run ${uri.fsPath}: ${message}`);
+    void vscode.window.showErrorMessage(`mptree: could not run ${path.basename(uri.fsPath)}: ${message}`);
+    return undefined;
+  }
+}
+
+async function pickPythonFile(): Promise<vscode.Uri | undefined> {
+  const files = await vscode.workspace.findFiles('**/*.py', '**/{node_modules,.venv,venv,.git,__pycache__,site-packages}/**', 500);
+  if (files.length === 0) {
+    const chosen = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { Python: ['py'] }, title: 'Run Python File with Process Tree' });
+    return chosen?.[0];
+  }
+  const items = files
+    .map((uri) => ({ label: path.basename(uri.fsPath), description: vscode.workspace.asRelativePath(uri, true), uri }))
+    .sort((a, b) => a.description.localeCompare(b.description));
+  const picked = await vscode.window.showQuickPick(items, { title: 'Run Python File with Process Tree', matchOnDescription: true });
+  return picked?.uri;
+}

@@ -1,0 +1,43 @@
+import * as vscode from 'vscode';
+import type { Services } from '../services';
+import { confirmMany, describeTarget, isRunning, processTargets, type ProcessTarget } from './targets';
+import { graceMs, offerKill, waitForExit } from './waitForExit';
+
+export interface SignalCommandResult {
+  signalled: number[];
+  /** Still running after the grace period (terminate) — the user was offered SIGKILL. */
+  stillRunning: number[];
+}
+
+/** SIGTERM (through the parent's Process.terminate() when it can), then offer SIGKILL. */
+export async function terminateProcess(services: Services, node?: unknown, nodes?: unknown): Promise<SignalCommandResult | undefined> {
+  const targets = await processTargets(services, node, nodes, { title: 'Terminate Process', filter: isRunning, canPickMany: true });
+  if (targets.length === 0 || !(await confirmMany('Terminate', targets))) return undefined;
+  const signalled = await signalAll(services, targets, (t) => t.run.session.terminate(t.process.pid), 'terminate');
+  const ms = graceMs();
+  const stragglers = await waitForExit(services, signalled, ms);
+  offerKill(services, stragglers, ms / 1000);
+  return { signalled: signalled.map((t) => t.process.pid), stillRunning: stragglers.map((t) => t.process.pid) };
+}
+
+/** Runs one signal per target; reports failures together. Returns the targets signalled. */
+export async function signalAll(
+  services: Services,
+  targets: readonly ProcessTarget[],
+  send: (t: ProcessTarget) => Promise<unknown>,
+  verb: string,
+): Promise<ProcessTarget[]> {
+  const results = await Promise.allSettled(targets.map(send));
+  const failed: string[] = [];
+  const ok: ProcessTarget[] = [];
+  results.forEach((result, i) => {
+    if (result.status === 'fulfilled') ok.push(targets[i]);
+    else {
+      const message = `${describeTarget(targets[i])}: ${(result.reason as Error)?.message ?? result.reason}`;
+      services.log.error(`${verb} ${message}`);
+      failed.push(message);
+    }
+  });
+  if (failed.length > 0) void vscode.window.showErrorMessage(`mptree: could not ${verb} ${failed.join('; ')}`);
+  return ok;
+}

@@ -1,0 +1,57 @@
+// After SIGTERM: wait for the processes to go, and offer SIGKILL for those that do not
+// (a handler that ignores SIGTERM, a worker stuck in C code).
+
+import * as vscode from 'vscode';
+import type { Services } from '../services';
+import { describeTarget, type ProcessTarget } from './targets';
+
+/** Resolves with the targets still running after `ms`, early once none is. */
+export function waitForExit(services: Services, targets: readonly ProcessTarget[], ms: number): Promise<ProcessTarget[]> {
+  const stillRunning = () =>
+    targets.filter((t) => {
+      // Same key: the pid may already name another process.
+      const now = t.run.model.get(t.process.key);
+      return now !== undefined && now.state === 'running';
+    });
+  return new Promise((resolve) => {
+    if (stillRunning().length === 0 || ms <= 0) return resolve(stillRunning());
+    const done = () => {
+      clearTimeout(timer);
+      sub.dispose();
+      resolve(stillRunning());
+    };
+    const timer = setTimeout(done, ms);
+    const sub = services.runs.onDidChangeModel(() => {
+      if (stillRunning().length === 0) done();
+    });
+  });
+}
+
+export function graceMs(): number {
+  return vscode.workspace.getConfiguration('mptree').get<number>('terminateGraceSeconds', 3) * 1000;
+}
+
+/**
+ * Not awaited by the commands: a notification's promise settles only when the user answers,
+ * and the command (and a test awaiting it) must not hang on that.
+ */
+export function offerKill(services: Services, stragglers: readonly ProcessTarget[], seconds: number): void {
+  if (stragglers.length === 0) return;
+  const who = stragglers.length === 1 ? describeTarget(stragglers[0]) : `${stragglers.length} processes`;
+  const kill = 'Kill (SIGKILL)';
+  void vscode.window
+    .showWarningMessage(
+      `${who} ${stragglers.length === 1 ? 'is' : 'are'} still running ${seconds} s after SIGTERM: a signal handler may ignore it. Kill?`,
+      kill,
+    )
+    .then(async (choice) => {
+      if (choice !== kill) return;
+      for (const t of stragglers) {
+        try {
+          await t.run.session.kill(t.process.pid);
+        } catch (error) {
+          services.log.error(`kill ${t.process.pid}: ${(error as Error).message}`);
+        }
+      }
+    });
+}

@@ -1,0 +1,102 @@
+// Which Python runs the program. Order: the `mptree.pythonPath` setting (an explicit choice
+// wins), else the Python extension's active interpreter for the file, else python3/python on
+// PATH. The core checks the version; this file only gathers candidates and words failures.
+
+import * as vscode from 'vscode';
+import { PythonExtension } from '@vscode/python-extension';
+import { checkPython, findPython, PythonError, type PythonInfo } from '../core/python';
+
+const PYTHON_EXTENSION_ID = 'ms-python.python';
+/** The Python extension may still be activating; a run must not wait on it forever. */
+const PYTHON_EXTENSION_TIMEOUT_MS = 10_000;
+
+export type InterpreterSource = 'setting' | 'python-extension' | 'path';
+
+export interface ResolvedInterpreter extends PythonInfo {
+  source: InterpreterSource;
+}
+
+export class InterpreterError extends Error {
+  constructor(
+    message: string,
+    readonly source: InterpreterSource,
+  ) {
+    super(message);
+  }
+}
+
+export async function resolveInterpreter(resource: vscode.Uri | undefined, log: vscode.LogOutputChannel): Promise<ResolvedInterpreter> {
+  const setting = vscode.workspace.getConfiguration('mptree', resource).get<string>('pythonPath', '').trim();
+  if (setting) {
+    try {
+      return { ...(await findPython({ explicit: expandVariables(setting, resource) })), source: 'setting' };
+    } catch (error) {
+      throw new InterpreterError(`The mptree.pythonPath setting does not name a usable interpreter: ${describe(error)}`, 'setting');
+    }
+  }
+  const fromExtension = await pythonExtensionInterpreter(resource, log);
+  if (fromExtension) {
+    try {
+      return { ...(await checkPython(fromExtension)), source: 'python-extension' };
+    } catch (error) {
+      throw new InterpreterError(
+        `The Python extension's selected interpreter cannot run mptree: ${describe(error)}. Select another interpreter or set mptree.pythonPath.`,
+        'python-extension',
+      );
+    }
+  }
+  try {
+    return { ...(await findPython()), source: 'path' };
+  } catch (error) {
+    throw new InterpreterError(describe(error), 'path');
+  }
+}
+
+/** Shows what is wrong with the interpreter, with the action that fixes it. */
+export async function showInterpreterError(error: unknown): Promise<void> {
+  const message = error instanceof Error ? error.message : String(error);
+  const openSetting = 'Open Setting';
+  const select = 'Select Interpreter';
+  const actions = [openSetting];
+  if (error instanceof InterpreterError && error.source === 'python-extension') actions.unshift(select);
+  const choice = await vscode.window.showErrorMessage(`mptree: ${message}`, ...actions);
+  if (choice === openSetting) {
+    await vscode.commands.executeCommand('workbench.action.openSettings', 'mptree.pythonPath');
+  } else if (choice === select) {
+    await vscode.commands.executeCommand('python.setInterpreter');
+  }
+}
+
+async function pythonExtensionInterpreter(resource: vscode.Uri | undefined, log: vscode.LogOutputChannel): Promise<string | undefined> {
+  // Without the extension, PythonExtension.api() throws; ask only when it is there.
+  if (!vscode.extensions.getExtension(PYTHON_EXTENSION_ID)) return undefined;
+  try {
+    const lookup = (async () => {
+      const api = await PythonExtension.api();
+      const active = api.environments.getActiveEnvironmentPath(resource);
+      const resolved = await api.environments.resolveEnvironment(active);
+      return resolved?.executable.uri?.fsPath ?? active.path;
+    })();
+    const timeout = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), PYTHON_EXTENSION_TIMEOUT_MS).unref?.());
+    const found = await Promise.race([lookup, timeout]);
+    if (!found) log.warn('The Python extension did not name an interpreter in time; falling back to PATH.');
+    return found;
+  } catch (error) {
+    log.warn(`Could not ask the Python extension for its interpreter: ${describe(error)}`);
+    return undefined;
+  }
+}
+
+/** `${workspaceFolder}` and `~` are what people type into path settings. */
+function expandVariables(value: string, resource: vscode.Uri | undefined): string {
+  const folder = (resource && vscode.workspace.getWorkspaceFolder(resource)) ?? vscode.workspace.workspaceFolders?.[0];
+  let out = value;
+  if (folder) out = out.replace(/\$\{workspaceFolder\}/g, folder.uri.fsPath);
+  if (out.startsWith('~/') && process.env.HOME) out = process.env.HOME + out.slice(1);
+  return out;
+}
+
+function describe(error: unknown): string {
+  if (error instanceof PythonError) return error.message;
+  return error instanceof Error ? error.message : String(error);
+}

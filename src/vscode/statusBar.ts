@@ -1,0 +1,54 @@
+// `$(server-process) 7 processes` while any run is live; clicking it shows the tree.
+
+import * as vscode from 'vscode';
+import { VIEW_ID } from './commandIds';
+import type { RunManager } from './runs';
+
+/** Process counts change in bursts (a pool starting); the status bar need not follow each one. */
+const UPDATE_DELAY_MS = 250;
+
+export class ProcessStatusBar implements vscode.Disposable {
+  private readonly item = vscode.window.createStatusBarItem('mptree.processes', vscode.StatusBarAlignment.Left, 50);
+  private readonly subscriptions: vscode.Disposable[];
+  private timer: NodeJS.Timeout | undefined;
+  private shown = false;
+
+  constructor(private readonly runs: RunManager) {
+    this.item.name = 'mptree processes';
+    this.item.command = { title: 'Show Process Tree', command: `${VIEW_ID}.focus` };
+    this.subscriptions = [runs.onDidChangeRuns(() => this.schedule()), runs.onDidChangeModel(() => this.schedule())];
+    this.update();
+  }
+
+  private schedule(): void {
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      this.update();
+    }, UPDATE_DELAY_MS);
+  }
+
+  private update(): void {
+    const live = this.runs.liveRuns();
+    if (live.length === 0) {
+      this.item.hide();
+      this.shown = false;
+      return;
+    }
+    const count = this.runs.liveProcessCount();
+    this.item.text = `$(server-process) ${count} ${count === 1 ? 'process' : 'processes'}`;
+    this.item.tooltip = `${live.length === 1 ? '1 run' : `${live.length} runs`} live under mptree — show the Process Tree`;
+    this.item.show();
+    this.shown = true;
+  }
+
+  /** What the user sees (for tests): the text, or undefined while hidden. */
+  get text(): string | undefined {
+    return this.shown ? this.item.text : undefined;
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    for (const s of this.subscriptions) s.dispose();
+    this.item.dispose();
+  }
+}

@@ -1,0 +1,111 @@
+// Words and numbers shown for each node. Kept apart from the TreeDataProvider (and free of
+// `vscode`) so what the user reads can be checked without a tree.
+
+import type { PoolInfo, ProcessInfo, QueueInfo, RunInfo } from '../../core/types';
+
+const HELPER_ROLES: Record<string, string> = {
+  'resource-tracker': 'resource tracker',
+  forkserver: 'forkserver',
+  manager: 'Manager server',
+};
+
+/** `exit 0`, `exit 3`, `SIGTERM`, `zombie — not joined`, or `running`. */
+export function processStateText(p: ProcessInfo): string {
+  if (p.state === 'running') return 'running';
+  const end = exitText(p.exitCode, p.signal);
+  // A zombie has exited but nobody collected it: the fix is a join() in the parent.
+  if (p.state === 'zombie') return end ? `zombie — not joined (${end})` : 'zombie — not joined';
+  return end ?? 'exited';
+}
+
+export function exitText(exitCode: number | null, signal: string | null): string | null {
+  if (signal) return signal;
+  if (exitCode === null) return null;
+  if (exitCode < 0) return `signal ${-exitCode}`;
+  return `exit ${exitCode}`;
+}
+
+export function processDescription(p: ProcessInfo): string {
+  const parts: string[] = [String(p.pid)];
+  if (p.daemon) parts.push('daemon');
+  if (p.kind === 'helper') parts.push(`helper: ${HELPER_ROLES[p.role ?? ''] ?? 'multiprocessing'}`);
+  if (!p.instrumented) parts.push('OS only');
+  if (p.orphaned && p.state === 'running') parts.push('orphaned');
+  parts.push(processStateText(p));
+  return parts.join(' · ');
+}
+
+export function processLabel(p: ProcessInfo): string {
+  return p.name || basename(p.command ?? '') || `pid ${p.pid}`;
+}
+
+export function queueDescription(q: QueueInfo): string {
+  const parts = [`${q.depth} / ${q.maxsize > 0 ? q.maxsize : '∞'}`, `${q.puts} put`, `${q.gets} got`];
+  if (q.unfinished !== null) parts.push(`${q.unfinished} unfinished`);
+  if (q.site) parts.push(basename(q.site));
+  return parts.join(' · ');
+}
+
+export function queueIsFull(q: QueueInfo): boolean {
+  return q.maxsize > 0 && q.depth >= q.maxsize;
+}
+
+export function poolDescription(p: PoolInfo, liveWorkers: number): string {
+  const parts = [`size ${p.size}`, `${liveWorkers} alive`, `${p.pending} pending`, `${p.completed} done`];
+  if (p.state !== 'running') parts.push(p.state);
+  if (p.site) parts.push(basename(p.site));
+  return parts.join(' · ');
+}
+
+export function runLabel(run: RunInfo): string {
+  return basename(run.script) || run.script;
+}
+
+export function runDescription(run: RunInfo, alive: number, total: number, now = Date.now()): string {
+  const live = run.state === 'starting' || run.state === 'running';
+  const parts: string[] = [];
+  if (live) parts.push(run.state);
+  else if (run.state === 'failed') parts.push('failed');
+  else parts.push(exitText(run.exitCode, run.signal) ?? 'finished');
+  const elapsed = (run.endedAt ?? now) - run.startedAt;
+  // A live run's text changes at most once a second, and once a minute after the first.
+  parts.push(live ? formatElapsed(elapsed) : formatDuration(elapsed));
+  const noun = (n: number) => (n === 1 ? '1 process' : `${n} processes`);
+  if (!live || alive === total) parts.push(noun(live ? alive : total));
+  else parts.push(`${noun(total)}, ${alive} alive`);
+  return parts.join(' · ');
+}
+
+export function formatElapsed(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  return m < 60 ? `${m} min` : `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) ms = 0;
+  if (ms < 10_000) return `${(ms / 1000).toFixed(1)} s`;
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${s % 60} s`;
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+export function formatTime(t: number | null): string {
+  if (t === null) return '—';
+  const d = new Date(t);
+  const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
+}
+
+export function basename(path: string): string {
+  const i = Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\'));
+  return i >= 0 ? path.slice(i + 1) : path;
+}
+
+/** Escapes text for a Markdown table cell or line (names may be any Unicode, including `|`). */
+export function md(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
+}

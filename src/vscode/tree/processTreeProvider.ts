@@ -1,0 +1,607 @@
+// Maps the runs' models onto a TreeDataProvider. The model decides what is true; this class
+// only decides what is shown, where, and when the view is told.
+//
+//   run                       (script, state, duration, process count)
+//   └─ MainProcess            (a process: children are pools, child processes, queues)
+//      ├─ Pool                (its workers below it, not beside their parent)
+//      ├─ Process-1
+//      └─ Queue  3 / 10
+
+import * as vscode from 'vscode';
+import type { ModelChange, PoolInfo, ProcessInfo, QueueInfo } from '../../core/types';
+import { PoolNode, ProcessNode, QueueNode, RunNode, type TreeNode } from './nodes';
+import type { RunView, RunViewSource } from './runView';
+import { poolContextValue, processContextValue, queueContextValue, runContextValue } from './contextValues';
+import {
+  formatDuration,
+  formatTime,
+  md,
+  poolDescription,
+  processDescription,
+  processLabel,
+  processStateText,
+  queueDescription,
+  queueIsFull,
+  runDescription,
+  runLabel,
+} from './present';
+import { decorationUri } from './decorations';
+
+/** At most this many refreshes a second reach the view; changes in between are merged. */
+const MIN_REFRESH_INTERVAL_MS = 100;
+/** How often a running run's duration is redrawn, only while the view is visible. */
+const DURATION_TICK_MS = 1000;
+
+export interface TreeOptions {
+  showHelperProcesses: boolean;
+  keepExitedProcesses: boolean;
+}
+
+export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
+  private readonly changeEmitter = new vscode.EventEmitter<TreeNode | TreeNode[] | undefined>();
+  readonly onDidChangeTreeData = this.changeEmitter.event;
+  /** Fired after each batch reaches the view: tests wait on it instead of sleeping. */
+  private readonly refreshedEmitter = new vscode.EventEmitter<void>();
+  readonly onDidRefresh = this.refreshedEmitter.event;
+
+  private readonly runNodes = new Map<RunView, RunNode>();
+  private readonly nodes = new Map<string, ProcessNode | QueueNode | PoolNode>();
+  /** Where each node was last listed: the parent to refresh once it is gone from the model. */
+  private readonly listedUnder = new Map<TreeNode, TreeNode | undefined>();
+  /** contextValue last shown per process, to notice state changes that move or hide nodes. */
+  private readonly shownState = new Map<string, string>();
+  /** Description last shown per run node. */
+  private readonly shownRunText = new Map<RunNode, string>();
+
+  private readonly dirty = new Set<TreeNode>();
+  private dirtyAll = false;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private lastFlush = 0;
+  private durationTimer: NodeJS.Timeout | undefined;
+  private visible = true;
+  private readonly subscriptions: vscode.Disposable[] = [];
+  private readonly decorationEmitter = new vscode.EventEmitter<vscode.Uri[]>();
+  /** Process uris whose label colour or badge must be asked for again. */
+  readonly onDidChangeDecorations = this.decorationEmitter.event;
+
+  constructor(
+    private readonly source: RunViewSource,
+    private options: TreeOptions,
+  ) {
+    this.subscriptions.push(
+      this.changeEmitter,
+      this.refreshedEmitter,
+      this.decorationEmitter,
+      source.onDidChangeRuns((run) => this.onRunChanged(run)),
+      source.onDidChangeModel(({ run, change }) => this.onModelChanged(run, change)),
+    );
+    this.updateDurationTimer();
+  }
+
+  // ---- public surface -------------------------------------------------------------------
+
+  setOptions(options: TreeOptions): void {
+    this.options = options;
+    this.refresh();
+  }
+
+  /** The view became visible or hidden: the duration tick runs only while someone looks. */
+  setVisible(visible: boolean): void {
+    this.visible = visible;
+    this.updateDurationTimer();
+    if (visible) this.scheduleAll();
+  }
+
+  /** Manual refresh: everything, now. */
+  refresh(): void {
+    this.dirtyAll = true;
+    this.flush();
+  }
+
+  runNode(run: RunView): RunNode {
+    let node = this.runNodes.get(run);
+    if (!node) {
+      node = new RunNode(run);
+      this.runNodes.set(run, node);
+    }
+    return node;
+  }
+
+  processNode(run: RunView, key: string): ProcessNode {
+    return this.cached(key, () => new ProcessNode(run, key));
+  }
+
+  /** The process nodes currently listed (visible or collapsed), for tests and quick picks. */
+  async snapshot(): Promise<TreeNode[]> {
+    const out: TreeNode[] = [];
+    const walk = (nodes: TreeNode[]) => {
+      for (const node of nodes) {
+        out.push(node);
+        walk(this.getChildren(node));
+      }
+    };
+    walk(this.getChildren());
+    return out;
+  }
+
+  // ---- TreeDataProvider -----------------------------------------------------------------
+
+  getChildren(element?: TreeNode): TreeNode[] {
+    const children = this.computeChildren(element);
+    for (const child of children) this.listedUnder.set(child, element);
+    return children;
+  }
+
+  getParent(element: TreeNode): TreeNode | undefined {
+    if (element instanceof RunNode) return undefined;
+    const run = element.run;
+    if (element instanceof QueueNode || element instanceof PoolNode) {
+      return run.model.get(element.ownerKey) ? this.processNode(run, element.ownerKey) : this.listedUnder.get(element);
+    }
+    const info = element.info;
+    if (!info) return this.listedUnder.get(element);
+    return this.parentOf(run, info);
+  }
+
+  getTreeItem(element: TreeNode): vscode.TreeItem {
+    if (element instanceof RunNode) return this.runItem(element);
+    if (element instanceof ProcessNode) return this.processItem(element);
+    if (element instanceof QueueNode) return this.queueItem(element);
+    return this.poolItem(element);
+  }
+
+  // ---- structure --------------------------------------------------------------------------
+
+  private computeChildren(element?: TreeNode): TreeNode[] {
+    if (!element) return this.source.runs.map((run) => this.runNode(run));
+    const run = element.run;
+    if (element instanceof RunNode) {
+      return this.visibleProcesses(run, null).map((p) => this.processNode(run, p.key));
+    }
+    if (element instanceof QueueNode) return [];
+    if (element instanceof PoolNode) {
+      const pool = element.info;
+      if (!pool) return [];
+      return this.visibleProcesses(run, element.ownerKey)
+        .filter((p) => p.poolId === pool.id)
+        .map((p) => this.processNode(run, p.key));
+    }
+    const info = element.info;
+    if (!info) return [];
+    const pools = run.model.poolsOf(info.key);
+    const poolIds = new Set(pools.map((p) => p.id));
+    // Workers of a pool this process owns are listed under the pool node instead.
+    const processes = this.visibleProcesses(run, info.key).filter((p) => !p.poolId || !poolIds.has(p.poolId));
+    return [
+      ...processes.map((p) => this.processNode(run, p.key)),
+      ...pools.map((p) => this.cached(p.key, () => new PoolNode(run, p.key, info.key))),
+      ...run.model.queuesOf(info.key).map((q) => this.cached(q.key, () => new QueueNode(run, q.key, info.key))),
+    ];
+  }
+
+  private parentOf(run: RunView, info: ProcessInfo): TreeNode {
+    if (info.parentKey === null) return this.runNode(run);
+    if (info.poolId) {
+      const pool = run.model.poolsOf(info.parentKey).find((p) => p.id === info.poolId);
+      if (pool) return this.cached(pool.key, () => new PoolNode(run, pool.key, info.parentKey!));
+    }
+    return this.processNode(run, info.parentKey);
+  }
+
+  private visibleProcesses(run: RunView, parentKey: string | null): ProcessInfo[] {
+    return run.model.children(parentKey).filter((p) => this.isVisible(run, p));
+  }
+
+  /**
+   * Hidden by the settings (helpers, exited) unless something visible hangs below it: a live
+   * child of an exited parent must stay reachable, and getParent must stay truthful.
+   */
+  private isVisible(run: RunView, p: ProcessInfo): boolean {
+    const hidden =
+      (!this.options.showHelperProcesses && p.kind === 'helper') ||
+      (!this.options.keepExitedProcesses && p.state === 'exited');
+    if (!hidden) return true;
+    return run.model.children(p.key).some((child) => this.isVisible(run, child));
+  }
+
+  private cached<N extends ProcessNode | QueueNode | PoolNode>(key: string, make: () => N): N {
+    let node = this.nodes.get(key);
+    if (!node) {
+      node = make();
+      this.nodes.set(key, node);
+    }
+    return node as N;
+  }
+
+  // ---- change handling --------------------------------------------------------------------
+
+  private onRunChanged(run: RunView | undefined): void {
+    if (run && this.source.runs.includes(run)) {
+      // A new run is a new root: the root list changes. A known run only changed its facts.
+      if (this.runNodes.has(run)) this.markDirty(this.runNode(run));
+      else this.scheduleAll();
+    } else {
+      this.forgetRemovedRuns();
+      this.scheduleAll();
+    }
+    this.updateDurationTimer();
+  }
+
+  private onModelChanged(run: RunView, change: ModelChange): void {
+    const runNode = this.runNode(run);
+    // Refreshing a run node makes VS Code re-list its whole expanded subtree, so it is marked
+    // only when its own text changed (a process came or went), not for every queue count.
+    this.markRunIfChanged(runNode);
+    const hidingSettings = !this.options.keepExitedProcesses || !this.options.showHelperProcesses;
+    const decorations: vscode.Uri[] = [];
+    let attributed = change.processes.length + change.queues.length + change.pools.length > 0;
+
+    for (const key of change.processes) {
+      const node = this.processNode(run, key);
+      const info = node.info;
+      this.markDirty(node);
+      decorations.push(decorationUri(key));
+      if (!info) {
+        // Removed (Clear Exited): its old parent must re-list.
+        const parent = this.listedUnder.get(node);
+        this.markDirty(parent ?? runNode);
+        this.forget(node);
+        continue;
+      }
+      const context = processContextValue(info);
+      const stateChanged = this.shownState.get(key) !== context;
+      if (change.structural || stateChanged) {
+        const parent = this.parentOf(run, info);
+        this.markDirty(parent);
+        // A process that was listed elsewhere (its pool appeared later) leaves that parent.
+        const before = this.listedUnder.get(node);
+        if (before && before !== parent) this.markDirty(before);
+        if (info.poolId) this.markPoolOf(run, info);
+      }
+      if (stateChanged && hidingSettings) {
+        // Hiding can cascade upwards (an exited parent hides with its last child): re-list the run.
+        this.markDirty(runNode);
+      }
+    }
+    for (const key of change.queues) {
+      const node = this.nodes.get(key);
+      if (node) this.markDirty(node);
+      if (change.structural || !node) {
+        attributed = this.markOwner(run, key, 'queue') && attributed;
+      }
+    }
+    for (const key of change.pools) {
+      const node = this.nodes.get(key);
+      if (node) this.markDirty(node);
+      if (change.structural || !node) {
+        attributed = this.markOwner(run, key, 'pool') && attributed;
+      }
+    }
+    // Could not tell which parent changed: the run node is already marked, and refreshing it
+    // makes VS Code re-ask every expanded node below it, so nothing is missed.
+    void attributed;
+    if (decorations.length > 0) this.decorationEmitter.fire(decorations);
+    this.schedule();
+  }
+
+  private markPoolOf(run: RunView, worker: ProcessInfo): void {
+    if (worker.parentKey === null) return;
+    const pool = run.model.poolsOf(worker.parentKey).find((p) => p.id === worker.poolId);
+    if (pool) this.markDirty(this.cached(pool.key, () => new PoolNode(run, pool.key, worker.parentKey!)));
+  }
+
+  /** Marks the process owning a queue or pool; false when the owner could not be found. */
+  private markOwner(run: RunView, key: string, type: 'queue' | 'pool'): boolean {
+    const known = this.nodes.get(key);
+    if (known instanceof QueueNode || known instanceof PoolNode) {
+      this.markDirty(this.processNode(run, known.ownerKey));
+      if (!known.info) this.forget(known);
+      return true;
+    }
+    // A new queue or pool: find its owner by scanning the owners' lists.
+    for (const owner of this.allProcesses(run)) {
+      const list: Array<QueueInfo | PoolInfo> = type === 'queue' ? run.model.queuesOf(owner.key) : run.model.poolsOf(owner.key);
+      if (list.some((item) => item.key === key)) {
+        this.markDirty(this.processNode(run, owner.key));
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private forget(node: ProcessNode | QueueNode | PoolNode): void {
+    this.nodes.delete(node.key);
+    this.listedUnder.delete(node);
+    this.shownState.delete(node.key);
+  }
+
+  private forgetRemovedRuns(): void {
+    const live = new Set(this.source.runs);
+    for (const [run, node] of this.runNodes) {
+      if (live.has(run)) continue;
+      this.runNodes.delete(run);
+      this.listedUnder.delete(node);
+      this.shownRunText.delete(node);
+      for (const [key, child] of this.nodes) {
+        if (child.run === run) this.forget(child);
+      }
+    }
+  }
+
+  private markRunIfChanged(node: RunNode): void {
+    if (this.shownRunText.get(node) !== this.runText(node).description) this.markDirty(node);
+  }
+
+  private markDirty(node: TreeNode): void {
+    this.dirty.add(node);
+  }
+
+  private scheduleAll(): void {
+    this.dirtyAll = true;
+    this.schedule();
+  }
+
+  /** Coalesces: the first change after a quiet period waits at most MIN_REFRESH_INTERVAL_MS. */
+  private schedule(): void {
+    if (this.flushTimer) return;
+    const wait = Math.max(0, this.lastFlush + MIN_REFRESH_INTERVAL_MS - Date.now());
+    this.flushTimer = setTimeout(() => this.flush(), wait);
+  }
+
+  private flush(): void {
+    if (this.flushTimer) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = undefined;
+    }
+    this.lastFlush = Date.now();
+    if (this.dirtyAll) {
+      this.dirtyAll = false;
+      this.dirty.clear();
+      this.changeEmitter.fire(undefined);
+    } else if (this.dirty.size > 0) {
+      const nodes = [...this.dirty];
+      this.dirty.clear();
+      this.changeEmitter.fire(nodes);
+    } else {
+      return;
+    }
+    this.refreshedEmitter.fire();
+  }
+
+  private updateDurationTimer(): void {
+    const wanted = this.visible && this.source.runs.some((r) => isLive(r));
+    if (wanted && !this.durationTimer) {
+      this.durationTimer = setInterval(() => {
+        for (const run of this.source.runs) if (isLive(run)) this.markRunIfChanged(this.runNode(run));
+        this.schedule();
+        this.updateDurationTimer();
+      }, DURATION_TICK_MS);
+    } else if (!wanted && this.durationTimer) {
+      clearInterval(this.durationTimer);
+      this.durationTimer = undefined;
+    }
+  }
+
+  private allProcesses(run: RunView): ProcessInfo[] {
+    return run.model.processes();
+  }
+
+  // ---- items ------------------------------------------------------------------------------
+
+  private runItem(node: RunNode): vscode.TreeItem {
+    const info = node.run.info;
+    const item = new vscode.TreeItem(runLabel(info), vscode.TreeItemCollapsibleState.Expanded);
+    item.id = node.id;
+    item.description = this.runText(node).description;
+    this.shownRunText.set(node, item.description);
+    item.contextValue = runContextValue(info);
+    item.iconPath = runIcon(node.run);
+    const tip = new vscode.MarkdownString(undefined, true);
+    tip.appendMarkdown(`**${md(runLabel(info))}** — ${md(item.description)}\n\n`);
+    appendTable(tip, [
+      ['Script', code(info.script)],
+      ['Arguments', info.args.length ? code(info.args.join(' ')) : '—'],
+      ['Interpreter', code(info.python)],
+      ['Working folder', code(info.cwd)],
+      ['Root pid', info.rootPid === null ? '—' : String(info.rootPid)],
+      ['Started', formatTime(info.startedAt)],
+      ['Ended', formatTime(info.endedAt)],
+      ['Duration', formatDuration((info.endedAt ?? Date.now()) - info.startedAt)],
+    ]);
+    if (info.error) tip.appendMarkdown(`\n\n$(error) ${md(info.error)}`);
+    if (info.notice) tip.appendMarkdown(`\n\n$(info) ${md(info.notice)}`);
+    item.tooltip = tip;
+    return item;
+  }
+
+  /** The run's description; while it runs, seconds tick only in the first minute. */
+  runText(node: RunNode): { description: string; alive: number; total: number } {
+    let total = 0;
+    let alive = 0;
+    for (const p of this.allProcesses(node.run)) {
+      total++;
+      if (p.state === 'running') alive++;
+    }
+    return { description: runDescription(node.run.info, alive, total), alive, total };
+  }
+
+  private processItem(node: ProcessNode): vscode.TreeItem {
+    const p = node.info;
+    if (!p) {
+      // Gone between the change and the redraw; the parent's refresh is on its way.
+      const gone = new vscode.TreeItem('(cleared)');
+      gone.id = node.id;
+      return gone;
+    }
+    const hasChildren =
+      this.visibleProcesses(node.run, p.key).length > 0 ||
+      node.run.model.queuesOf(p.key).length > 0 ||
+      node.run.model.poolsOf(p.key).length > 0;
+    const item = new vscode.TreeItem(
+      processLabel(p),
+      hasChildren ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None,
+    );
+    item.id = node.id;
+    // The uri only carries the key to the decoration provider, which dims exited labels.
+    item.resourceUri = decorationUri(p.key);
+    item.description = processDescription(p);
+    item.contextValue = processContextValue(p);
+    this.shownState.set(p.key, item.contextValue);
+    item.iconPath = processIcon(p);
+    item.tooltip = this.processTooltip(node.run, p);
+    item.accessibilityInformation = { label: `${processLabel(p)}, pid ${item.description}` };
+    return item;
+  }
+
+  private processTooltip(run: RunView, p: ProcessInfo): vscode.MarkdownString {
+    const tip = new vscode.MarkdownString(undefined, true);
+    tip.appendMarkdown(`**${md(processLabel(p))}** — pid ${p.pid}, ${md(processStateText(p))}\n\n`);
+    const parent = p.parentKey ? run.model.get(p.parentKey) : undefined;
+    const pool = p.poolId && p.parentKey ? run.model.poolsOf(p.parentKey).find((x) => x.id === p.poolId) : undefined;
+    const ended = p.exitedAt ?? (p.state === 'running' ? Date.now() : null);
+    appendTable(tip, [
+      ['Kind', kindText(p)],
+      ['Daemon', p.daemon ? 'yes — killed when its parent exits' : 'no'],
+      ['Parent (logical)', parent ? `${md(processLabel(parent))} (${parent.pid})` : p.parentPid === null ? '— (root of the run)' : String(p.parentPid)],
+      ['OS parent (ppid)', p.ppid === null ? '—' : String(p.ppid)],
+      ['Start method', p.startMethod ? code(p.startMethod) : '—'],
+      ['Target', p.target ? code(p.target) : '—'],
+      ['Pool', pool ? `${pool.kind} (${md(pool.id)})` : p.poolId ? md(p.poolId) : '—'],
+      ['State', md(processStateText(p))],
+      ['Exit code', p.exitCode === null ? '—' : String(p.exitCode) + (p.signal ? ` (${p.signal})` : '')],
+      ['Joined', p.joined ? 'yes' : 'no'],
+      ['Reaped', p.reaped ? 'yes' : p.state === 'zombie' ? '**no — call join() in the parent**' : 'no'],
+      ['Orphaned', p.orphaned ? 'yes — its parent died first' : 'no'],
+      ['Reported by', p.instrumented ? 'mptree runtime' : 'OS scan only (not a multiprocessing process)'],
+      ['Created', formatTime(p.createdAt)],
+      ['Seen', formatTime(p.startedAt)],
+      ['Exited', formatTime(p.exitedAt)],
+      ['Lifetime', ended === null ? '—' : formatDuration(ended - (p.createdAt ?? p.startedAt))],
+    ]);
+    if (p.command) tip.appendMarkdown('\n\n').appendCodeblock(p.command, 'shell');
+    return tip;
+  }
+
+  private queueItem(node: QueueNode): vscode.TreeItem {
+    const q = node.info;
+    const item = new vscode.TreeItem(q ? q.kind : '(cleared)', vscode.TreeItemCollapsibleState.None);
+    item.id = node.id;
+    if (!q) return item;
+    item.description = queueDescription(q);
+    item.contextValue = queueContextValue(q);
+    const full = queueIsFull(q);
+    item.iconPath = new vscode.ThemeIcon(
+      full ? 'inbox' : 'list-ordered',
+      full ? new vscode.ThemeColor('list.warningForeground') : new vscode.ThemeColor('charts.purple'),
+    );
+    const tip = new vscode.MarkdownString(undefined, true);
+    tip.appendMarkdown(`**${md(q.kind)}** ${code(q.id)}${full ? ' — **full**: put() blocks' : ''}\n\n`);
+    appendTable(tip, [
+      ['Depth', `${q.depth}`],
+      ['maxsize', q.maxsize > 0 ? String(q.maxsize) : '0 (unbounded)'],
+      ['Puts', String(q.puts)],
+      ['Gets', String(q.gets)],
+      ...(q.unfinished !== null
+        ? ([
+            ['task_done() calls', String(q.tasksDone)],
+            ['Unfinished tasks', `${q.unfinished}${q.unfinished > 0 ? ' — join() on the queue waits for these' : ''}`],
+          ] as Array<[string, string]>)
+        : []),
+      ['Created at', q.site ? code(q.site) : '—'],
+      ['Created by pid', String(q.ownerPid)],
+    ]);
+    item.tooltip = tip;
+    return item;
+  }
+
+  private poolItem(node: PoolNode): vscode.TreeItem {
+    const pool = node.info;
+    const item = new vscode.TreeItem(pool ? pool.kind : '(cleared)', vscode.TreeItemCollapsibleState.Expanded);
+    item.id = node.id;
+    if (!pool) return item;
+    const workers = node.run.model.children(node.ownerKey).filter((p) => p.poolId === pool.id);
+    const alive = workers.filter((w) => w.state === 'running').length;
+    item.description = poolDescription(pool, alive);
+    item.contextValue = poolContextValue(pool);
+    item.iconPath = new vscode.ThemeIcon(
+      'layers',
+      new vscode.ThemeColor(pool.state === 'running' ? 'charts.blue' : 'disabledForeground'),
+    );
+    if (workers.length === 0) item.collapsibleState = vscode.TreeItemCollapsibleState.None;
+    const tip = new vscode.MarkdownString(undefined, true);
+    tip.appendMarkdown(`**${md(pool.kind)}** ${code(pool.id)}\n\n`);
+    appendTable(tip, [
+      ['Size', String(pool.size)],
+      ['Workers alive', `${alive} (${pool.workers.length} ever started)`],
+      ['Tasks submitted', String(pool.submitted)],
+      ['Tasks completed', String(pool.completed)],
+      ['Pending', String(pool.pending)],
+      ['State', pool.state],
+      ['Created at', pool.site ? code(pool.site) : '—'],
+      ['Created by pid', String(pool.ownerPid)],
+    ]);
+    item.tooltip = tip;
+    return item;
+  }
+
+  dispose(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    if (this.durationTimer) clearInterval(this.durationTimer);
+    this.flushTimer = this.durationTimer = undefined;
+    for (const d of this.subscriptions) d.dispose();
+  }
+}
+
+function isLive(run: RunView): boolean {
+  return run.info.state === 'starting' || run.info.state === 'running';
+}
+
+function kindText(p: ProcessInfo): string {
+  switch (p.kind) {
+    case 'main':
+      return 'main program';
+    case 'pool-worker':
+      return 'pool worker';
+    case 'helper':
+      return `multiprocessing helper (${p.role ?? 'unknown role'})`;
+    case 'os':
+      return 'OS process (not instrumented)';
+    default:
+      return 'multiprocessing.Process';
+  }
+}
+
+function processIcon(p: ProcessInfo): vscode.ThemeIcon {
+  const color = (id: string) => new vscode.ThemeColor(id);
+  if (p.state === 'zombie') return new vscode.ThemeIcon('warning', color('list.warningForeground'));
+  if (p.state === 'exited') {
+    // Dimmed either way; the shape still tells a clean exit from a failure or a signal.
+    const clean = p.exitCode === 0;
+    return new vscode.ThemeIcon(clean ? 'pass' : 'error', color('disabledForeground'));
+  }
+  if (!p.instrumented) return new vscode.ThemeIcon('terminal', color('charts.blue'));
+  if (p.kind === 'helper') return new vscode.ThemeIcon('gear', color('descriptionForeground'));
+  if (p.kind === 'main' || p.parentKey === null) return new vscode.ThemeIcon('vm-running', color('charts.green'));
+  return new vscode.ThemeIcon(p.daemon ? 'circle-large-outline' : 'circle-large-filled', color('charts.green'));
+}
+
+function runIcon(run: RunView): vscode.ThemeIcon {
+  const info = run.info;
+  if (isLive(run)) return new vscode.ThemeIcon('play-circle', new vscode.ThemeColor('charts.green'));
+  if (info.state === 'failed' || (info.exitCode !== null && info.exitCode !== 0) || info.signal) {
+    return new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed'));
+  }
+  return new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed'));
+}
+
+function code(text: string): string {
+  // Backticks inside the text would end the span early; a longer fence keeps it intact.
+  const fence = text.includes('`') ? '`` ' : '`';
+  const end = text.includes('`') ? ' ``' : '`';
+  return `${fence}${text.replace(/\|/g, '\\|').replace(/\n/g, ' ')}${end}`;
+}
+
+function appendTable(tip: vscode.MarkdownString, rows: Array<[string, string]>): void {
+  tip.appendMarkdown('| | |\n|:--|:--|\n');
+  for (const [k, v] of rows) tip.appendMarkdown(`| ${k} | ${v} |\n`);
+}

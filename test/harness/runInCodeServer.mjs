@@ -1,0 +1,117 @@
+#!/usr/bin/env node
+// npm run test:integration: runs the Mocha suite out/test/integration/index.js inside a real
+// VS Code extension host (code-server 4.100.3 = VS Code 1.100.3), driven by Debian's Chromium.
+// Exit code: the suite's (0 only when every test passed); 124 on timeout; 1 on a harness error.
+//
+// Environment: MPTREE_INTEGRATION_TIMEOUT_MS (default 1200000), MPTREE_TEST_GREP (a Mocha
+// grep), MPTREE_HARNESS_VERBOSE=1 (print the workbench's and code-server's own logs too),
+// MPTREE_EXTENSION_PATH (the extension to load instead of this repository, to try the harness).
+import { spawnSync } from 'node:child_process';
+import { createWriteStream, existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { openWorkbench, repoRoot, timeout } from './codeServer.mjs';
+import { CODE_SERVER_VERSION, VSCODE_VERSION, ensureCodeServer } from './installCodeServer.mjs';
+
+const suite = join(repoRoot, 'out', 'test', 'integration', 'index.js');
+const extensionMain = join(repoRoot, 'dist', 'extension.js');
+const overallMs = Number(process.env.MPTREE_INTEGRATION_TIMEOUT_MS ?? 1_200_000);
+const verbose = !!process.env.MPTREE_HARNESS_VERBOSE;
+// Marks the suite's own output among the workbench's log lines (see test/integration/index.ts).
+const TAG = '@@mptree-test@@ ';
+
+function newestMtime(dir, filter) {
+  let newest = 0;
+  if (!existsSync(dir)) return newest;
+  for (const rel of readdirSync(dir, { recursive: true })) {
+    if (!filter(rel)) continue;
+    newest = Math.max(newest, statSync(join(dir, rel)).mtimeMs);
+  }
+  return newest;
+}
+
+// `npm test` builds first (pretest); a bare `npm run test:integration` after an edit should
+// not silently test stale output, so rebuild whatever is missing or older than its sources.
+function buildIfStale() {
+  const tsFilter = (rel) => rel.endsWith('.ts') && !rel.includes('node_modules');
+  const srcTime = newestMtime(join(repoRoot, 'src'), () => true);
+  const testTime = Math.max(srcTime, newestMtime(join(repoRoot, 'test'), tsFilter));
+  const mtime = (f) => (existsSync(f) ? statSync(f).mtimeMs : 0);
+  for (const [output, script, sources] of [[extensionMain, 'build', srcTime], [suite, 'compile-tests', testTime]]) {
+    if (mtime(output) >= sources) continue;
+    console.log(`[integration] ${output.slice(repoRoot.length + 1)} is missing or stale: npm run ${script}`);
+    const r = spawnSync('npm', ['run', '--silent', script], { cwd: repoRoot, stdio: 'inherit' });
+    if (r.status === 0) continue;
+    // tsc emits despite type errors; those are `npm run typecheck`'s to report, not this run's.
+    if (script === 'compile-tests' && mtime(output) >= sources) {
+      console.log(`[integration] npm run ${script} reported errors; running what it emitted`);
+      continue;
+    }
+    throw new Error(`npm run ${script} failed`);
+  }
+}
+
+async function main() {
+  const started = Date.now();
+  await ensureCodeServer();
+  buildIfStale();
+
+  const summary = { passing: null, failing: null, pending: null };
+  let workbenchLog = null;
+  const onLog = (line, type) => {
+    const at = line.indexOf(TAG);
+    if (at >= 0) {
+      const text = line.slice(at + TAG.length);
+      console.log(text);
+      const m = /^\s+(\d+) (passing|failing|pending)\b/.exec(text);
+      if (m) summary[m[2]] = Number(m[1]);
+    } else {
+      workbenchLog?.write(`[${type}] ${line}\n`);
+      if (verbose) console.error(`[workbench ${type}] ${line}`);
+    }
+  };
+
+  console.log(`[integration] starting code-server ${CODE_SERVER_VERSION} and Chromium…`);
+  const limit = timeout(overallMs, 'integration suite');
+  let session;
+  let exitCode;
+  try {
+    session = await Promise.race([
+      openWorkbench({
+        extensionDevelopmentPath: process.env.MPTREE_EXTENSION_PATH || repoRoot,
+        extensionTestsPath: suite, env: { MPTREE_TEST_LOG_TAG: TAG }, onLog, name: 'integration' }),
+      limit,
+    ]);
+    workbenchLog = createWriteStream(join(session.runDir, 'workbench.log'));
+    exitCode = await Promise.race([session.exitCode, limit]);
+    // Log calls and the exit call travel the same channel in order; a moment lets the last
+    // lines be printed before the browser goes.
+    await new Promise((r) => setTimeout(r, 300));
+  } catch (err) {
+    console.error(`[integration] ${err.message}`);
+    exitCode = /timed out/.test(err.message) ? 124 : 1;
+  } finally {
+    limit.cancel();
+    await session?.close();
+    workbenchLog?.end();
+  }
+
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  if (summary.passing === null && summary.failing === null) {
+    console.error('[integration] the suite printed no Mocha summary: it did not run to the end.');
+    if (session) console.error(`[integration] workbench log: ${join(session.runDir, 'workbench.log')}; code-server log: ${session.serverLog}`);
+    if (exitCode === 0) exitCode = 1;
+  } else {
+    // The plain closing line that CI reads, since Mocha's own is not one it knows.
+    const skipped = summary.pending ? `, ${summary.pending} skipped` : '';
+    console.log(`integration: ${summary.passing ?? 0} passed, ${summary.failing ?? 0} failed${skipped}`);
+    if (exitCode === 0 && summary.failing) exitCode = 1;
+  }
+  console.log(`[integration] suite ran in code-server ${CODE_SERVER_VERSION}'s VS Code ${VSCODE_VERSION} `
+    + `extension host (Node ${process.version}); exit code ${exitCode}; ${seconds} s`);
+  return exitCode;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => { console.error(`[integration] FAILED: ${err.stack ?? err}`); process.exit(1); },
+);

@@ -1,0 +1,94 @@
+#!/usr/bin/env node
+// npm run screenshot -- [--command mptree.runActiveFile] [--open hello_mp.py] [--view]
+//                       [--out media/screenshots/x.png] [--wait 3000] [--workspace DIR]
+//                       [--width 1400 --height 900]
+// Opens the real VS Code 1.100.3 workbench (code-server) with this extension loaded for
+// development, optionally opens a file of the workspace and runs a command through the
+// command palette the way a person would (F1, type, Enter), waits, and writes a PNG.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fixtureWorkspace, openWorkbench, repoRoot, timeout } from './codeServer.mjs';
+
+const { values: opts } = parseArgs({
+  options: {
+    command: { type: 'string', multiple: true, default: [] },
+    open: { type: 'string' },
+    out: { type: 'string', default: 'screenshots/tmp/workbench.png' },
+    wait: { type: 'string', default: '3000' },
+    workspace: { type: 'string' },
+    view: { type: 'boolean', default: false },
+    width: { type: 'string', default: '1400' },
+    height: { type: 'string', default: '900' },
+  },
+});
+
+const workspace = opts.workspace ? resolve(opts.workspace) : fixtureWorkspace;
+const outFile = isAbsolute(opts.out) ? opts.out : join(repoRoot, opts.out);
+const log = (msg) => console.log(`[screenshot] ${msg}`);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// The palette shows "Category: Title"; typing exactly that selects the command first.
+function paletteLabel(commandId) {
+  const manifest = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
+  const cmd = manifest.contributes?.commands?.find((c) => c.command === commandId);
+  if (!cmd) return commandId; // a built-in command: the caller passes its palette text
+  return cmd.category ? `${cmd.category}: ${cmd.title}` : cmd.title;
+}
+
+async function palette(page, text) {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: 10_000 });
+  // F1 opens the palette in command mode ('>'); replacing the text keeps or drops the '>'.
+  await input.fill(text);
+  await sleep(500); // the list filters asynchronously
+  await page.keyboard.press('Enter');
+  await input.waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => {});
+}
+
+async function main() {
+  const limit = timeout(180_000, 'screenshot');
+  let session;
+  try {
+    session = await Promise.race([openWorkbench({
+      workspace,
+      name: 'screenshot',
+      viewport: { width: Number(opts.width), height: Number(opts.height) },
+      onLog: (line, type) => { if (process.env.MPTREE_HARNESS_VERBOSE) console.error(`[workbench ${type}] ${line}`); },
+    }), limit]);
+    const { page } = session;
+    log(`workbench at ${session.url}`);
+    // The activity bar appears once the workbench has restored; the extension host follows.
+    await Promise.race([page.locator('.monaco-workbench .part.activitybar').waitFor({ timeout: 60_000 }), limit]);
+    await sleep(2000);
+    if (opts.open) {
+      log(`opening ${opts.open}`);
+      // Quick open is the palette without the '>' prefix.
+      await palette(page, opts.open);
+      await page.locator('.monaco-editor').first().waitFor({ timeout: 15_000 });
+      await sleep(1000);
+    }
+    if (opts.view) {
+      await palette(page, '>View: Show Process Tree');
+      await sleep(500);
+    }
+    for (const id of opts.command) {
+      const label = paletteLabel(id);
+      log(`running ${id} (${label}) from the command palette`);
+      await palette(page, `>${label}`);
+    }
+    await sleep(Number(opts.wait));
+    mkdirSync(dirname(outFile), { recursive: true });
+    await page.screenshot({ path: outFile });
+    log(`wrote ${outFile}`);
+  } finally {
+    limit.cancel();
+    await session?.close();
+  }
+}
+
+main().then(() => process.exit(0), (err) => {
+  console.error(`[screenshot] FAILED: ${err.message}`);
+  process.exit(1);
+});

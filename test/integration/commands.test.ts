@@ -1,0 +1,167 @@
+// The process commands, invoked as the tree's context menu invokes them (node, selection),
+// checked against what the tree shows afterwards and what the OS says.
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import type { MptreeApi } from '../../src/extension';
+import type { JoinOutcome } from '../../src/vscode/commands/joinProcess';
+import type { SignalCommandResult } from '../../src/vscode/commands/terminateProcess';
+import type { StopResult } from '../../src/core/session';
+import {
+  cleanUp,
+  dump,
+  familyReady,
+  findShown,
+  getApi,
+  isAlive,
+  processNodeOf,
+  runFixture,
+  setting,
+  waitFor,
+  waitForShown,
+} from './helpers';
+
+describe('process commands', () => {
+  let api: MptreeApi;
+  before(async () => {
+    api = await getApi();
+  });
+  afterEach(async () => cleanUp(api));
+
+  it('Terminate sends SIGTERM and the tree shows it', async () => {
+    const run = await runFixture(api, 'tree_family.py');
+    await familyReady(api, run);
+    const victim = processNodeOf(findShown(api, run, 'victim')!);
+    const pid = victim.info!.pid;
+    const result = await vscode.commands.executeCommand<SignalCommandResult>('mptree.terminate', victim);
+    assert.deepEqual(result?.signalled, [pid]);
+    assert.deepEqual(result?.stillRunning, []);
+    const shown = await waitForShown(api, run, 'victim', (d) => /SIGTERM/.test(d));
+    assert.equal(victim.info!.exitCode, -15);
+    assert.match(shown.description, new RegExp(`^${pid} · .*SIGTERM`));
+    // The others are untouched.
+    assert.match(findShown(api, run, 'sleeper')!.description, /running$/);
+  });
+
+  it('Kill sends SIGKILL', async () => {
+    const run = await runFixture(api, 'tree_family.py');
+    await familyReady(api, run);
+    const sleeper = processNodeOf(findShown(api, run, 'sleeper')!);
+    await vscode.commands.executeCommand('mptree.kill', sleeper);
+    await waitForShown(api, run, 'sleeper', (d) => /SIGKILL/.test(d));
+    assert.equal(sleeper.info!.exitCode, -9);
+  });
+
+  it('Terminate reports a process that ignores SIGTERM as still running, and Kill ends it', async () => {
+    await setting('terminateGraceSeconds', 1);
+    const run = await runFixture(api, 'tree_family.py');
+    await familyReady(api, run);
+    const stubborn = processNodeOf(findShown(api, run, 'stubborn')!);
+    const started = Date.now();
+    const result = await vscode.commands.executeCommand<SignalCommandResult>('mptree.terminate', stubborn);
+    assert.deepEqual(result?.stillRunning, [stubborn.info!.pid], 'the SIGTERM-ignoring process was not reported');
+    assert.ok(Date.now() - started >= 900, 'did not wait the grace period');
+    assert.equal(stubborn.info!.state, 'running');
+    await vscode.commands.executeCommand('mptree.kill', stubborn);
+    await waitForShown(api, run, 'stubborn', (d) => /SIGKILL/.test(d));
+  });
+
+  it('acts on the whole multi-selection when the clicked node is part of it', async () => {
+    const run = await runFixture(api, 'tree_family.py');
+    await familyReady(api, run);
+    const a = processNodeOf(findShown(api, run, 'victim')!);
+    const b = processNodeOf(findShown(api, run, 'sleeper')!);
+    const result = await vscode.commands.executeCommand<SignalCommandResult>('mptree.terminate', a, [a, b]);
+    assert.deepEqual([...(result?.signalled ?? [])].sort(), [a.info!.pid, b.info!.pid].sort());
+    await waitForShown(api, run, 'victim', (d) => /SIGTERM/.test(d));
+    await waitForShown(api, run, 'sleeper', (d) => /SIGTERM/.test(d));
+  });
+
+  it('Join reaps a zombie and reports its exit code', async () => {
+    const run = await runFixture(api, 'tree_family.py');
+    const quitter = processNodeOf(await waitForShown(api, run, 'quitter', (d) => d.includes('zombie')));
+    const outcomes = await vscode.commands.executeCommand<JoinOutcome[]>('mptree.join', quitter);
+    assert.deepEqual(outcomes, [{ pid: quitter.info!.pid, exitCode: 3 }]);
+    const shown = await waitForShown(api, run, 'quitter', (d) => d.endsWith('exit 3') && !d.includes('zombie'));
+    assert.match(String(shown.item.contextValue), /^process\.exited\./);
+    assert.equal(quitter.info!.joined, true);
+  });
+
+  it('Join of a running process reports "still running" after mptree.joinTimeoutSeconds', async () => {
+    await setting('joinTimeoutSeconds', 1);
+    const run = await runFixture(api, 'tree_family.py');
+    await familyReady(api, run);
+    const sleeper = processNodeOf(findShown(api, run, 'sleeper')!);
+    const started = Date.now();
+    const outcomes = await vscode.commands.executeCommand<JoinOutcome[]>('mptree.join', sleeper);
+    assert.deepEqual(outcomes, [{ pid: sleeper.info!.pid, timedOut: true, seconds: 1 }]);
+    assert.ok(Date.now() - started >= 900, 'the join returned before its timeout');
+    assert.equal(sleeper.info!.state, 'running');
+  });
+
+  it('Join after Terminate reports the signal exit code', async () => {
+    const run = await runFixture(api, 'tree_family.py');
+    await familyReady(api, run);
+    const victim = processNodeOf(findShown(api, run, 'victim')!);
+    await vscode.commands.executeCommand('mptree.terminate', victim);
+    const outcomes = await vscode.commands.executeCommand<JoinOutcome[]>('mptree.join', victim);
+    assert.equal(outcomes?.length, 1);
+    assert.equal((outcomes![0] as { exitCode: number }).exitCode, -15);
+  });
+
+  it('Terminate Tree ends a process and everything below it', async () => {
+    const run = await runFixture(api, 'tree_family.py');
+    await familyReady(api, run);
+    const pool = findShown(api, run, 'Pool', 'pool')!;
+    const workerPids = api.treeProvider.getChildren(pool.node).map((n) => processNodeOf({ node: n, label: 'worker' }).info!.pid);
+    const sleeper = processNodeOf(findShown(api, run, 'sleeper')!);
+    const result = await vscode.commands.executeCommand<SignalCommandResult>('mptree.terminateTree', sleeper);
+    assert.deepEqual(result?.signalled, [sleeper.info!.pid], 'a leaf\'s tree is the leaf itself');
+    await waitForShown(api, run, 'sleeper', (d) => /SIGTERM/.test(d));
+    assert.ok(workerPids.every(isAlive), 'terminating one leaf touched the pool');
+  });
+
+  it('Stop Run ends every process of the run, as the OS confirms', async () => {
+    const run = await runFixture(api, 'tree_family.py');
+    await familyReady(api, run);
+    const pids = run.model.processes().map((p) => p.pid);
+    assert.ok(pids.length >= 8, `only ${pids.length} processes known:\n${dump(api, run)}`);
+    assert.ok(pids.every(isAlive), 'a process was already gone before Stop Run');
+    const results = await vscode.commands.executeCommand<StopResult[]>('mptree.stopRun', api.treeProvider.runNode(run));
+    assert.equal(results?.length, 1);
+    assert.deepEqual(results![0].remaining, []);
+    // stubborn ignores SIGTERM: only SIGKILL after the grace period ends it.
+    const stubbornPid = run.model.walk().find((p) => p.name === 'stubborn')!.pid;
+    assert.ok(results![0].killed.includes(stubbornPid), `stubborn was not killed: ${JSON.stringify(results![0])}`);
+    // Zombies are reaped by init once their parent dies; give that a moment.
+    await waitFor('every pid of the run to be gone', () => pids.every((pid) => !isAlive(pid)), 10_000, () => pids.filter(isAlive).join(', '));
+    await waitFor('the run to end', () => !run.isLive, 10_000);
+    const root = await waitForShown(api, run, 'tree_family.py', (d) => !d.startsWith('running'));
+    assert.equal(root.item.contextValue, 'run.finished');
+  });
+
+  it('Copy PID puts the pid on the clipboard', async () => {
+    const run = await runFixture(api, 'tree_family.py');
+    await familyReady(api, run);
+    const victim = processNodeOf(findShown(api, run, 'victim')!);
+    const text = await vscode.commands.executeCommand<string>('mptree.copyPid', victim);
+    assert.equal(text, String(victim.info!.pid));
+    assert.equal(await vscode.env.clipboard.readText(), text);
+  });
+
+  it('a bad mptree.pythonPath stops the run before it starts, with no run left behind', async () => {
+    await setting('pythonPath', '/nonexistent/python3');
+    const before = api.runs.runs.length;
+    const runs = await vscode.commands.executeCommand<unknown[]>('mptree.runFile', vscode.Uri.file(`${__dirname}/../../../test/fixtures/workspace/hello_mp.py`));
+    assert.deepEqual(runs, []);
+    assert.equal(api.runs.runs.length, before);
+  });
+
+  it('Run Active File runs the Python file in the active editor', async () => {
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(`${__dirname}/../../../test/fixtures/workspace/hello_mp.py`));
+    await vscode.window.showTextDocument(doc);
+    const runs = await vscode.commands.executeCommand<Array<{ scriptUri: vscode.Uri; isLive: boolean }>>('mptree.runActiveFile');
+    assert.equal(runs?.length, 1);
+    assert.equal(runs![0].scriptUri.fsPath, doc.uri.fsPath);
+    await waitFor('hello_mp.py to finish', () => !runs![0].isLive, 60_000);
+  });
+});

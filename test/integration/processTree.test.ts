@@ -1,0 +1,174 @@
+// What the Process Tree view shows for a real run, read from the provider VS Code itself
+// calls: run node, nesting, daemon flags, queue depth, pool grouping, exit codes.
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import type { MptreeApi } from '../../src/extension';
+import {
+  cleanUp,
+  dump,
+  familyReady,
+  findShown,
+  getApi,
+  processNodeOf,
+  isPool,
+  isProcess,
+  isQueue,
+  isRun,
+  runFixture,
+  shownTree,
+  waitFor,
+  waitForShown,
+} from './helpers';
+
+describe('process tree view', () => {
+  let api: MptreeApi;
+  before(async () => {
+    api = await getApi();
+    await vscode.commands.executeCommand('mptree.processes.focus');
+  });
+  afterEach(async () => cleanUp(api));
+
+  it('shows a root node per run with the script name, state and process count', async () => {
+    const run = await runFixture(api, 'tree_family.py');
+    await familyReady(api, run);
+    const [root] = shownTree(api, run);
+    assert.ok(isRun(root.node));
+    assert.equal(root.label, 'tree_family.py');
+    assert.match(root.description, /^running · \d+ (s|min) · \d+ processes/);
+    assert.equal(root.item.contextValue, 'run.running');
+    // MainProcess, 5 children, 2 pool workers at least (plus whatever the OS scan adds).
+    const count = Number(/(\d+) processes/.exec(root.description)![1]);
+    assert.ok(count >= 8, `counted ${count} processes:\n${dump(api, run)}`);
+  });
+
+  it('nests children under their parent with names, pids and daemon flags', async () => {
+    const run = await runFixture(api, 'tree_family.py');
+    await familyReady(api, run);
+    const tree = shownTree(api, run);
+    const main = tree.find((s) => s.depth === 1);
+    assert.ok(main && isProcess(main.node), dump(api, run));
+    assert.equal(main.node.info?.pid, run.info.rootPid, 'the first process is the program itself');
+    assert.match(String(main.item.contextValue), /^process\.running\.instrumented\.main/);
+    for (const name of ['daemon-sleeper', 'sleeper', 'stubborn', 'victim']) {
+      const child = findShown(api, run, name, 'process')!;
+      assert.equal(api.treeProvider.getParent(child.node), main.node, `${name} is not under MainProcess`);
+      assert.equal(child.depth, 2);
+      const info = processNodeOf(child).info!;
+      assert.ok(child.description.startsWith(`${info.pid} · `), child.description);
+    }
+    assert.match(findShown(api, run, 'daemon-sleeper')!.description, /· daemon ·/);
+    assert.doesNotMatch(findShown(api, run, 'sleeper')!.description, /daemon/);
+    assert.match(String(findShown(api, run, 'daemon-sleeper')!.item.contextValue), /\.daemon$/);
+  });
+
+  it('shows queue depth against maxsize and a JoinableQueue\'s unfinished tasks', async () => {
+    const run = await runFixture(api, 'tree_family.py');
+    await familyReady(api, run);
+    const queue = await waitForShown(api, run, 'Queue', (d) => d.startsWith('3 / 10'));
+    assert.ok(isQueue(queue.node));
+    assert.match(queue.description, /^3 \/ 10 · 3 put · 0 got/);
+    const joinable = await waitForShown(api, run, 'JoinableQueue', (d) => d.includes('2 unfinished'));
+    assert.match(joinable.description, /^2 \/ ∞/);
+    // Under the process that created them.
+    const owner = api.treeProvider.getParent(queue.node);
+    assert.ok(isProcess(owner) && owner.info?.pid === run.info.rootPid);
+  });
+
+  it('groups pool workers under a pool node with size and pending tasks', async () => {
+    const run = await runFixture(api, 'tree_family.py');
+    await familyReady(api, run);
+    const pool = shownTree(api, run).find((s) => isPool(s.node))!;
+    assert.equal(pool.label, 'Pool');
+    assert.match(pool.description, /^size 2 · 2 alive · \d+ pending/);
+    const pending = Number(/(\d+) pending/.exec(pool.description)![1]);
+    assert.ok(pending > 0, `no pending tasks: ${pool.description}`);
+    const workers = api.treeProvider.getChildren(pool.node);
+    assert.equal(workers.length, 2);
+    for (const worker of workers) {
+      assert.ok(isProcess(worker));
+      assert.equal(worker.info?.kind, 'pool-worker');
+      assert.equal(api.treeProvider.getParent(worker), pool.node, 'a worker\'s parent is its pool node');
+    }
+    // Not listed twice: the workers are not also direct children of MainProcess.
+    const main = api.treeProvider.getParent(pool.node)!;
+    assert.ok(!api.treeProvider.getChildren(main).some((n) => workers.includes(n)));
+  });
+
+  it('marks a child that exited without being joined as a zombie, with its exit code', async () => {
+    const run = await runFixture(api, 'tree_family.py');
+    const quitter = await waitForShown(api, run, 'quitter', (d) => d.includes('zombie'));
+    assert.match(quitter.description, /zombie — not joined \(exit 3\)$/);
+    assert.match(String(quitter.item.contextValue), /^process\.zombie\.instrumented/);
+  });
+
+  it('keeps element objects and ids stable across updates, and getParent leads to the run', async () => {
+    const run = await runFixture(api, 'tree_family.py');
+    await familyReady(api, run);
+    const before = shownTree(api, run);
+    // Let a few updates through (pool counts change constantly while tasks run).
+    await new Promise<void>((resolve) => {
+      let n = 0;
+      const sub = api.treeProvider.onDidRefresh(() => {
+        if (++n >= 3) {
+          sub.dispose();
+          resolve();
+        }
+      });
+    });
+    const after = shownTree(api, run);
+    for (const old of before) {
+      const same = after.find((s) => s.item.id === old.item.id);
+      if (!same) continue; // (nothing should vanish, but a finished pool task cannot be ruled out)
+      assert.equal(same.node, old.node, `a new element object for ${old.item.id}`);
+    }
+    const ids = after.map((s) => s.item.id);
+    assert.equal(new Set(ids).size, ids.length, 'duplicate tree item ids');
+    // Every node's getParent chain ends at this run's node.
+    const root = after[0].node;
+    for (const s of after.slice(1)) {
+      let node = s.node;
+      for (let i = 0; i < 10 && node !== root; i++) node = api.treeProvider.getParent(node)!;
+      assert.equal(node, root, `getParent chain of ${s.label} does not reach the run`);
+    }
+    // VS Code's own reveal walks getParent; it must find a deep node.
+    const worker = after.find((s) => isProcess(s.node) && s.node.info?.kind === 'pool-worker')!;
+    await api.treeView.reveal(worker.node, { select: true, focus: false });
+    assert.ok(api.treeView.selection.includes(worker.node), 'reveal did not select the pool worker');
+  });
+
+  it('shows a finished run with exit 0 and its exited children dimmed, and Clear Exited removes them', async () => {
+    const run = await runFixture(api, 'hello_mp.py');
+    await waitFor('hello_mp.py to finish', () => !run.isLive, 60_000, () => dump(api, run));
+    const root = await waitForShown(api, run, 'hello_mp.py', (d) => d.startsWith('exit 0'));
+    assert.equal(root.item.contextValue, 'run.finished');
+    const squarer = await waitForShown(api, run, 'squarer', (d) => d.endsWith('exit 0'));
+    assert.match(String(squarer.item.contextValue), /^process\.exited\./);
+    const icon = squarer.item.iconPath as vscode.ThemeIcon;
+    // ThemeColor.id is public since VS Code 1.92; the 1.90 typings lack it.
+    assert.equal((icon.color as unknown as { id?: string } | undefined)?.id, 'disabledForeground');
+    await vscode.commands.executeCommand('mptree.clearExited');
+    assert.ok(!api.runs.runs.includes(run), 'a finished run with nothing left should disappear');
+    assert.ok(!api.treeProvider.getChildren().some((n) => isRun(n) && n.run === run));
+  });
+
+  it('shows several runs at once, each as its own root', async () => {
+    const first = await runFixture(api, 'tree_family.py');
+    const second = await runFixture(api, 'tree_family.py');
+    await familyReady(api, first);
+    await familyReady(api, second);
+    const roots = api.treeProvider.getChildren().filter((n) => isRun(n));
+    assert.ok(roots.some((n) => n.run === first) && roots.some((n) => n.run === second));
+    assert.notEqual(first.info.rootPid, second.info.rootPid);
+    const firstIds = new Set(shownTree(api, first).map((s) => s.item.id));
+    assert.ok(shownTree(api, second).every((s) => !firstIds.has(s.item.id)), 'two runs share a tree item id');
+  });
+
+  it('shows the live process count in the status bar while a run is live', async () => {
+    const run = await runFixture(api, 'tree_family.py');
+    await familyReady(api, run);
+    const text = await waitFor('the status bar item', () => api.statusBar.text);
+    assert.match(text, /^\$\(server-process\) \d+ processes$/);
+    await vscode.commands.executeCommand('mptree.stopRun', api.treeProvider.runNode(run));
+    await waitFor('the status bar item to hide', () => api.statusBar.text === undefined, 10_000);
+  });
+});

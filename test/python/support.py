@@ -1,0 +1,268 @@
+"""Test support: a real session-side collector, a runner for scripts under the runtime,
+and a small reducer that turns the message stream into per-pid facts and queue depths."""
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+RUNTIME = os.path.join(REPO, 'src', 'runtime')
+FIXTURES = os.path.join(REPO, 'test', 'fixtures')
+PYTHON = sys.executable
+METHODS = ('fork', 'spawn', 'forkserver')
+
+
+class Collector(object):
+    """What the TypeScript session does, minus the model: a Unix socket in a 0700 temp
+    dir, one thread per connection, token check on the first line, messages recorded."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix='mptree-test-')   # mkdtemp makes it 0700
+        self.path = os.path.join(self.dir, 'mptree.sock')
+        self.token = secrets.token_hex(16)
+        self.run_id = 'run-' + secrets.token_hex(4)
+        self.messages = []          # dicts, in arrival order (per connection order kept)
+        self.rejected = []          # first lines of connections we refused
+        self.bad_lines = []
+        self.conns = {}             # pid -> socket of its latest hello
+        self.open_conns = 0
+        self.cond = threading.Condition()
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.server.bind(self.path)
+        self.server.listen(256)
+        self.closed = False
+        t = threading.Thread(target=self._accept, daemon=True)
+        t.start()
+
+    def env(self, base=None, extra_pythonpath=None):
+        env = dict(os.environ if base is None else base)
+        for k in ('MPTREE_SOCKET', 'MPTREE_TOKEN', 'MPTREE_RUN_ID', 'MPTREE_DEBUG'):
+            env.pop(k, None)
+        env['MPTREE_SOCKET'] = self.path
+        env['MPTREE_TOKEN'] = self.token
+        env['MPTREE_RUN_ID'] = self.run_id
+        env['PYTHONPATH'] = os.pathsep.join([RUNTIME] + ([extra_pythonpath] if extra_pythonpath else []))
+        return env
+
+    def _accept(self):
+        while not self.closed:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            with self.cond:
+                self.open_conns += 1
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn):
+        buf = b''
+        first = True
+        try:
+            while True:
+                try:
+                    data = conn.recv(65536)
+                except OSError:
+                    break
+                if not data:
+                    break
+                buf += data
+                while b'\n' in buf:
+                    line, buf = buf.split(b'\n', 1)
+                    try:
+                        msg = json.loads(line.decode('utf-8'))
+                    except ValueError:
+                        with self.cond:
+                            self.bad_lines.append(line)
+                        continue
+                    if first:
+                        first = False
+                        if not (isinstance(msg, dict) and msg.get('type') == 'hello'
+                                and msg.get('token') == self.token):
+                            with self.cond:
+                                self.rejected.append(msg)
+                            return
+                    with self.cond:
+                        if msg.get('type') == 'hello':
+                            self.conns[msg.get('pid')] = conn
+                        self.messages.append(msg)
+                        self.cond.notify_all()
+        finally:
+            with self.cond:
+                self.open_conns -= 1
+                self.cond.notify_all()
+
+    def wait_for(self, pred, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                r = pred(self.messages)
+                if r:
+                    return r
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return r
+                self.cond.wait(left)
+
+    def wait_quiet(self, timeout=5.0):
+        """Wait until every connection is closed (all processes of the run are gone)."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while self.open_conns > 0 and time.monotonic() < deadline:
+                self.cond.wait(0.05)
+        time.sleep(0.02)
+
+    def send_control(self, parent_pid, msg):
+        with self.cond:
+            conn = self.conns[parent_pid]
+        line = json.dumps(dict(msg, v=1, type='control')) + '\n'
+        conn.sendall(line.encode('utf-8'))
+
+    def snapshot(self):
+        with self.cond:
+            return list(self.messages)
+
+    def close(self):
+        self.closed = True
+        try:
+            self.server.close()
+        except OSError:
+            pass
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Result(object):
+    def __init__(self, rc, stdout, stderr, messages, truth, collector):
+        self.rc = rc
+        self.stdout = stdout
+        self.stderr = stderr
+        self.messages = messages
+        self.truth = truth
+        self.collector = collector
+        self.facts = reduce_messages(messages) if messages is not None else None
+
+
+def run_script(script, args=(), instrumented=True, timeout=90, extra_env=None,
+               extra_pythonpath=None, truth=True, cwd=None):
+    """Run a Python script (bare or under the runtime) and collect everything."""
+    collector = Collector() if instrumented else None
+    truth_path = None
+    try:
+        if instrumented:
+            env = collector.env(extra_pythonpath=extra_pythonpath)
+        else:
+            env = dict(os.environ)
+            for k in ('MPTREE_SOCKET', 'MPTREE_TOKEN', 'MPTREE_RUN_ID'):
+                env.pop(k, None)
+            if extra_pythonpath:
+                env['PYTHONPATH'] = extra_pythonpath
+            else:
+                env.pop('PYTHONPATH', None)
+        env['PYTHONDONTWRITEBYTECODE'] = '1'
+        if extra_env:
+            env.update(extra_env)
+        argv = [PYTHON, script] + list(args)
+        if truth:
+            fd, truth_path = tempfile.mkstemp(prefix='mptree-truth-', suffix='.json')
+            os.close(fd)
+            env['MPTREE_FIXTURE_TRUTH'] = truth_path
+        p = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=timeout, cwd=cwd or REPO)
+        messages = None
+        if instrumented:
+            collector.wait_quiet(5.0)
+            messages = collector.snapshot()
+        data = None
+        if truth_path and os.path.getsize(truth_path) > 0:
+            with open(truth_path, encoding='utf-8') as f:
+                data = json.load(f)
+        return Result(p.returncode, p.stdout, p.stderr, messages, data, collector)
+    finally:
+        if truth_path:
+            try:
+                os.unlink(truth_path)
+            except OSError:
+                pass
+        if collector is not None:
+            collector.close()
+
+
+def fixture(name):
+    return os.path.join(FIXTURES, name)
+
+
+# ---------------------------------------------------------------------------------------
+# Reducer: the facts a session would derive. Deliberately independent of the runtime code.
+
+class Facts(object):
+    def __init__(self):
+        self.procs = {}     # pid -> dict
+        self.queues = {}    # id -> dict
+        self.pools = {}     # id -> dict
+        self.hellos = []
+        self.controls = []
+        self.unknown = []
+
+    def proc(self, pid):
+        return self.procs.setdefault(pid, {'pid': pid, 'started': None, 'hello': None,
+                                           'exited': [], 'exiting': None, 'reaped': [],
+                                           'exitedAfterReaped': False})
+
+    def depth(self, qid):
+        q = self.queues[qid]
+        return q['puts'] - q['gets']
+
+
+def reduce_messages(messages):
+    f = Facts()
+    for m in messages:
+        t = m.get('type')
+        if t == 'hello':
+            f.hellos.append(m)
+            f.proc(m['pid'])['hello'] = m
+        elif t == 'process.started':
+            f.proc(m['pid'])['started'] = m
+        elif t == 'process.exited':
+            p = f.proc(m['pid'])
+            p['exited'].append(m['exitCode'])
+            if p['reaped']:
+                p['exitedAfterReaped'] = True
+        elif t == 'process.exiting':
+            f.proc(m['pid'])['exiting'] = m['exitCode']
+        elif t == 'process.reaped':
+            f.proc(m['pid'])['reaped'].append(m['joined'])
+        elif t == 'queue.created':
+            q = f.queues.setdefault(m['id'], {'puts': 0, 'gets': 0, 'done': 0})
+            q['created'] = m
+        elif t == 'queue.counts':
+            for qid, puts, gets, done in m['counts']:
+                q = f.queues.setdefault(qid, {'puts': 0, 'gets': 0, 'done': 0})
+                q['puts'] += puts
+                q['gets'] += gets
+                q['done'] += done
+        elif t == 'pool.created':
+            pl = f.pools.setdefault(m['id'], {'workers': [], 'submitted': 0, 'completed': 0,
+                                              'states': []})
+            pl['created'] = m
+        elif t == 'pool.workers':
+            f.pools.setdefault(m['id'], {'workers': [], 'submitted': 0, 'completed': 0,
+                                         'states': []})['workers'].extend(m['pids'])
+        elif t == 'pool.counts':
+            for pid, sub, done in m['counts']:
+                pl = f.pools.setdefault(pid, {'workers': [], 'submitted': 0, 'completed': 0,
+                                              'states': []})
+                pl['submitted'] += sub
+                pl['completed'] += done
+        elif t == 'pool.state':
+            f.pools[m['id']]['states'].append(m['state'])
+        elif t == 'control.result':
+            f.controls.append(m)
+        else:
+            f.unknown.append(m)
+    return f

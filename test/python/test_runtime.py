@@ -1,0 +1,439 @@
+"""The runtime against real programs: every seed pattern under fork, spawn and forkserver,
+compared with the ground truth each program recorded about itself."""
+
+import concurrent.futures
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+from . import support
+from .support import METHODS, fixture, run_script
+
+PATTERNS = ['process_basics.py', 'exit_codes.py', 'daemon.py', 'pipe_lock_value.py',
+            'pool_patterns.py', 'pool_maxtasks.py', 'queue_patterns.py',
+            'manager_patterns.py', 'nested.py', 'executor.py', 'fork_and_subprocess.py']
+# Programs whose output does not depend on scheduling: bare and instrumented must print
+# the very same bytes.
+DETERMINISTIC = ['process_basics.py', 'exit_codes.py', 'pipe_lock_value.py',
+                 'queue_patterns.py', 'nested.py', 'pool_patterns.py']
+KNOWN_TYPES = {'hello', 'process.started', 'process.exited', 'process.exiting',
+               'process.reaped', 'queue.created', 'queue.counts', 'pool.created',
+               'pool.workers', 'pool.counts', 'pool.state', 'control.result'}
+
+RESULTS = {}
+
+
+def setUpModule():
+    # Each case is a separate program with its own collector, so they run side by side.
+    jobs = {}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as ex:
+        for name in PATTERNS:
+            for m in METHODS:
+                jobs[(name, m, True)] = ex.submit(run_script, fixture(name), [m])
+        for name in DETERMINISTIC:
+            for m in METHODS:
+                jobs[(name, m, False)] = ex.submit(run_script, fixture(name), [m],
+                                                   instrumented=False)
+        for key, fut in jobs.items():
+            try:
+                RESULTS[key] = fut.result()
+            except Exception as exc:   # reported by the test that needs it
+                RESULTS[key] = exc
+
+
+def _get(tc, name, method, instrumented=True):
+    r = RESULTS.get((name, method, instrumented))
+    if isinstance(r, Exception):
+        raise r
+    tc.assertIsNotNone(r)
+    return r
+
+
+def _queue_key(d, owner_key='ownerPid'):
+    return (d['kind'], d['maxsize'], d[owner_key], d['puts'], d['gets'], d['tasksDone'])
+
+
+class PatternTests(unittest.TestCase):
+    maxDiff = None
+
+    def check(self, name, method):
+        r = _get(self, name, method)
+        err = r.stderr.decode('utf-8', 'replace')
+        self.assertEqual(r.rc, 0, err)
+        self.assertNotIn('mptree', err)
+        self.assertIsNotNone(r.truth, 'the fixture did not record its truth')
+        f, truth = r.facts, r.truth
+        main = truth['main']
+
+        for m in r.messages:
+            self.assertEqual(m.get('v'), 1, m)
+            self.assertIsInstance(m.get('t'), float, m)
+            self.assertIn(m.get('type'), KNOWN_TYPES, m)
+        self.assertEqual(r.collector.rejected, [])
+        self.assertEqual(r.collector.bad_lines, [])
+
+        hello = f.procs[main]['hello']
+        self.assertIsNotNone(hello, 'main program said no hello')
+        self.assertEqual((hello['kind'], hello['startMethod'], hello['name']),
+                         ('python', None, 'MainProcess'))
+        self.assertEqual(hello['runId'], r.collector.run_id)
+
+        # Every process multiprocessing started is reported, and nothing else is.
+        expected = {p['pid']: p for p in truth['processes']}
+        pool_workers = set()
+        for pl in truth['pools']:
+            pool_workers.update(pl['workers'])
+        started = {pid for pid, p in f.procs.items() if p['started']}
+        self.assertEqual(started, set(expected) | pool_workers)
+
+        for pid, tp in expected.items():
+            fp = f.procs[pid]
+            st = fp['started']
+            self.assertEqual(st['parentPid'], tp['parentPid'], tp)
+            if tp['name'] is not None:
+                self.assertEqual(st['name'], tp['name'])
+            self.assertEqual(st['daemon'], tp['daemon'], tp)
+            self.assertEqual(st['kind'], tp['kind'], tp)
+            if tp.get('role'):
+                self.assertEqual(st['role'], tp['role'])
+            self.assertEqual(st['startMethod'], method)
+            if tp.get('target'):
+                self.assertEqual(st['target'], tp['target'])
+            self.assertEqual(fp['exited'], [tp['exitCode']], tp)
+            self.assertEqual(len(fp['reaped']), 1, tp)
+            if tp['joined'] is not None:
+                self.assertEqual(fp['reaped'][0], tp['joined'], tp)
+            self.assertFalse(fp['exitedAfterReaped'], tp)
+            if fp['hello'] is not None:
+                # A child that connected (it had something to say) knows who it is.
+                h = fp['hello']
+                self.assertEqual(h['parentPid'], tp['parentPid'])
+                self.assertEqual(h['startMethod'], method)
+                if tp['name'] is not None:
+                    self.assertEqual(h['name'], tp['name'])
+
+        # Queues: exact counts, nothing lost, nothing invented.
+        got = sorted(_queue_key({'kind': q['created']['kind'],
+                                 'maxsize': q['created']['maxsize'],
+                                 'ownerPid': q['created']['ownerPid'], 'puts': q['puts'],
+                                 'gets': q['gets'], 'tasksDone': q['done']})
+                     for q in f.queues.values() if 'created' in q)
+        self.assertEqual(got, sorted(_queue_key(q) for q in truth['queues']))
+        self.assertTrue(all('created' in q for q in f.queues.values()),
+                        'counts for a queue that was never created')
+
+        # Pools and executors.
+        got = sorted((p['created']['kind'], p['created']['size'], sorted(p['workers']),
+                      p['submitted'], p['completed']) for p in f.pools.values())
+        want = sorted((p['kind'], p['size'], p['workers'], p['submitted'], p['completed'])
+                      for p in truth['pools'])
+        self.assertEqual(got, want)
+        for pl_id, pl in f.pools.items():
+            self.assertEqual(pl['created']['ownerPid'], main)
+            for w in pl['workers']:
+                st = f.procs[w]['started']
+                self.assertEqual((st['kind'], st['poolId']), ('pool-worker', pl_id))
+        for tp in truth['pools']:
+            if tp['states']:
+                match = [p for p in f.pools.values() if sorted(p['workers']) == tp['workers']]
+                self.assertEqual(match[0]['states'], tp['states'])
+        return r
+
+
+def _make_pattern_test(name, method):
+    def test(self):
+        self.check(name, method)
+    test.__name__ = 'test_%s_%s' % (name[:-3], method)
+    return test
+
+
+for _name in PATTERNS:
+    for _m in METHODS:
+        _t = _make_pattern_test(_name, _m)
+        setattr(PatternTests, _t.__name__, _t)
+
+
+class SpecificFacts(unittest.TestCase):
+    def test_exit_code_stderr_traceback_in_child(self):
+        for m in METHODS:
+            r = _get(self, 'exit_codes.py', m)
+            self.assertIn(b'RuntimeError', r.stderr)
+
+    def test_fork_child_quiet_does_not_connect(self):
+        # Children with nothing to say stay silent: only the main program says hello.
+        r = _get(self, 'process_basics.py', 'fork')
+        self.assertEqual([h['pid'] for h in r.facts.hellos], [r.truth['main']])
+
+    def test_spawn_children_say_hello_with_their_identity(self):
+        r = _get(self, 'process_basics.py', 'spawn')
+        names = {h['name'] for h in r.facts.hellos if h['kind'] == 'process'}
+        self.assertIn('进程-露西', names)
+        self.assertIn('小明', names)
+        for h in r.facts.hellos:
+            if h['kind'] == 'process':
+                self.assertEqual(h['startMethod'], 'spawn')
+                self.assertEqual(r.facts.procs[h['pid']]['exiting'], 0)
+
+    def test_helpers_recognised(self):
+        r = _get(self, 'process_basics.py', 'forkserver')
+        roles = {h['role'] for h in r.facts.hellos if h['kind'] == 'helper'}
+        self.assertEqual(roles, {'forkserver', 'resource-tracker'})
+        r = _get(self, 'manager_patterns.py', 'fork')
+        mgr = [p for p in r.facts.procs.values()
+               if p['started'] and p['started']['role'] == 'manager']
+        self.assertEqual(len(mgr), 1)
+        self.assertEqual(mgr[0]['started']['kind'], 'helper')
+
+    def test_os_fork_and_subprocess_children(self):
+        for m in METHODS:
+            r = _get(self, 'fork_and_subprocess.py', m)
+            extra = r.truth['extra']
+            sub = r.facts.procs[extra['subprocess']]['hello']
+            self.assertEqual((sub['kind'], sub['parentPid'], sub['startMethod']),
+                             ('python', r.truth['main'], None))
+            forked = r.facts.procs[extra['osfork']]['hello']
+            self.assertEqual((forked['kind'], forked['startMethod'], forked['parentPid']),
+                             ('python', 'os.fork', r.truth['main']))
+            self.assertIsNone(r.facts.procs[extra['osfork']]['started'])
+
+    def test_queue_depth_left_behind(self):
+        for m in METHODS:
+            r = _get(self, 'queue_patterns.py', m)
+            depths = sorted((q['created']['kind'], q['created']['maxsize'],
+                             q['puts'] - q['gets']) for q in r.facts.queues.values())
+            self.assertEqual(depths, [('JoinableQueue', 0, 0), ('Queue', 2, 1), ('Queue', 5, 2),
+                                      ('SimpleQueue', 0, 0), ('SimpleQueue', 0, 1)])
+
+    def test_queue_sites_point_at_the_program(self):
+        r = _get(self, 'queue_patterns.py', 'fork')
+        for q in r.facts.queues.values():
+            self.assertTrue(q['created']['site'].startswith(fixture('queue_patterns.py') + ':'),
+                            q['created'])
+
+
+class Transparency(unittest.TestCase):
+    maxDiff = None
+
+    def test_same_output_bare_and_instrumented(self):
+        for name in DETERMINISTIC:
+            for m in METHODS:
+                with self.subTest(program=name, method=m):
+                    bare = _get(self, name, m, instrumented=False)
+                    inst = _get(self, name, m)
+                    self.assertEqual(inst.rc, bare.rc)
+                    self.assertEqual(inst.stdout.decode('utf-8', 'replace'),
+                                     bare.stdout.decode('utf-8', 'replace'))
+                    self.assertEqual(inst.stderr.decode('utf-8', 'replace'),
+                                     bare.stderr.decode('utf-8', 'replace'))
+
+    def _both(self, code, args=(), extra_env=None):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, 'prog.py')
+            with open(path, 'w', encoding='utf-8') as f:
+                f.write(code)
+            bare = run_script(path, args, instrumented=False, truth=False, extra_env=extra_env)
+            inst = run_script(path, args, truth=False, extra_env=extra_env)
+        return bare, inst
+
+    def test_tracebacks_through_patched_calls_are_unchanged(self):
+        # Exceptions raised inside wrapped functions (start() of an unpicklable target,
+        # Queue.put timing out, joining a running Pool) must read exactly as without us.
+        code = '''
+import multiprocessing as mp, queue, sys
+if __name__ == '__main__':
+    mp.set_start_method('spawn')
+    q = mp.Queue(1)
+    q.put(1)
+    try:
+        q.put(2, timeout=0.01)
+    except queue.Full:
+        import traceback; traceback.print_exc()
+    pool = mp.Pool(1)
+    try:
+        pool.join()
+    except ValueError:
+        import traceback; traceback.print_exc()
+    pool.terminate()
+    p = mp.Process(target=print)
+    p.start(); p.join()
+    sys.exit(7)
+'''
+        bare, inst = self._both(code)
+        self.assertEqual(inst.rc, 7)
+        self.assertEqual(inst.rc, bare.rc)
+        self.assertEqual(inst.stdout, bare.stdout)
+        if sys.version_info >= (3, 11):
+            self.assertEqual(inst.stderr.decode(), bare.stderr.decode())
+        self.assertIn(b'queue.Full', inst.stderr)
+
+    def test_uncaught_error_exit_code(self):
+        code = 'import multiprocessing\nraise SystemExit("bye")\n'
+        bare, inst = self._both(code)
+        self.assertEqual((inst.rc, inst.stdout, inst.stderr), (bare.rc, bare.stdout, bare.stderr))
+
+    def test_no_op_without_environment(self):
+        code = ('import sys, os\n'
+                'print("mptree_runtime" in sys.modules, any("runtime" in p for p in sys.path))\n'
+                'import multiprocessing.process as pr\n'
+                'print(hasattr(pr.BaseProcess.start, "_mptree_patched"))\n')
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, 'prog.py')
+            with open(path, 'w') as f:
+                f.write(code)
+            env = dict(os.environ, PYTHONPATH=support.RUNTIME)
+            for k in ('MPTREE_SOCKET', 'MPTREE_TOKEN'):
+                env.pop(k, None)
+            out = subprocess.run([sys.executable, path], env=env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, timeout=30)
+        self.assertEqual(out.stdout.decode().split(), ['False', 'False', 'False'])
+        self.assertEqual(out.stderr, b'')
+
+    def test_runtime_active_and_invisible_on_sys_path(self):
+        code = ('import sys\nimport multiprocessing.process as pr\n'
+                'print(hasattr(pr.BaseProcess.start, "_mptree_patched"), '
+                'any("src/runtime" in p for p in sys.path))\n'
+                'print(pr.__loader__.__class__.__name__, pr.__spec__.loader.__class__.__name__)\n')
+        bare, inst = self._both(code)
+        self.assertEqual(inst.stdout.decode().split(),
+                         ['True', 'False', 'SourceFileLoader', 'SourceFileLoader'])
+
+    def test_user_sitecustomize_and_pythonpath_kept(self):
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, 'sitecustomize.py'), 'w') as f:
+                f.write('import sys\nsys.stderr.write("user sitecustomize ran\\n")\n'
+                        'USER_MARK = 42\n')
+            with open(os.path.join(d, 'usermod.py'), 'w') as f:
+                f.write('VALUE = "from user PYTHONPATH"\n')
+            prog = os.path.join(d, 'prog.py')
+            with open(prog, 'w') as f:
+                f.write('import sitecustomize, usermod, multiprocessing.process as pr\n'
+                        'print(getattr(sitecustomize, "USER_MARK", None), usermod.VALUE,\n'
+                        '      hasattr(pr.BaseProcess.start, "_mptree_patched"))\n')
+            bare = run_script(prog, instrumented=False, truth=False, extra_pythonpath=d)
+            inst = run_script(prog, truth=False, extra_pythonpath=d)
+        self.assertEqual(bare.stdout.decode().split(), ['42', 'from', 'user', 'PYTHONPATH', 'False'])
+        self.assertEqual(inst.stdout.decode().split(), ['42', 'from', 'user', 'PYTHONPATH', 'True'])
+        self.assertEqual(inst.stderr, bare.stderr)
+        self.assertEqual(inst.stderr, b'user sitecustomize ran\n')
+        self.assertTrue(inst.facts.hellos)
+
+    def test_failing_user_sitecustomize_reported_as_by_site(self):
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, 'sitecustomize.py'), 'w') as f:
+                f.write('raise ValueError("broken user sitecustomize")\n')
+            prog = os.path.join(d, 'prog.py')
+            with open(prog, 'w') as f:
+                f.write('print("program ran")\n')
+            bare = run_script(prog, instrumented=False, truth=False, extra_pythonpath=d)
+            inst = run_script(prog, truth=False, extra_pythonpath=d)
+        self.assertIn(b'Error in sitecustomize', bare.stderr)
+        self.assertEqual((inst.rc, inst.stdout, inst.stderr), (bare.rc, bare.stdout, bare.stderr))
+        self.assertTrue(inst.facts.hellos)
+
+    def test_wrong_socket_goes_silent(self):
+        code = ('import multiprocessing as mp\n'
+                'if __name__ == "__main__":\n'
+                '    p = mp.Process(target=print, args=("child",)); p.start(); p.join()\n'
+                '    print(p.exitcode)\n')
+        with tempfile.TemporaryDirectory() as d:
+            prog = os.path.join(d, 'prog.py')
+            with open(prog, 'w') as f:
+                f.write(code)
+            env = dict(os.environ, PYTHONPATH=support.RUNTIME, MPTREE_TOKEN='x' * 32,
+                       MPTREE_SOCKET=os.path.join(d, 'nobody-listens.sock'))
+            out = subprocess.run([sys.executable, prog], env=env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, timeout=30)
+        self.assertEqual((out.returncode, out.stdout, out.stderr), (0, b'child\n0\n', b''))
+
+
+class LiveTests(unittest.TestCase):
+    """Control requests and zombies: the test talks to a running program."""
+
+    def _start(self, name, method):
+        c = support.Collector()
+        env = c.env()
+        env['PYTHONDONTWRITEBYTECODE'] = '1'
+        p = subprocess.Popen([sys.executable, fixture(name), method], env=env,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, cwd=support.REPO)
+        self.addCleanup(c.close)
+        self.addCleanup(lambda: p.poll() is None and p.kill())
+        return c, p
+
+    def _result(self, c, rid, timeout=10):
+        def find(msgs):
+            for m in msgs:
+                if m.get('type') == 'control.result' and m.get('id') == rid:
+                    return m
+        m = c.wait_for(find, timeout)
+        self.assertIsNotNone(m, 'no control.result %r' % rid)
+        return m
+
+    def _exited(self, c, pid, timeout=10):
+        def find(msgs):
+            for m in msgs:
+                if m.get('type') == 'process.exited' and m.get('pid') == pid:
+                    return m
+        return c.wait_for(find, timeout)
+
+    def test_control(self):
+        for method in ('fork', 'forkserver'):
+            with self.subTest(method=method):
+                self._control(method)
+
+    def _control(self, method):
+        c, p = self._start('control_target.py', method)
+        pids = json.loads(p.stdout.readline())
+        main = p.pid
+        c.wait_for(lambda ms: main in c.conns, 10)
+        c.send_control(main, {'id': 1, 'op': 'terminate', 'pid': pids['terminate']})
+        c.send_control(main, {'id': 2, 'op': 'kill', 'pid': pids['kill']})
+        c.send_control(main, {'id': 3, 'op': 'join', 'pid': pids['join'], 'timeout': 10})
+        c.send_control(main, {'id': 4, 'op': 'join', 'pid': pids['slow'], 'timeout': 0.2})
+        c.send_control(main, {'id': 5, 'op': 'kill', 'pid': 1})
+        self.assertEqual(self._result(c, 1)['ok'], True)
+        self.assertEqual(self._result(c, 2)['ok'], True)
+        self.assertEqual(self._exited(c, pids['terminate'])['exitCode'], -15)
+        self.assertEqual(self._exited(c, pids['kill'])['exitCode'], -9)
+        r3 = self._result(c, 3)
+        self.assertEqual((r3['ok'], r3['exitCode']), (True, 4))
+        r4 = self._result(c, 4)
+        self.assertEqual((r4['ok'], r4.get('timedOut')), (False, True))
+        self.assertIn('still running', r4['error'])
+        r5 = self._result(c, 5)
+        self.assertEqual((r5['ok'], r5['error']), (False, 'not a child of %d' % main))
+        reaped = c.wait_for(lambda ms: [m for m in ms if m['type'] == 'process.reaped'
+                                        and m['pid'] == pids['join']], 5)
+        self.assertEqual(reaped[0]['joined'], True)
+        out, err = p.communicate(b'go\n', timeout=30)
+        codes = json.loads(out)
+        self.assertEqual(codes, {'terminate': -15, 'kill': -9, 'join': 4, 'slow': -15}, err)
+
+    def test_zombie_then_joined(self):
+        for method in METHODS:
+            with self.subTest(method=method):
+                c, p = self._start('zombie.py', method)
+                pid = int(p.stdout.readline())
+                ex = self._exited(c, pid)
+                self.assertIsNotNone(ex)
+                self.assertEqual(ex['exitCode'], 5)
+                time.sleep(0.3)
+                self.assertFalse([m for m in c.snapshot() if m['type'] == 'process.reaped'],
+                                 'reaped before the parent joined')
+                if method != 'forkserver':
+                    # Really still a zombie: the runtime did not reap it.
+                    with open('/proc/%d/stat' % pid) as f:
+                        self.assertEqual(f.read().rsplit(')', 1)[1].split()[0], 'Z')
+                out, _ = p.communicate(b'join\n', timeout=30)
+                self.assertEqual(out.strip(), b'5')
+                c.wait_quiet(5)
+                reaped = [m for m in c.snapshot() if m['type'] == 'process.reaped']
+                self.assertEqual([(m['pid'], m['joined']) for m in reaped], [(pid, True)])
+
+
+if __name__ == '__main__':
+    unittest.main()

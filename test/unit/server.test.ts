@@ -1,0 +1,190 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import { afterEach, describe, it } from 'node:test';
+import { LineDecoder } from '../../src/core/protocol';
+import { RuntimeServer, type ReceivedMessage } from '../../src/core/server';
+import type { LogEntry } from '../../src/core/types';
+
+const servers: RuntimeServer[] = [];
+const sockets: net.Socket[] = [];
+
+afterEach(() => {
+  for (const s of sockets.splice(0)) s.destroy();
+  for (const s of servers.splice(0)) s.dispose();
+});
+
+async function startServer(runId = 'run-a', extra: { controlSlackMs?: number; maxLineBytes?: number } = {}) {
+  const batches: ReceivedMessage[][] = [];
+  const logs: LogEntry[] = [];
+  const server = await RuntimeServer.start({
+    runId,
+    logger: { log: (level, message) => logs.push({ level, message }) },
+    onBatch: (batch) => batches.push(batch),
+    ...extra,
+  });
+  servers.push(server);
+  return { server, batches, logs };
+}
+
+function connect(path: string): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.createConnection(path, () => resolve(socket));
+    socket.on('error', reject);
+    sockets.push(socket);
+  });
+}
+
+const helloLine = (token: string, runId: string, pid = 4242) =>
+  JSON.stringify({ v: 1, type: 'hello', token, runId, pid, ppid: 1, parentPid: 1, name: 'MainProcess', daemon: false, kind: 'python', t: 1 }) + '\n';
+
+function closed(socket: net.Socket): Promise<void> {
+  return new Promise((resolve) => {
+    if (socket.destroyed || socket.readableEnded) return resolve();
+    socket.on('close', () => resolve());
+  });
+}
+
+const tick = (ms = 30) => new Promise((r) => setTimeout(r, ms));
+
+async function until(check: () => boolean, ms = 2000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await tick(10);
+  }
+}
+
+describe('RuntimeServer', { skip: process.platform === 'win32' && 'Unix sockets' }, () => {
+  it('makes a private 0700 directory with the socket, and removes it on dispose', async () => {
+    const { server } = await startServer();
+    assert.ok(server.directory);
+    assert.equal(fs.statSync(server.directory).mode & 0o777, 0o700);
+    assert.ok(fs.statSync(server.socketPath).isSocket());
+    assert.match(server.token, /^[0-9a-f]{32}$/);
+    server.dispose();
+    assert.equal(fs.existsSync(server.directory), false);
+  });
+
+  it('gives every run its own token and directory', async () => {
+    const a = await startServer('a');
+    const b = await startServer('b');
+    assert.notEqual(a.server.token, b.server.token);
+    assert.notEqual(a.server.directory, b.server.directory);
+  });
+
+  it('accepts a correct hello and routes messages in one batch per chunk', async () => {
+    const { server, batches } = await startServer();
+    const socket = await connect(server.socketPath);
+    socket.write(helloLine(server.token, 'run-a') + JSON.stringify({ v: 1, type: 'process.started', pid: 4243, parentPid: 4242, kind: 'process', t: 2 }) + '\n');
+    await until(() => batches.length === 1);
+    assert.deepEqual(batches[0].map((m) => [m.message.type, m.from]), [
+      ['hello', 4242],
+      ['process.started', 4242],
+    ]);
+    assert.deepEqual(server.connectedPids(), [4242]);
+    socket.write(JSON.stringify({ v: 1, type: 'process.exited', pid: 4243, exitCode: 0, t: 3 }) + '\n');
+    await until(() => batches.length === 2);
+    assert.equal(batches[1][0].message.type, 'process.exited');
+  });
+
+  it('refuses a wrong token, closes the connection, logs once and uses nothing', async () => {
+    const { server, batches, logs } = await startServer();
+    const socket = await connect(server.socketPath);
+    socket.write(helloLine('0'.repeat(32), 'run-a') + JSON.stringify({ v: 1, type: 'process.started', pid: 9, parentPid: 1, kind: 'process' }) + '\n');
+    await closed(socket);
+    await tick();
+    assert.equal(batches.length, 0);
+    assert.equal(logs.filter((l) => l.message.includes('refused')).length, 1);
+    assert.match(logs[0].message, /wrong token/);
+    assert.deepEqual(server.connectedPids(), []);
+  });
+
+  it('refuses a first line that is not a hello', async () => {
+    const { server, batches, logs } = await startServer();
+    const socket = await connect(server.socketPath);
+    socket.write(JSON.stringify({ v: 1, type: 'process.exited', pid: 1, exitCode: 0 }) + '\n' + helloLine(server.token, 'run-a'));
+    await closed(socket);
+    assert.equal(batches.length, 0);
+    assert.match(logs[0].message, /not hello/);
+  });
+
+  it('two runs cannot cross-report', async () => {
+    const a = await startServer('run-a');
+    const b = await startServer('run-b');
+    // B's process (B's token and run id) connecting to A's socket.
+    const s1 = await connect(a.server.socketPath);
+    s1.write(helloLine(b.server.token, 'run-b'));
+    // Right token but the other run's id.
+    const s2 = await connect(b.server.socketPath);
+    s2.write(helloLine(b.server.token, 'run-a'));
+    await Promise.all([closed(s1), closed(s2)]);
+    await tick();
+    assert.equal(a.batches.length + b.batches.length, 0);
+    assert.match(b.logs[0].message, /another run/);
+  });
+
+  it('logs garbage lines once per kind with a count, and keeps the connection', async () => {
+    const { server, batches, logs } = await startServer('run-a');
+    const socket = await connect(server.socketPath);
+    socket.write(helloLine(server.token, 'run-a'));
+    await until(() => batches.length === 1);
+    const garbage = ['not json', '{"v":1,"type":"nope"}', 'not json either', '{"v":1,"type":"process.exited","pid":"x","exitCode":0}', '[]', '{"v":1,"type":"nope"}'];
+    socket.write(garbage.join('\n') + '\n' + JSON.stringify({ v: 1, type: 'process.exited', pid: 4242, exitCode: 0 }) + '\n');
+    await until(() => batches.length === 2);
+    assert.deepEqual(batches[1].map((m) => m.message.type), ['process.exited']);
+    // json, unknown-type:nope, field:process.exited, not-object: four kinds, each logged once.
+    assert.equal(logs.length, 4, logs.map((l) => l.message).join('\n'));
+    server.dispose();
+    // Dispose flushes the repeats (the second "not json" and "nope").
+    assert.equal(logs.filter((l) => /repeated 1 more time/.test(l.message)).length, 2);
+  });
+
+  it('drops an oversized line with one log and carries on', async () => {
+    const { server, batches, logs } = await startServer('run-a', { maxLineBytes: 1000 });
+    const socket = await connect(server.socketPath);
+    socket.write(helloLine(server.token, 'run-a'));
+    await until(() => batches.length === 1);
+    socket.write('{"v":1,"x":"' + 'a'.repeat(5000) + '"}\n' + JSON.stringify({ v: 1, type: 'process.exited', pid: 4242, exitCode: 0 }) + '\n');
+    await until(() => batches.length === 2);
+    assert.equal(logs.filter((l) => /longer than/.test(l.message)).length, 1);
+  });
+
+  it('sends control requests to a pid’s connection and matches answers by id', async () => {
+    const { server, batches } = await startServer('run-a', { controlSlackMs: 300 });
+    const parent = await connect(server.socketPath);
+    parent.write(helloLine(server.token, 'run-a', 500));
+    await until(() => batches.length === 1);
+    // A fake runtime: answers join requests, ignores terminate.
+    const decoder = new LineDecoder();
+    const requests: Array<Record<string, unknown>> = [];
+    parent.on('data', (chunk: Buffer) => {
+      for (const line of decoder.push(chunk)) {
+        const request = JSON.parse(line);
+        requests.push(request);
+        if (request.op === 'join') parent.write(JSON.stringify({ v: 1, type: 'control.result', id: request.id, ok: true, exitCode: 3, t: 1 }) + '\n');
+      }
+    });
+    const result = await server.control(500, 'join', 501, 2);
+    assert.equal(result.ok, true);
+    assert.equal(result.exitCode, 3);
+    assert.deepEqual(requests[0], { v: 1, type: 'control', id: requests[0].id, op: 'join', pid: 501, timeout: 2 });
+    await assert.rejects(server.control(500, 'terminate', 501), /did not answer/);
+    await assert.rejects(server.control(777, 'join', 1, 1), /no connection/);
+    // The answer never reaches the model.
+    assert.equal(batches.length, 1);
+    const pending = server.control(500, 'terminate', 502);
+    parent.destroy();
+    await assert.rejects(pending, /disconnected/);
+  });
+
+  it('closes a connection that never says hello', async () => {
+    const batches: ReceivedMessage[][] = [];
+    const logs: string[] = [];
+    const server = await RuntimeServer.start({ runId: 'r', logger: { log: (_l, m) => logs.push(m) }, onBatch: (b) => batches.push(b), helloTimeoutMs: 100 });
+    servers.push(server);
+    const socket = await connect(server.socketPath);
+    await closed(socket);
+    assert.match(logs[0], /no hello/);
+  });
+});
