@@ -111,6 +111,7 @@ const lockFile = join(installDir, '..', 'code-server.install.lock');
 async function withInstallLock(fn) {
   mkdirSync(dirname(lockFile), { recursive: true });
   const deadline = Date.now() + 10 * 60_000;
+  let told = false;
   for (;;) {
     try {
       writeFileSync(lockFile, String(process.pid), { flag: 'wx' });
@@ -122,7 +123,8 @@ async function withInstallLock(fn) {
       try { process.kill(holder, 0); holderAlive = holder > 0; } catch { /* gone */ }
       if (!holderAlive) { rmSync(lockFile, { force: true }); continue; }
       if (Date.now() > deadline) throw new Error(`process ${holder} has held ${lockFile} for 10 minutes`);
-      log(`waiting for process ${holder}, which is installing code-server…`);
+      if (!told) log(`waiting for process ${holder}, which is installing code-server…`);
+      told = true;
       await new Promise((r) => setTimeout(r, 3000));
     }
   }

@@ -135,20 +135,29 @@ class ProcState(object):
 
 
 class Counters(object):
-    """Lock-free per-process counters: next() on itertools.count is atomic under the GIL,
-    unlike `x += 1`. The flusher reads a counter by taking one value itself and remembers
-    what it took, so the delta is (value - last - 1)."""
-    __slots__ = ('c', 'last')
+    """Per-process counters. Single increments (a put, a get) take the lock-free path:
+    next() on an itertools.count is atomic under the GIL, unlike `x += 1`; the flusher
+    reads one by taking a value itself and remembering it, so the delta is
+    (value - last - 1). Bulk additions (a map of many items) go through a lock."""
+    __slots__ = ('c', 'last', 'bulk', 'lock')
 
     def __init__(self, n):
         self.c = [itertools.count() for _ in range(n)]
         self.last = [-1] * n
+        self.bulk = [0] * n
+        self.lock = _thread.allocate_lock()
+
+    def add(self, index, n):
+        with self.lock:
+            self.bulk[index] += n
 
     def take(self):
         out = []
+        with self.lock:
+            bulk, self.bulk = self.bulk, [0] * len(self.bulk)
         for i, c in enumerate(self.c):
             v = next(c)
-            out.append(v - self.last[i] - 1)
+            out.append(v - self.last[i] - 1 + bulk[i])
             self.last[i] = v
         return out
 

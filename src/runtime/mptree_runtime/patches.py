@@ -506,9 +506,10 @@ def _pool_count(pool_id, index, n):
     c = P.pcounts.get(pool_id)
     if c is None:
         c = core.pool_counters(pool_id)
-    cc = c.c[index]
-    for _ in range(n):
-        next(cc)
+    if n == 1:
+        next(c.c[index])
+    else:
+        c.add(index, n)
     if not P.dirty:
         core.mark_dirty()
 

@@ -1,0 +1,316 @@
+// mptree benchmarks: what the runtime costs a program, how fast the model learns the truth,
+// how far the TypeScript side scales, what an OS scan costs, and start-up figures.
+// Every target is a ratio or a percentile measured side by side in this one run; nothing here
+// is a pass/fail test. Usage: npm run bench [-- --quick] [-- --only overhead,latency,...]
+import { spawn, spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const require = createRequire(import.meta.url);
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const programs = path.join(root, 'bench', 'programs');
+const cli = path.join(root, 'dist', 'cli.js');
+const quick = process.argv.includes('--quick');
+const onlyArg = process.argv.find((a) => a.startsWith('--only='));
+const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : null;
+const python = process.env.MPTREE_BENCH_PYTHON || 'python3';
+
+for (const needed of [cli, path.join(root, 'out', 'src', 'core', 'session.js')]) {
+  if (!fs.existsSync(needed)) {
+    console.error(`bench: ${path.relative(root, needed)} is missing; run "npm run build && npm run compile-tests" first`);
+    process.exit(2);
+  }
+}
+const { RunModel } = require(path.join(root, 'out/src/core/model.js'));
+const { RuntimeServer } = require(path.join(root, 'out/src/core/server.js'));
+const { RunSession } = require(path.join(root, 'out/src/core/session.js'));
+const { PsTreeLister, ProcLister } = require(path.join(root, 'out/src/core/osScan.js'));
+
+const results = {
+  machine: {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    python: spawnSync(python, ['-c', 'import sys; print(sys.version.split()[0])'], { encoding: 'utf8' }).stdout.trim(),
+    platform: `${process.platform} ${os.release()}`,
+  },
+  mode: quick ? 'quick' : 'full',
+  date: new Date().toISOString(),
+  sections: {},
+};
+const table = [];
+const row = (section, measure, value, target, note = '') => table.push({ section, measure, value, target, note });
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+const percentile = (values, p) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+};
+const fmt = (n, digits = 3) => (typeof n === 'number' ? n.toFixed(digits) : String(n));
+
+function runCommand(command, args, env = process.env) {
+  return new Promise((resolve, reject) => {
+    const began = process.hrtime.bigint();
+    const child = spawn(command, args, { cwd: programs, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const wallSeconds = Number(process.hrtime.bigint() - began) / 1e9;
+      if (code !== 0) return reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr.slice(-2000)}`));
+      const line = stdout.split('\n').find((l) => l.startsWith('MPTREE_BENCH '));
+      resolve({ wallSeconds, report: line ? JSON.parse(line.slice('MPTREE_BENCH '.length)) : null });
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Overhead: instrumented ÷ bare, medians of interleaved repeats, timed inside the program.
+async function overhead() {
+  const repeats = quick ? 3 : 7;
+  const cases = [
+    { name: 'process start+join, fork', script: 'proc_start.py', args: ['fork', quick ? '100' : '300'], target: 1.1 },
+    { name: 'process start+join, spawn', script: 'proc_start.py', args: ['spawn', quick ? '12' : '40'], target: 1.1 },
+    { name: 'process start+join, forkserver', script: 'proc_start.py', args: ['forkserver', quick ? '40' : '150'], target: 1.1 },
+    { name: 'Queue 1 producer → 1 consumer', script: 'queue_throughput.py', args: [quick ? '30000' : '100000'], target: 1.05 },
+    { name: 'Pool(2).map chunksize=1', script: 'pool_map.py', args: [quick ? '5000' : '20000'], target: 1.05 },
+  ];
+  const out = [];
+  for (const c of cases) {
+    const bare = [];
+    const instrumented = [];
+    for (let i = 0; i < repeats; i++) {
+      // Interleaved, and the order alternates, so drift in machine load hits both sides alike.
+      const pair = [
+        ['bare', () => runCommand(python, [c.script, ...c.args])],
+        ['instrumented', () => runCommand(process.execPath, [cli, 'run', '--quiet', '--python', python, c.script, ...c.args])],
+      ];
+      if (i % 2) pair.reverse();
+      for (const [side, run] of pair) {
+        const { report } = await run();
+        (side === 'bare' ? bare : instrumented).push(report.seconds);
+      }
+    }
+    const ratio = median(instrumented) / median(bare);
+    out.push({ case: c.name, args: c.args, bareMedianS: median(bare), instrumentedMedianS: median(instrumented), ratio, target: c.target, bare, instrumented });
+    row('overhead', c.name, `${fmt(ratio)}×  (${fmt(median(bare) * 1000, 1)} ms → ${fmt(median(instrumented) * 1000, 1)} ms)`, `≤ ${c.target}`, ratio <= c.target ? 'met' : 'MISSED');
+  }
+  // Launcher start-up, reported apart: the whole command's wall time for an empty program.
+  const emptyBare = [];
+  const emptyCli = [];
+  const empty = path.join(programs, 'empty.py');
+  fs.writeFileSync(empty, 'pass\n');
+  try {
+    for (let i = 0; i < repeats; i++) {
+      emptyBare.push((await runCommand(python, [empty])).wallSeconds);
+      emptyCli.push((await runCommand(process.execPath, [cli, 'run', '--quiet', '--python', python, empty])).wallSeconds);
+    }
+  } finally {
+    fs.rmSync(empty, { force: true });
+  }
+  const startup = { bareMedianMs: median(emptyBare) * 1000, cliMedianMs: median(emptyCli) * 1000 };
+  row('overhead', 'start-up of an empty program (wall)', `${fmt(startup.bareMedianMs, 0)} ms bare, ${fmt(startup.cliMedianMs, 0)} ms via mptree run`, 'reported', 'node + socket + interpreter check');
+  results.sections.overhead = { repeats, cases: out, startup };
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Latency: start() returned → in the model; child about to exit → model shows it exited.
+async function latency() {
+  const methods = quick ? [['fork', 100]] : [['fork', 300], ['spawn', 100]];
+  const out = [];
+  for (const [method, count] of methods) {
+    const recordFile = path.join(os.tmpdir(), `mptree-latency-${process.pid}-${method}.json`);
+    const seen = new Map();
+    const exited = new Map();
+    const session = await RunSession.create({
+      target: { script: path.join(programs, 'latency.py'), args: [method, String(count), recordFile] },
+      cwd: programs,
+      python,
+    });
+    session.onDidChange((change) => {
+      const now = Date.now();
+      for (const key of change.processes) {
+        const node = session.model.get(key);
+        if (!node) continue;
+        if (!seen.has(node.pid)) seen.set(node.pid, now);
+        if (node.state !== 'running' && !exited.has(node.pid)) exited.set(node.pid, now);
+      }
+    });
+    session.start('ignore');
+    await session.ended;
+    session.dispose();
+    const { records } = JSON.parse(fs.readFileSync(recordFile, 'utf8'));
+    fs.rmSync(recordFile, { force: true });
+    // The parent reports inside start(), so the model can know a process before start() has
+    // even returned to the program: such a latency counts as 0.
+    const toModel = records.map((r) => Math.max(0, (seen.get(r.pid) ?? Infinity) - r.startReturned));
+    const exitToModel = records.map((r) => Math.max(0, (exited.get(r.pid) ?? Infinity) - r.childExiting));
+    const missing = records.filter((r) => !seen.has(r.pid) || !exited.has(r.pid)).length;
+    const entry = {
+      method,
+      processes: records.length,
+      missing,
+      startToModel: { p50: percentile(toModel, 50), p95: percentile(toModel, 95) },
+      exitToModel: { p50: percentile(exitToModel, 50), p95: percentile(exitToModel, 95) },
+    };
+    out.push(entry);
+    row('latency', `${method}: start() → model, p50 / p95`, `${fmt(entry.startToModel.p50, 1)} / ${fmt(entry.startToModel.p95, 1)} ms`, 'p95 ≤ 50 ms', entry.startToModel.p95 <= 50 ? 'met' : 'MISSED');
+    row('latency', `${method}: exit → model, p50 / p95`, `${fmt(entry.exitToModel.p50, 1)} / ${fmt(entry.exitToModel.p95, 1)} ms`, 'p95 ≤ 50 ms', entry.exitToModel.p95 <= 50 ? 'met' : 'MISSED');
+    if (missing) row('latency', `${method}: processes the model never saw`, String(missing), '0', 'MISSED');
+  }
+  results.sections.latency = out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Scale of the TypeScript side: a synthetic stream through the real socket and decoder.
+async function scale() {
+  const seconds = quick ? 5 : 20;
+  const runId = 'bench';
+  const model = new RunModel(runId);
+  const logger = { log() {} };
+  const server = await RuntimeServer.start({ runId, logger, onBatch: (batch) => model.apply(batch.map((b) => b.message)) });
+  model.setRootPid(1000, { name: 'MainProcess' });
+  const feeder = spawn(process.execPath, [path.join(root, 'bench', 'feeder.mjs')], {
+    env: { ...process.env, MPTREE_SOCKET: server.socketPath, MPTREE_TOKEN: server.token, MPTREE_RUN_ID: runId, FEED_SECONDS: String(seconds), FEED_RATE: '20000' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let feederReport = '';
+  feeder.stdout.on('data', (d) => (feederReport += d));
+  // Let the feeder announce its 1,000 processes and 200 queues, then measure the steady stream.
+  await new Promise((r) => setTimeout(r, 1500));
+  global.gc?.();
+  const cpuBefore = process.cpuUsage();
+  const wallBefore = process.hrtime.bigint();
+  const memory = [];
+  const sampler = setInterval(() => memory.push(process.memoryUsage()), 250);
+  await new Promise((resolve) => feeder.on('close', resolve));
+  clearInterval(sampler);
+  const wall = Number(process.hrtime.bigint() - wallBefore) / 1e9;
+  const cpu = process.cpuUsage(cpuBefore);
+  const cpuShare = (cpu.user + cpu.system) / 1e6 / wall;
+  const fed = JSON.parse(feederReport || '{}');
+
+  // The tree's children for 1,000 nodes: the model's listing plus the description each row shows.
+  const rootNode = model.processByPid(1000);
+  const timings = [];
+  let listed = 0;
+  for (let i = 0; i < 50; i++) {
+    const began = process.hrtime.bigint();
+    const children = model.children(rootNode.key);
+    const rows = children.map((p) => `${p.name} ${p.pid}${p.daemon ? ' daemon' : ''} ${p.state} ${model.queuesOf(p.key).length}`);
+    listed = rows.length;
+    timings.push(Number(process.hrtime.bigint() - began) / 1e6);
+  }
+  const heapPeakMiB = Math.max(...memory.map((m) => m.heapUsed)) / 2 ** 20;
+  const rssPeakMiB = Math.max(...memory.map((m) => m.rss)) / 2 ** 20;
+  const entry = {
+    seconds: wall,
+    eventsSent: fed.events ?? null,
+    eventsPerSecond: fed.events ? fed.events / wall : null,
+    liveProcesses: model.liveProcesses().length,
+    queues: model.queues().length,
+    exitedKept: model.processes().length - model.liveProcesses().length,
+    cpuShareOfOneCore: cpuShare,
+    heapPeakMiB,
+    rssPeakMiB,
+    childrenListing: { nodes: listed, medianMs: median(timings), p95Ms: percentile(timings, 95) },
+  };
+  server.dispose();
+  model.dispose();
+  results.sections.scale = entry;
+  row('scale', `CPU share of one core at ${fmt(entry.eventsPerSecond ?? 0, 0)} events/s`, `${fmt(cpuShare * 100, 1)} %`, '< 25 %', cpuShare < 0.25 ? 'met' : 'MISSED');
+  row('scale', 'memory (peak heap / rss)', `${fmt(heapPeakMiB, 1)} / ${fmt(rssPeakMiB, 1)} MiB`, 'bounded', `${entry.liveProcesses} live, ${entry.queues} queues, ${entry.exitedKept} exited kept`);
+  row('scale', `children of one node with ${listed} children, median / p95`, `${fmt(entry.childrenListing.medianMs, 2)} / ${fmt(entry.childrenListing.p95Ms, 2)} ms`, '< 5 ms', entry.childrenListing.p95Ms < 5 ? 'met' : 'MISSED');
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. OS scan cost at 1,000 processes: ps-tree next to reading /proc.
+async function osScan() {
+  const count = quick ? 300 : 1000;
+  // One parent holding `count` sleeping children, so the scan's root has that many descendants.
+  const holder = spawn('bash', ['-c', `for i in $(seq ${count}); do sleep 120 & done; wait`], { stdio: 'ignore', detached: true });
+  const listers = [new PsTreeLister(), ...(process.platform === 'linux' ? [new ProcLister()] : [])];
+  try {
+    const waitFor = async () => {
+      for (let i = 0; i < 200; i++) {
+        const found = await listers[0].list(holder.pid);
+        if (found.length >= count) return found.length;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error('the sleeping processes did not all start');
+    };
+    await waitFor();
+    const entry = { processes: count, listers: {} };
+    for (const lister of listers) {
+      const times = [];
+      let found = 0;
+      for (let i = 0; i < (quick ? 5 : 15); i++) {
+        const began = process.hrtime.bigint();
+        found = (await lister.list(holder.pid)).length;
+        times.push(Number(process.hrtime.bigint() - began) / 1e6);
+      }
+      entry.listers[lister.name] = { found, medianMs: median(times), p95Ms: percentile(times, 95) };
+      row('os scan', `${lister.name}, ${count} processes, median / p95`, `${fmt(median(times), 1)} / ${fmt(percentile(times, 95), 1)} ms`, 'reported', `found ${found}`);
+    }
+    results.sections.osScan = entry;
+  } finally {
+    try {
+      process.kill(-holder.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. Start-up: bundle size, .vsix size, activation time (measured by the integration suite).
+async function startup() {
+  const bundle = path.join(root, 'dist', 'extension.js');
+  // Measure the production bundle: that is what ships.
+  spawnSync(process.execPath, [path.join(root, 'esbuild.mjs'), '--production'], { cwd: root, stdio: 'inherit' });
+  const entry = { extensionJsBytes: fs.statSync(bundle).size, cliJsBytes: fs.statSync(path.join(root, 'dist', 'cli.js')).size };
+  const vsce = spawnSync('npx', ['--no-install', 'vsce', 'package', '--no-dependencies', '--out', path.join(os.tmpdir(), 'mptree-bench.vsix')], { cwd: root, encoding: 'utf8' });
+  if (vsce.status === 0) {
+    entry.vsixBytes = fs.statSync(path.join(os.tmpdir(), 'mptree-bench.vsix')).size;
+    fs.rmSync(path.join(os.tmpdir(), 'mptree-bench.vsix'), { force: true });
+  }
+  // Restore the development build (with source maps) the tests expect.
+  spawnSync(process.execPath, [path.join(root, 'esbuild.mjs')], { cwd: root, stdio: 'inherit' });
+  const activationFile = path.join(root, 'out', 'activation.json');
+  if (fs.existsSync(activationFile)) entry.activation = JSON.parse(fs.readFileSync(activationFile, 'utf8'));
+  results.sections.startup = entry;
+  row('start-up', 'dist/extension.js (minified)', `${fmt(entry.extensionJsBytes / 1024, 1)} KB`, '< 200 KB', entry.extensionJsBytes < 200 * 1024 ? 'met' : 'MISSED');
+  if (entry.vsixBytes) row('start-up', '.vsix', `${fmt(entry.vsixBytes / 1024, 1)} KB`, 'reported');
+  row('start-up', 'activation (last integration run)', entry.activation ? `${fmt(entry.activation.activateMs, 1)} ms` : 'not measured: run npm run test:integration first', 'reported');
+}
+
+const sections = { overhead, latency, scale, osScan, startup };
+for (const [name, run] of Object.entries(sections)) {
+  if (only && !only.has(name)) continue;
+  process.stderr.write(`bench: ${name}…\n`);
+  try {
+    await run();
+  } catch (error) {
+    results.sections[name] = { error: String(error?.stack ?? error) };
+    row(name, 'error', String(error?.message ?? error).slice(0, 120), '', 'FAILED');
+  }
+}
+
+const widths = ['section', 'measure', 'value', 'target', 'note'].map((k) => Math.max(k.length, ...table.map((r) => String(r[k]).length)));
+const line = (cells) => cells.map((c, i) => String(c).padEnd(widths[i])).join('  ');
+console.log(line(['section', 'measure', 'value', 'target', 'note']));
+console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+for (const r of table) console.log(line([r.section, r.measure, r.value, r.target, r.note]));
+fs.mkdirSync(path.join(root, 'bench', 'results'), { recursive: true });
+fs.writeFileSync(path.join(root, 'bench', 'results', 'latest.json'), JSON.stringify({ ...results, table }, null, 2) + '\n');
+console.log(`\nwrote bench/results/latest.json (${results.mode}, ${results.machine.cpus} cores, ${results.machine.cpuModel})`);
