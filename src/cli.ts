@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { version } from '../package.json';
+import { LiveArea } from './core/liveArea';
 import { renderTree, stripAnsi } from './core/renderTree';
 import { PythonError } from './core/python';
 import { RunSession } from './core/session';
@@ -143,39 +144,44 @@ async function run(options: CliOptions): Promise<number> {
   const color = tty && !process.env.NO_COLOR;
   const debug = !!process.env.MPTREE_DEBUG;
 
-  // Live view: redraw in place, at most 5 times a second. Only our own writes are known:
-  // lines the program prints between two redraws are overwritten by the next one.
-  let drawnLines = 0;
+  // Live view: at most 5 redraws a second, in a reserved area at the bottom of the terminal
+  // (see LiveArea for why not simply "cursor up and redraw").
+  const area = live
+    ? new LiveArea(writeErr, () => ({ rows: process.stderr.rows || 24, columns: process.stderr.columns || 80 }))
+    : null;
+  // Whatever happens, the terminal gets its full scroll region back.
+  const closeArea = () => area?.close();
+  process.on('exit', closeArea);
   let drawTimer: NodeJS.Timeout | undefined;
   let lastDraw = 0;
   let waitingNote = '';
-  const clearDrawn = () => {
-    if (drawnLines > 0) writeErr(`\x1b[${drawnLines}F\x1b[J`);
-    drawnLines = 0;
-  };
   const draw = () => {
     drawTimer = undefined;
+    if (!area || session.isEnded) return;
     lastDraw = Date.now();
-    const rows = process.stderr.rows || 24;
     const columns = process.stderr.columns || 80;
-    let text = renderTree(session.model, session.info, { color, maxLines: Math.max(3, rows - 2), width: columns });
-    if (waitingNote) text += '\n' + waitingNote;
-    clearDrawn();
-    writeErr(text + '\n');
-    drawnLines = text.split('\n').length;
+    let text = renderTree(session.model, session.info, { color, maxLines: Math.max(1, area.maxLines() - (waitingNote ? 1 : 0)), width: columns });
+    if (waitingNote) text += '\n' + waitingNote.slice(0, columns - 1);
+    area.render(text.split('\n'));
   };
   const scheduleDraw = () => {
-    if (!live || drawTimer || session.isEnded) return;
+    if (!area || drawTimer || session.isEnded) return;
     drawTimer = setTimeout(draw, Math.max(0, 200 - (Date.now() - lastDraw)));
   };
+  const onResize = () => {
+    area?.reset();
+    scheduleDraw();
+  };
+  if (area) process.stderr.on('resize', onResize);
   session.onDidChange(scheduleDraw);
   session.onDidChangeRun(scheduleDraw);
   session.onLog(({ level, message }) => {
+    // Protocol warnings are for us, not for the user's terminal (the isolated-mode notice is
+    // part of the tree's header); MPTREE_DEBUG=1 shows everything.
+    if (level !== 'error' && !debug) return;
     if (options.quiet && level !== 'error') return;
-    if ((level === 'info' || level === 'debug') && !debug) return;
-    clearDrawn();
+    // Printed at the program's cursor, above the live area, like the program's own output.
     writeErr(`${message}\n`);
-    scheduleDraw();
   });
 
   // Ctrl+C goes to the whole foreground process group, the program included: let it react
@@ -216,8 +222,9 @@ async function run(options: CliOptions): Promise<number> {
   if (stopping) await stopping;
   clearTimeout(drawTimer);
 
+  closeArea();
+  process.stderr.off('resize', onResize);
   if (!options.quiet || info.state === 'failed') {
-    clearDrawn();
     const tree = renderTree(session.model, info, { color });
     writeErr((options.quiet ? stripAnsi(tree.split('\n')[0]) : tree) + '\n');
   }

@@ -40,6 +40,13 @@ export function activate(context: vscode.ExtensionContext): MptreeApi {
     treeView,
     statusBar,
     treeView.onDidChangeVisibility((e) => treeProvider.setVisible(e.visible)),
+    treeProvider.onDidGainChildren((nodes) => {
+      // Only while visible: reveal would open a hidden view, stealing the user's sidebar.
+      if (!treeView.visible) return;
+      for (const node of nodes) {
+        if (node.info) void Promise.resolve(treeView.reveal(node, { expand: true, select: false, focus: false })).catch(() => undefined);
+      }
+    }),
     vscode.window.registerFileDecorationProvider(
       new ProcessDecorationProvider((key) => runs.runByKey(key.slice(0, key.indexOf(':')))?.model.get(key), treeProvider.onDidChangeDecorations),
     ),

@@ -18,7 +18,7 @@ async function main(): Promise<void> {
       extensionDevelopmentPath: repoRoot,
       extensionTestsPath: path.join(repoRoot, 'out', 'test', 'integration', 'index.js'),
       // Other installed extensions would only slow the host down and muddy the results.
-      launchArgs: [workspace, '--disable-extensions', '--disable-workspace-trust', '--skip-welcome'],
+      launchArgs: [workspace, '--disable-extensions', '--disable-workspace-trust'],
     });
     process.exitCode = exitCode;
   } catch (err) {

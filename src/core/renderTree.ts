@@ -23,7 +23,8 @@ export function describeState(p: Pick<ProcessInfo, 'state' | 'exitCode' | 'signa
 function stateColour(p: ProcessInfo): Colour {
   if (p.state === 'running') return 'green';
   if (p.state === 'zombie') return 'yellow';
-  return p.exitCode === 0 ? 'dim' : 'red';
+  // Unknown (an OS-only process) is not a failure.
+  return p.exitCode === 0 || p.exitCode === null ? 'dim' : 'red';
 }
 
 export function renderTree(model: RunModel, run?: RunInfo, options: RenderOptions = {}): string {

@@ -4,6 +4,8 @@
 // and reports the root pid and exit code back.
 import type { ChildProcess } from 'node:child_process';
 import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { DisposableStore, Emitter, type Event } from './event';
 import { buildRunEnv, defaultRuntimeDir, describeTarget, launchArgs, spawnProgram, type LaunchTarget } from './launcher';
 import { RunModel, exitCodeOf, signalName } from './model';
@@ -117,7 +119,7 @@ export class RunSession implements Disposable {
     this.onDidChange = model.onDidChange;
     const args = launchArgs(options.target);
     this.launch = {
-      command: python.command,
+      command: launchCommand(python),
       args,
       env: buildRunEnv(options.env ?? process.env, {
         runtimeDir: options.runtimeDir ?? defaultRuntimeDir(),
@@ -455,6 +457,16 @@ export class RunSession implements Disposable {
     this.model.dispose();
     this.disposables.dispose();
   }
+}
+
+/**
+ * The interpreter binary itself rather than the command that found it: a pyenv or asdf shim
+ * is a shell script that forks helpers before it execs Python, and those would show up in
+ * the tree as the run's first processes.
+ */
+function launchCommand(python: PythonInfo): string {
+  const executable = python.executable;
+  return path.isAbsolute(executable) && fs.existsSync(executable) ? executable : python.command;
 }
 
 function delay(ms: number): Promise<void> {

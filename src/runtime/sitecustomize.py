@@ -11,8 +11,16 @@ def _mptree_boot():
     here = os.path.dirname(os.path.abspath(__file__))
 
     if os.environ.get('MPTREE_SOCKET') and os.environ.get('MPTREE_TOKEN'):
+        # Every process of the run imports the runtime; with PYTHONDONTWRITEBYTECODE set
+        # each would compile it from source again (~15 ms per spawn child). Our own files
+        # may be cached even then: the flag is the user's choice for their code.
+        dont_write = sys.dont_write_bytecode
         try:
-            import mptree_runtime
+            sys.dont_write_bytecode = False
+            try:
+                import mptree_runtime
+            finally:
+                sys.dont_write_bytecode = dont_write
             mptree_runtime.install()
         except Exception as exc:  # never let our failure reach the user's program
             if os.environ.get('MPTREE_DEBUG') == '1':

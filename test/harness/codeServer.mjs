@@ -48,8 +48,6 @@ const DEFAULT_SETTINGS = {
   'chat.commandCenter.enabled': false,
   'window.commandCenter': false,
   'git.openRepositoryInParentFolders': 'never',
-  // VS Code's own default look; code-server's differs.
-  'workbench.colorTheme': 'Default Dark Modern',
 };
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

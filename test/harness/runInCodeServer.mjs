@@ -50,30 +50,34 @@ function buildIfStale() {
   }
 }
 
-async function main() {
-  const started = Date.now();
-  await ensureCodeServer();
-  buildIfStale();
+// Startup, from the page's load to the suite's first line: generous for a busy 2-core machine.
+const startupMs = Number(process.env.MPTREE_INTEGRATION_STARTUP_MS ?? 180_000);
 
+async function attempt(limit) {
   const summary = { passing: null, failing: null, pending: null };
+  const early = [];
   let workbenchLog = null;
+  let markStarted;
+  const suiteStarted = new Promise((r) => { markStarted = r; });
   const onLog = (line, type) => {
     const at = line.indexOf(TAG);
     if (at >= 0) {
+      markStarted();
       const text = line.slice(at + TAG.length);
       console.log(text);
       const m = /^\s+(\d+) (passing|failing|pending)\b/.exec(text);
       if (m) summary[m[2]] = Number(m[1]);
     } else {
-      workbenchLog?.write(`[${type}] ${line}\n`);
+      const entry = `[${type}] ${line}\n`;
+      if (workbenchLog) workbenchLog.write(entry); else early.push(entry);
       if (verbose) console.error(`[workbench ${type}] ${line}`);
     }
   };
 
   console.log(`[integration] starting code-server ${CODE_SERVER_VERSION} and Chromium…`);
-  const limit = timeout(overallMs, 'integration suite');
   let session;
   let exitCode;
+  let neverStarted = false;
   try {
     session = await Promise.race([
       openWorkbench({
@@ -82,6 +86,16 @@ async function main() {
       limit,
     ]);
     workbenchLog = createWriteStream(join(session.runDir, 'workbench.log'));
+    for (const entry of early.splice(0)) workbenchLog.write(entry);
+    const startup = timeout(startupMs, 'waiting for the extension host to start the suite');
+    try {
+      await Promise.race([suiteStarted, session.exitCode, startup, limit]);
+    } catch (err) {
+      if (err.message.startsWith('waiting for')) neverStarted = true;
+      throw err;
+    } finally {
+      startup.cancel();
+    }
     exitCode = await Promise.race([session.exitCode, limit]);
     // Log calls and the exit call travel the same channel in order; a moment lets the last
     // lines be printed before the browser goes.
@@ -90,13 +104,36 @@ async function main() {
     console.error(`[integration] ${err.message}`);
     exitCode = /timed out/.test(err.message) ? 124 : 1;
   } finally {
-    limit.cancel();
     await session?.close();
     workbenchLog?.end();
   }
+  return { summary, session, exitCode, neverStarted };
+}
+
+async function main() {
+  const started = Date.now();
+  await ensureCodeServer();
+  buildIfStale();
+
+  const limit = timeout(overallMs, 'integration suite');
+  let result;
+  try {
+    result = await attempt(limit);
+    // A workbench or extension host that never starts the suite is the harness's failure, not
+    // the tests': one more try on a fresh server and browser before giving up.
+    if (result.neverStarted) {
+      console.log('[integration] the suite never started; retrying once with a fresh code-server');
+      result = await attempt(limit);
+    }
+  } finally {
+    limit.cancel();
+  }
+  const { summary, session } = result;
+  let { exitCode } = result;
 
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  if (summary.passing === null && summary.failing === null) {
+  const completed = summary.passing !== null || summary.failing !== null;
+  if (!completed && summary.failing === null) {
     console.error('[integration] the suite printed no Mocha summary: it did not run to the end.');
     if (session) console.error(`[integration] workbench log: ${join(session.runDir, 'workbench.log')}; code-server log: ${session.serverLog}`);
     if (exitCode === 0) exitCode = 1;
@@ -106,7 +143,7 @@ async function main() {
     console.log(`integration: ${summary.passing ?? 0} passed, ${summary.failing ?? 0} failed${skipped}`);
     if (exitCode === 0 && summary.failing) exitCode = 1;
   }
-  console.log(`[integration] suite ran in code-server ${CODE_SERVER_VERSION}'s VS Code ${VSCODE_VERSION} `
+  console.log(`[integration] suite ${completed ? 'ran' : 'did not complete'} in code-server ${CODE_SERVER_VERSION}'s VS Code ${VSCODE_VERSION} `
     + `extension host (Node ${process.version}); exit code ${exitCode}; ${seconds} s`);
   return exitCode;
 }

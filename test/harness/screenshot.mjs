@@ -36,6 +36,11 @@ function paletteLabel(commandId) {
   return cmd.category ? `${cmd.category}: ${cmd.title}` : cmd.title;
 }
 
+function containerTitle() {
+  const manifest = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
+  return manifest.contributes?.viewsContainers?.activitybar?.[0]?.title ?? 'Process Tree';
+}
+
 async function palette(page, text) {
   await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input');
@@ -61,7 +66,13 @@ async function main() {
     log(`workbench at ${session.url}`);
     // The activity bar appears once the workbench has restored; the extension host follows.
     await Promise.race([page.locator('.monaco-workbench .part.activitybar').waitFor({ timeout: 60_000 }), limit]);
-    await sleep(2000);
+    // The extension's activity-bar entry appears once the extension host has read its manifest;
+    // before that a palette command of the extension would not be found.
+    const title = containerTitle();
+    await page.locator(`.part.activitybar .action-item a[aria-label^="${title}"]`).first()
+      .waitFor({ timeout: 60_000 })
+      .catch(() => log(`warning: the "${title}" activity-bar entry did not appear`));
+    await sleep(1500);
     if (opts.open) {
       log(`opening ${opts.open}`);
       // Quick open is the palette without the '>' prefix.

@@ -10,6 +10,7 @@ import {
   findShown,
   getApi,
   processNodeOf,
+  setting,
   isPool,
   isProcess,
   isQueue,
@@ -133,7 +134,8 @@ describe('process tree view', () => {
     // VS Code's own reveal walks getParent; it must find a deep node.
     const worker = after.find((s) => isProcess(s.node) && s.node.info?.kind === 'pool-worker')!;
     await api.treeView.reveal(worker.node, { select: true, focus: false });
-    assert.ok(api.treeView.selection.includes(worker.node), 'reveal did not select the pool worker');
+    // The selection comes back from the workbench as an event, a moment after reveal resolves.
+    await waitFor('reveal to select the pool worker', () => api.treeView.selection.includes(worker.node), 10_000);
   });
 
   it('shows a finished run with exit 0 and its exited children dimmed, and Clear Exited removes them', async () => {
@@ -149,6 +151,30 @@ describe('process tree view', () => {
     await vscode.commands.executeCommand('mptree.clearExited');
     assert.ok(!api.runs.runs.includes(run), 'a finished run with nothing left should disappear');
     assert.ok(!api.treeProvider.getChildren().some((n) => isRun(n) && n.run === run));
+  });
+
+  it('marks multiprocessing\'s helper processes, and hides them when showHelperProcesses is off', async () => {
+    const run = await runFixture(api, 'tree_spawn.py');
+    const helper = await waitForShown(api, run, 'resource_tracker', (d) => d.includes('helper: resource tracker'));
+    assert.match(String(helper.item.contextValue), /\.helper/);
+    assert.equal((helper.item.iconPath as vscode.ThemeIcon).id, 'gear');
+    await waitForShown(api, run, 'spawned-napper', (d) => d.endsWith('running'));
+    await setting('showHelperProcesses', false);
+    await waitFor('the helper to be hidden', () => !findShown(api, run, 'resource_tracker'), 10_000, () => dump(api, run));
+    assert.ok(findShown(api, run, 'spawned-napper'), 'hiding helpers hid a normal process');
+    await setting('showHelperProcesses', true);
+    await waitForShown(api, run, 'resource_tracker');
+  });
+
+  it('hides exited processes when keepExitedProcesses is off, once they are joined', async () => {
+    await setting('keepExitedProcesses', false);
+    const run = await runFixture(api, 'tree_family.py');
+    // A zombie has not been collected: it stays visible, it is what the user must fix.
+    const quitter = processNodeOf(await waitForShown(api, run, 'quitter', (d) => d.includes('zombie')));
+    await vscode.commands.executeCommand('mptree.join', quitter);
+    await waitFor('the joined quitter to be hidden', () => !findShown(api, run, 'quitter'), 10_000, () => dump(api, run));
+    assert.equal(quitter.info?.state, 'exited', 'hidden but not exited');
+    assert.ok(findShown(api, run, 'sleeper'), 'a running process was hidden');
   });
 
   it('shows several runs at once, each as its own root', async () => {

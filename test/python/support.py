@@ -164,7 +164,6 @@ def run_script(script, args=(), instrumented=True, timeout=90, extra_env=None,
                 env['PYTHONPATH'] = extra_pythonpath
             else:
                 env.pop('PYTHONPATH', None)
-        env['PYTHONDONTWRITEBYTECODE'] = '1'
         if extra_env:
             env.update(extra_env)
         argv = [PYTHON, script] + list(args)

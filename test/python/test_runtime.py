@@ -356,7 +356,6 @@ class LiveTests(unittest.TestCase):
     def _start(self, name, method):
         c = support.Collector()
         env = c.env()
-        env['PYTHONDONTWRITEBYTECODE'] = '1'
         p = subprocess.Popen([sys.executable, fixture(name), method], env=env,
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, cwd=support.REPO)

@@ -38,10 +38,15 @@ function connect(path: string): Promise<net.Socket> {
 const helloLine = (token: string, runId: string, pid = 4242) =>
   JSON.stringify({ v: 1, type: 'hello', token, runId, pid, ppid: 1, parentPid: 1, name: 'MainProcess', daemon: false, kind: 'python', t: 1 }) + '\n';
 
-function closed(socket: net.Socket): Promise<void> {
-  return new Promise((resolve) => {
+/** Resolves when the server closed the connection; fails (rather than hangs) if it does not. */
+function closed(socket: net.Socket, ms = 3000): Promise<void> {
+  return new Promise((resolve, reject) => {
     if (socket.destroyed || socket.readableEnded) return resolve();
-    socket.on('close', () => resolve());
+    const timer = setTimeout(() => reject(new Error('the server kept the connection open')), ms);
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
   });
 }
 
@@ -112,15 +117,16 @@ describe('RuntimeServer', { skip: process.platform === 'win32' && 'Unix sockets'
   it('two runs cannot cross-report', async () => {
     const a = await startServer('run-a');
     const b = await startServer('run-b');
-    // B's process (B's token and run id) connecting to A's socket.
+    // B's process (B's token) on A's socket, even claiming A's run id.
     const s1 = await connect(a.server.socketPath);
-    s1.write(helloLine(b.server.token, 'run-b'));
+    s1.write(helloLine(b.server.token, 'run-a'));
     // Right token but the other run's id.
     const s2 = await connect(b.server.socketPath);
     s2.write(helloLine(b.server.token, 'run-a'));
     await Promise.all([closed(s1), closed(s2)]);
     await tick();
     assert.equal(a.batches.length + b.batches.length, 0);
+    assert.match(a.logs[0].message, /wrong token/);
     assert.match(b.logs[0].message, /another run/);
   });
 

@@ -6,6 +6,7 @@ import os
 import sys
 
 from . import core
+from . import patches
 
 _installed = [False]
 
@@ -109,7 +110,6 @@ def install():
     if _installed[0]:
         return
     _installed[0] = True
-    from . import patches
 
     identity, eager, hello_now = _startup_identity()
     core.init(identity, connect_eagerly=eager)

@@ -1,20 +1,27 @@
 """Per-process state, the connection to the session, the supervisor thread, counters.
 
-Everything here runs inside the user's program, so two rules hold throughout: nothing may
-raise into user code (callers wrap us in try/except), and nothing from multiprocessing or
-threading is used (our own objects must not show up in the user's view of the program,
-and threading.Thread objects would appear in threading.enumerate()).
+Everything here runs inside the user's program, so:
+- nothing may raise into user code (callers wrap us in try/except);
+- nothing from multiprocessing or threading is used (our objects must not show up in the
+  user's view, and threading.Thread objects would appear in threading.enumerate());
+- after a fork, every memory page we write costs a copy-on-write fault in parent and
+  child alike, so the per-child paths touch as few objects as they can: C modules
+  (_socket, _json, _weakref) instead of their Python wrappers, string templates instead
+  of json.dumps, and a fork child builds its state only when it has something to say.
 """
 
-import errno
 import itertools
-import json
 import os
-import socket
 import sys
 import time
-import weakref
+import _socket
 import _thread
+import _weakref
+
+try:
+    from _json import encode_basestring_ascii as _estr
+except ImportError:  # pragma: no cover - every CPython has _json
+    from json.encoder import py_encode_basestring_ascii as _estr
 
 VERSION = 1
 SOCKET_PATH = os.environ.get('MPTREE_SOCKET') or ''
@@ -22,12 +29,15 @@ TOKEN = os.environ.get('MPTREE_TOKEN') or ''
 RUN_ID = os.environ.get('MPTREE_RUN_ID') or ''
 DEBUG = os.environ.get('MPTREE_DEBUG') == '1'
 
-FLUSH_INTERVAL = 0.05
-SEND_TIMEOUT = 10.0
+FLUSH_INTERVAL = 0.05   # queue/pool counts: at most one message per this many seconds
+SEND_TIMEOUT = 10.0     # a session that stops reading must not hang the program for long
+GRACE = 0.03            # children younger than this are not watched yet (see Supervisor)
 MAX_LINE = 1 << 20
 
-_NOSIGNAL = getattr(socket, 'MSG_NOSIGNAL', 0)
+_NOSIGNAL = getattr(_socket, 'MSG_NOSIGNAL', 0)
 _debug_said = [False]
+_time = time.time
+_monotonic = time.monotonic
 
 
 def fail(where):
@@ -41,14 +51,47 @@ def fail(where):
             pass
 
 
-def now_ms():
-    return time.time() * 1000.0
+# ---------------------------------------------------------------------------------------
+# JSON out. Messages are flat dicts of str/int/float/bool/None and lists of those;
+# ensure_ascii-style escaping keeps every line valid UTF-8 even for lone surrogates.
+
+def _j(v):
+    if v is None:
+        return 'null'
+    if v is True:
+        return 'true'
+    if v is False:
+        return 'false'
+    t = type(v)
+    if t is str:
+        return _estr(v)
+    if t is int:
+        return '%d' % v
+    if t is float:
+        return repr(v) if v == v and v not in (float('inf'), float('-inf')) else 'null'
+    if t is list or t is tuple:
+        return '[' + ','.join([_j(x) for x in v]) + ']'
+    if t is dict:
+        return '{' + ','.join([_estr(str(k)) + ':' + _j(x) for k, x in v.items()]) + '}'
+    if isinstance(v, bool):
+        return 'true' if v else 'false'
+    if isinstance(v, int):
+        return '%d' % v
+    if isinstance(v, float):
+        return _j(float(v))
+    return _estr(str(v))
+
+
+def encode(msg):
+    if 't' not in msg:
+        msg['t'] = _time() * 1000.0
+    return ('{"v":1,' + _j(msg)[1:] + '\n').encode('ascii')
 
 
 # ---------------------------------------------------------------------------------------
 # Process identity
 
-_install_ms = now_ms()
+_install_ms = _time() * 1000.0
 _btime = [None]
 
 
@@ -77,7 +120,7 @@ def argv_list():
         a = str(a)
         total += len(a)
         if total > 65536:  # keep hello far below the 1 MiB line limit
-            out.append('…')
+            out.append('...')
             break
         out.append(a)
     return out
@@ -109,10 +152,14 @@ class Identity(object):
         self.parent_pid = parent_pid
 
 
+# The Process object a child runs (set in _bootstrap), and how to describe it; patches
+# installs the describer. A fork child computes its identity only if it ever connects.
+me = [None]
+describe = [None]
+
+
 # ---------------------------------------------------------------------------------------
-# Per-process state. A fork child gets a fresh one (see after_fork_child): everything the
-# parent had (connection, children, unflushed counts, locks possibly held by a thread that
-# does not exist in the child) belongs to the parent.
+# Per-process state
 
 class ProcState(object):
     def __init__(self, identity, connect_eagerly):
@@ -123,7 +170,7 @@ class ProcState(object):
         self.flush_lock = _thread.allocate_lock()
         self.conn = None
         self.conn_dead = False
-        self.hello_sent = False
+        self.broken_line = False
         self.connect_eagerly = connect_eagerly
         self.sup = None                      # Supervisor, started lazily
         self.children = {}                   # pid -> ChildState, for control requests
@@ -162,8 +209,11 @@ class Counters(object):
         return out
 
 
-P = None          # the current ProcState
+P = None                 # the current ProcState; None in a fork child until needed
 tls = _thread._local()
+_owned_fds = []          # our fds: a fork child closes them at once
+_stale = []              # a fork child's inherited states, kept so GC never closes their fds
+_fork_parent = [None, None]   # in a fork child: (parent pid, parent's helper role)
 
 
 def init(identity, connect_eagerly):
@@ -171,57 +221,96 @@ def init(identity, connect_eagerly):
     P = ProcState(identity, connect_eagerly)
 
 
+def state():
+    p = P
+    if p is None:
+        p = _child_state()
+    return p
+
+
+def _child_state():
+    global P, tls
+    ident = Identity(kind='python', start_method='os.fork', parent_pid=_fork_parent[0])
+    p = ProcState(ident, connect_eagerly=False)
+    p.forked_from_role = _fork_parent[1]
+    # Thread-local flags (e.g. "inside Pool.__init__") were the forking thread's.
+    tls = _thread._local()
+    P = p
+    return p
+
+
+def after_fork_child():
+    """os.register_at_fork(after_in_child=...). Only what cannot wait: the parent's fds
+    (its connection, epoll, wake-up pipe) are closed so the session sees the parent's
+    connection end when the parent ends, and the parent's state is set aside."""
+    global P, _owned_fds
+    try:
+        old = P
+        if old is not None:
+            _stale.append(old)
+            _fork_parent[0] = old.pid
+            _fork_parent[1] = old.identity.role
+        else:
+            _fork_parent[0] = os.getppid()
+        P = None
+        fds, _owned_fds = _owned_fds, []
+        for fd in fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+    except Exception:
+        fail('after_fork_child')
+
+
 def new_id(prefix):
-    return '%s%d-%d' % (prefix, P.pid, next(P.seq))
+    p = state()
+    return '%s%d-%d' % (prefix, p.pid, next(p.seq))
 
 
 # ---------------------------------------------------------------------------------------
 # Connection
 
-class Conn(object):
-    def __init__(self, sock):
-        self.sock = sock
-        self.broken_line = False
+def _identity_now(p):
+    proc = me[0]
+    if proc is not None and describe[0] is not None and p.identity.kind == 'python' \
+            and p.identity.start_method == 'os.fork':
+        # A multiprocessing fork child that never needed its identity until now.
+        try:
+            p.identity = describe[0](proc, p)
+        except Exception:
+            fail('identity')
+    return p.identity
 
 
-def _encode(msg):
-    msg['v'] = VERSION
-    if 't' not in msg:
-        msg['t'] = now_ms()
-    # ensure_ascii keeps the line valid UTF-8 even for names with lone surrogates.
-    line = json.dumps(msg, separators=(',', ':'), ensure_ascii=True, default=str) + '\n'
-    return line.encode('ascii')
-
-
-def _hello():
-    ident = P.identity
-    if P.created is None:
-        P.created = _proc_start_ms() or _install_ms
+def _hello(p):
+    ident = _identity_now(p)
+    if p.created is None:
+        p.created = _proc_start_ms() or _install_ms
     ppid = os.getppid()
     return {
-        'type': 'hello', 'token': TOKEN, 'runId': RUN_ID, 'pid': P.pid, 'ppid': ppid,
+        'type': 'hello', 'token': TOKEN, 'runId': RUN_ID, 'pid': p.pid, 'ppid': ppid,
         'parentPid': ident.parent_pid if ident.parent_pid is not None else ppid,
         'name': ident.name, 'daemon': bool(ident.daemon), 'kind': ident.kind,
         'role': ident.role, 'startMethod': ident.start_method, 'target': ident.target,
         'argv': argv_list(), 'python': '%d.%d.%d' % sys.version_info[:3],
-        'created': P.created,
+        'created': p.created,
     }
 
 
-def _connect_locked():
-    if P.conn is not None or P.conn_dead or not SOCKET_PATH:
-        return P.conn
+def _connect_locked(p):
+    if p.conn is not None or p.conn_dead or not SOCKET_PATH:
+        return p.conn
     sock = None
     try:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         sock.settimeout(SEND_TIMEOUT)
         sock.connect(SOCKET_PATH)
-        conn = Conn(sock)
-        conn.sock.sendall(_encode(_hello()), _NOSIGNAL)
-        P.conn = conn
-        P.hello_sent = True
+        sock.sendall(encode(_hello(p)), _NOSIGNAL)
+        p.conn = sock
+        _owned_fds.append(sock.fileno())
     except Exception:
-        P.conn_dead = True
+        p.conn_dead = True
         if sock is not None:
             try:
                 sock.close()
@@ -229,83 +318,92 @@ def _connect_locked():
                 pass
         fail('connect')
         return None
-    sup = P.sup
-    if sup is not None:
-        sup.watch_socket()
-    return P.conn
+    if p.sup is not None:
+        p.sup.watch_socket()
+    return p.conn
 
 
 def connection():
-    c = P.conn
-    if c is not None or P.conn_dead:
+    p = state()
+    c = p.conn
+    if c is not None or p.conn_dead:
         return c
-    with P.lock:
-        return _connect_locked()
+    with p.lock:
+        return _connect_locked(p)
 
 
-def send_locked(msg):
-    """Send one message; the caller holds P.lock (so related messages keep their order)."""
-    conn = P.conn
+def send_raw_locked(p, data):
+    """Send bytes (one or more lines); the caller holds p.lock so related lines keep
+    their order."""
+    conn = p.conn
     if conn is None:
-        if P.conn_dead:
+        if p.conn_dead:
             return False
-        conn = _connect_locked()
+        conn = _connect_locked(p)
         if conn is None:
             return False
-    data = _encode(msg)
     if len(data) > MAX_LINE:
         return False
-    if conn.broken_line:
+    if p.broken_line:
         # A previous send was interrupted half-way: end that line so only it is lost.
         data = b'\n' + data
-        conn.broken_line = False
+        p.broken_line = False
     try:
-        conn.sock.sendall(data, _NOSIGNAL)
+        conn.sendall(data, _NOSIGNAL)
         return True
     except OSError:
-        P.conn_dead = True
+        p.conn_dead = True
         fail('send')
         return False
     except BaseException:
-        conn.broken_line = True
+        p.broken_line = True
         raise
 
 
+def send_locked(p, msg):
+    return send_raw_locked(p, encode(msg))
+
+
 def send(msg):
-    with P.lock:
-        return send_locked(msg)
+    p = state()
+    with p.lock:
+        return send_raw_locked(p, encode(msg))
 
 
 def resend_hello():
-    """A fork child learns who it is in _bootstrap; only worth saying if connected."""
-    with P.lock:
-        if P.conn is not None and not P.conn_dead:
-            send_locked(_hello())
+    """A child learns who it is in _bootstrap; worth saying only if already connected."""
+    p = state()
+    with p.lock:
+        if p.conn is not None and not p.conn_dead:
+            send_locked(p, _hello(p))
 
 
 # ---------------------------------------------------------------------------------------
 # Counters (queue puts/gets/tasksDone and pool submitted/completed), flushed as deltas.
 
 def queue_counters(qid):
-    c = P.qcounts.get(qid)
+    p = state()
+    c = p.qcounts.get(qid)
     if c is None:
-        c = P.qcounts.setdefault(qid, Counters(3))
+        c = p.qcounts.setdefault(qid, Counters(3))
     return c
 
 
 def pool_counters(pid):
-    c = P.pcounts.get(pid)
+    p = state()
+    c = p.pcounts.get(pid)
     if c is None:
-        c = P.pcounts.setdefault(pid, Counters(2))
+        c = p.pcounts.setdefault(pid, Counters(2))
     return c
 
 
 def mark_dirty():
     # Called after the increment, and flush() clears the flag before reading, so an
     # increment is either in the current flush or makes the next one happen.
-    if P.dirty:
+    p = state()
+    if p.dirty:
         return
-    P.dirty = True
+    p.dirty = True
     try:
         ensure_supervisor().wake()
     except Exception:
@@ -313,7 +411,7 @@ def mark_dirty():
 
 
 def flush():
-    p = P
+    p = state()
     with p.flush_lock:
         p.dirty = False
         q = []
@@ -332,58 +430,79 @@ def flush():
             send({'type': 'pool.counts', 'counts': pl})
 
 
+def has_counts(p):
+    return p.dirty or bool(p.qcounts) or bool(p.pcounts)
+
+
 # ---------------------------------------------------------------------------------------
 # Children: started here, watched for exit without reaping, collected by the user's code.
 
-class ChildState(object):
-    __slots__ = ('pid', 'method', 'pool_id', 'proc_ref', 'popen_ref', 'sentinel', 'exited',
-                 'reaped', 'exit_code', 'lock', '__weakref__')
+_EXITED = '{"v":1,"type":"process.exited","pid":%d,"exitCode":%d,"t":%r}\n'
+_REAPED = '{"v":1,"type":"process.reaped","pid":%d,"joined":%s,"t":%r}\n'
 
-    def __init__(self, pid, method, pool_id, proc, popen, sentinel):
+
+class ChildState(object):
+    __slots__ = ('pid', 'method', 'pool_id', 'proc_ref', 'sentinel', 'exited', 'reaped',
+                 'exit_code', 'registered', 'due', 'lock', 'readers', '__weakref__')
+
+    def __init__(self, pid, method, pool_id, proc, sentinel):
         self.pid = pid
         self.method = method
         self.pool_id = pool_id
-        self.proc_ref = weakref.ref(proc)
-        self.popen_ref = weakref.ref(popen)
+        self.proc_ref = _weakref.ref(proc)
         self.sentinel = sentinel
         self.exited = False
         self.reaped = False
         self.exit_code = None
-        # Serialises forkserver status reads between the supervisor and the user's poll().
-        self.lock = _thread.allocate_lock()
+        self.registered = False
+        self.due = 0.0
+        if method == 'forkserver':
+            # Serialises status reads between the supervisor and the user's poll().
+            self.lock = _thread.allocate_lock()
+            self.readers = []
+        else:
+            self.lock = None
+            self.readers = None
+
+    def popen(self):
+        proc = self.proc_ref()
+        return proc.__dict__.get('_popen') if proc is not None else None
 
 
 def report_exit(st, code):
-    with P.lock:
+    p = state()
+    with p.lock:
         if st.exited:
             return
         st.exited = True
         st.exit_code = code
-        send_locked({'type': 'process.exited', 'pid': st.pid, 'exitCode': code})
+        send_raw_locked(p, (_EXITED % (st.pid, code, _time() * 1000.0)).encode('ascii'))
 
 
 def report_collected(st, code, joined):
     """The user's code collected the exit status (join, is_alive, exitcode, ...)."""
-    with P.lock:
+    p = state()
+    with p.lock:
         if st.reaped:
             return
         st.reaped = True
+        now = _time() * 1000.0
+        data = _REAPED % (st.pid, 'true' if joined else 'false', now)
         if not st.exited:
             st.exited = True
             st.exit_code = code
-            send_locked({'type': 'process.exited', 'pid': st.pid, 'exitCode': code})
-        send_locked({'type': 'process.reaped', 'pid': st.pid, 'joined': bool(joined)})
-    sup = P.sup
-    if sup is not None:
-        sup.unwatch(st)
+            data = (_EXITED % (st.pid, code, now)) + data
+        send_raw_locked(p, data.encode('ascii'))
+    if st.registered:
+        sup = p.sup
+        if sup is not None:
+            sup.unwatch(st)
 
 
 def exit_status(pid):
     """Exit code of a child without reaping it; None while it runs, False if already reaped."""
     try:
         r = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-    except ChildProcessError:
-        return False
     except OSError:
         return False
     if r is None or r.si_pid == 0:
@@ -395,17 +514,25 @@ def exit_status(pid):
 
 class Supervisor(object):
     """One thread per process: waits on child sentinels, the socket (control requests) and
-    a wake-up pipe; flushes counters. Blocks in epoll/select, never polls busily."""
+    a wake-up pipe; flushes counters. Blocks in epoll/select, never polls busily.
 
-    def __init__(self):
-        self.p = P
+    A child is watched only once it is GRACE old: most short children are joined by the
+    program first (join reports exited+reaped itself), so this thread is not woken for
+    them at all. While children keep being started it ticks every GRACE to pick them up;
+    with none pending it sleeps until something happens."""
+
+    def __init__(self, p):
+        self.p = p
         self.lock = _thread.allocate_lock()
         self.watch = {}          # fd -> ChildState
+        self.pending = []        # ChildState not yet registered
+        self.ticking = False
         self.retry = []          # [due, delay, ChildState]
         self.flush_due = None
         self.sock_fd = None
         self.rbuf = b''
         self.wake_r, self.wake_w = os.pipe()
+        _owned_fds.extend((self.wake_r, self.wake_w))
         os.set_blocking(self.wake_r, False)
         os.set_blocking(self.wake_w, False)
         self.ep = None
@@ -413,6 +540,7 @@ class Supervisor(object):
         try:
             import select
             self.ep = select.epoll()
+            _owned_fds.append(self.ep.fileno())
             self._IN = select.EPOLLIN
             self._ONESHOT = select.EPOLLONESHOT
             self.ep.register(self.wake_r, select.EPOLLIN)
@@ -422,21 +550,6 @@ class Supervisor(object):
             self.sel.register(self.wake_r, selectors.EVENT_READ)
         self.watch_socket()
         _thread.start_new_thread(self._run, ())
-
-    def close_inherited(self):
-        """In a fork child: drop our fds without touching the parent's epoll set."""
-        for fd in (self.wake_r, self.wake_w):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        try:
-            if self.ep is not None:
-                self.ep.close()
-            else:
-                self.sel.close()
-        except Exception:
-            pass
 
     def wake(self):
         try:
@@ -449,7 +562,7 @@ class Supervisor(object):
         if conn is None or self.sock_fd is not None:
             return
         try:
-            fd = conn.sock.fileno()
+            fd = conn.fileno()
             with self.lock:
                 if self.ep is not None:
                     self.ep.register(fd, self._IN)
@@ -462,21 +575,48 @@ class Supervisor(object):
             fail('watch_socket')
 
     def add(self, st):
+        st.due = _monotonic() + GRACE
         with self.lock:
-            fd = st.sentinel
-            old = self.watch.pop(fd, None)
-            if old is not None:
-                self._unregister(fd)
-            self.watch[fd] = st
-            if self.ep is not None:
-                # One-shot: an fd can never report twice, so a registration left behind by
-                # an fd number the user closed cannot turn into a busy loop.
-                self.ep.register(fd, self._IN | self._ONESHOT)
-            else:
-                import selectors
-                self.sel.register(fd, selectors.EVENT_READ)
-        if self.ep is None:
+            self.pending.append(st)
+            need_wake = not self.ticking
+            self.ticking = True
+        if need_wake:
             self.wake()
+
+    def _register_due(self):
+        now = _monotonic()
+        with self.lock:
+            keep = []
+            for st in self.pending:
+                if st.reaped:
+                    continue
+                if st.due > now:
+                    keep.append(st)
+                    continue
+                # Checked and registered under the lock: the user's collection path takes
+                # it too before the sentinel can be closed, so we never register a closed
+                # (or reused) fd number.
+                fd = st.sentinel
+                old = self.watch.pop(fd, None)
+                if old is not None:
+                    self._unregister(fd)
+                try:
+                    if self.ep is not None:
+                        # One-shot: an fd can never report twice, so no registration can
+                        # turn into a busy loop.
+                        self.ep.register(fd, self._IN | self._ONESHOT)
+                    else:
+                        import selectors
+                        self.sel.register(fd, selectors.EVENT_READ)
+                except (OSError, ValueError, KeyError):
+                    continue
+                self.watch[fd] = st
+                st.registered = True
+            had = bool(self.pending)
+            self.pending = keep
+            if not keep and not had:
+                self.ticking = False
+            return self.ticking
 
     def _unregister(self, fd):
         try:
@@ -495,18 +635,19 @@ class Supervisor(object):
             if self.watch.get(fd) is st:
                 del self.watch[fd]
                 self._unregister(fd)
+            st.registered = False
 
     def _run(self):
         try:
             import signal
-            # Signals are the main thread's business; a signal delivered to this thread
-            # would not interrupt the main thread's blocking call as it should.
+            # Signals are the main thread's business; one delivered to this thread would
+            # not interrupt the main thread's blocking call as it should.
             signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
         except Exception:
             pass
         while True:
             try:
-                if self.p is not P:   # we are a copy in a fork child: should not happen
+                if self.p is not P:   # a fork copy of us: never runs, but be sure
                     return
                 self._step()
             except Exception:
@@ -515,11 +656,13 @@ class Supervisor(object):
 
     def _timeout(self):
         t = None
-        now = time.monotonic()
+        now = _monotonic()
         if self.p.dirty:
             if self.flush_due is None:
                 self.flush_due = now + FLUSH_INTERVAL
             t = max(0.0, self.flush_due - now)
+        if self.ticking:
+            t = GRACE if t is None else min(t, GRACE)
         if self.retry:
             d = max(0.0, min(r[0] for r in self.retry) - now)
             t = d if t is None else min(t, d)
@@ -545,16 +688,19 @@ class Supervisor(object):
                     st = self.watch.pop(fd, None)
                     if st is not None:
                         self._unregister(fd)
+                        st.registered = False
                 if st is not None:
                     self._child_ready(st, 0.001)
+        if self.ticking:
+            self._register_due()
         if self.retry:
-            now = time.monotonic()
+            now = _monotonic()
             due = [r for r in self.retry if r[0] <= now]
             if due:
                 self.retry = [r for r in self.retry if r[0] > now]
                 for _, delay, st in due:
                     self._child_ready(st, min(delay * 2, 1.0))
-        if self.p.dirty and self.flush_due is not None and time.monotonic() >= self.flush_due:
+        if self.p.dirty and self.flush_due is not None and _monotonic() >= self.flush_due:
             self.flush_due = None
             flush()
         elif not self.p.dirty:
@@ -566,21 +712,21 @@ class Supervisor(object):
         if st.method == 'forkserver':
             # Not our OS child: the status arrives on the sentinel pipe. Let the popen read
             # it itself (it caches returncode), so the user's exitcode/join see the same.
-            popen = st.popen_ref()
+            popen = st.popen()
             if popen is None:
                 return
             if not st.lock.acquire(False):
                 # The user's poll() is reading it right now and will report.
-                self.retry.append([time.monotonic() + next_delay, next_delay, st])
+                self.retry.append([_monotonic() + next_delay, next_delay, st])
                 return
             try:
                 code = popen.returncode
-                if code is None and not popen.__dict__.get('_mptree_readers'):
+                if code is None and not st.readers:
                     code = _orig_fs_poll[0](popen)
             finally:
                 st.lock.release()
             if code is None:
-                self.retry.append([time.monotonic() + next_delay, next_delay, st])
+                self.retry.append([_monotonic() + next_delay, next_delay, st])
                 return
             report_exit(st, code)
             return
@@ -590,15 +736,15 @@ class Supervisor(object):
         if code is None:
             # The sentinel closes a moment before the child becomes waitable (or the
             # child closed it itself): look again soon, backing off.
-            self.retry.append([time.monotonic() + next_delay, next_delay, st])
+            self.retry.append([_monotonic() + next_delay, next_delay, st])
             return
         report_exit(st, code)
 
     def _read_socket(self):
         conn = self.p.conn
         try:
-            data = conn.sock.recv(65536) if conn is not None else b''
-        except (BlockingIOError, socket.timeout, InterruptedError):
+            data = conn.recv(65536) if conn is not None else b''
+        except (BlockingIOError, InterruptedError, _socket.timeout):
             return
         except OSError:
             data = b''
@@ -611,6 +757,11 @@ class Supervisor(object):
             self.p.conn_dead = True
             return
         self.rbuf += data
+        if b'\n' not in self.rbuf:
+            if len(self.rbuf) > MAX_LINE:
+                self.rbuf = b''
+            return
+        import json
         while b'\n' in self.rbuf:
             line, self.rbuf = self.rbuf.split(b'\n', 1)
             if len(line) > MAX_LINE:
@@ -624,25 +775,25 @@ class Supervisor(object):
                     handle_control(msg)
                 except Exception:
                     fail('control')
-        if len(self.rbuf) > MAX_LINE:
-            self.rbuf = b''
 
 
 _orig_fs_poll = [None]   # set by the patches: the unwrapped forkserver Popen.poll
 
 
 def ensure_supervisor():
-    sup = P.sup
+    p = state()
+    sup = p.sup
     if sup is None:
-        with P.lock:
-            sup = P.sup
+        with p.lock:
+            sup = p.sup
             if sup is None:
-                sup = P.sup = Supervisor()
+                sup = p.sup = Supervisor(p)
     return sup
 
 
 def watch_child(st):
-    P.children[st.pid] = st
+    p = state()
+    p.children[st.pid] = st
     ensure_supervisor().add(st)
 
 
@@ -653,7 +804,8 @@ def handle_control(msg):
     rid = msg.get('id')
     op = msg.get('op')
     pid = msg.get('pid')
-    st = P.children.get(pid) if isinstance(pid, int) else None
+    p = state()
+    st = p.children.get(pid) if type(pid) is int else None
     proc = st.proc_ref() if st is not None else None
 
     def answer(**kw):
@@ -664,7 +816,7 @@ def handle_control(msg):
     if st is None or proc is None:
         if st is not None and st.exited and op == 'join':
             return answer(ok=True, exitCode=st.exit_code)
-        return answer(ok=False, error='not a child of %d' % P.pid)
+        return answer(ok=False, error='not a child of %d' % p.pid)
     if op in ('terminate', 'kill'):
         try:
             getattr(proc, op)()
@@ -674,7 +826,7 @@ def handle_control(msg):
         return
     if op == 'join':
         timeout = msg.get('timeout')
-        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout < 0:
+        if type(timeout) not in (int, float) or timeout < 0:
             timeout = None
 
         def joiner():
@@ -688,7 +840,7 @@ def handle_control(msg):
                 code = proc.exitcode
                 if code is None:
                     answer(ok=False, timedOut=True,
-                           error='still running after %s s' % (_fmt_secs(timeout),))
+                           error='still running after %s s' % ('%g' % timeout if timeout is not None else 'forever',))
                 else:
                     answer(ok=True, exitCode=code)
             except Exception as exc:
@@ -702,50 +854,24 @@ def handle_control(msg):
     answer(ok=False, error='unknown op %r' % (op,))
 
 
-def _fmt_secs(t):
-    if t is None:
-        return 'forever'
-    return ('%g' % t)
-
-
 # ---------------------------------------------------------------------------------------
-# Fork handling
-
-def after_fork_child():
-    """os.register_at_fork(after_in_child=...): a fresh state for the child."""
-    global P, tls
-    try:
-        old = P
-        ident = Identity(name=old.identity.name, daemon=False, kind='python',
-                         start_method='os.fork', parent_pid=old.pid)
-        P = ProcState(ident, connect_eagerly=False)
-        P.forked_from_role = old.identity.role
-        # Thread-local flags (e.g. "inside Pool.__init__") were the forking thread's.
-        tls = _thread._local()
-        # Drop the inherited connection without shutting it down: the parent still uses it.
-        if old.conn is not None:
-            try:
-                old.conn.sock.close()
-            except Exception:
-                pass
-        if old.sup is not None:
-            old.sup.close_inherited()
-    except Exception:
-        fail('after_fork_child')
-
+# Exit
 
 def at_exit():
     """Interpreter exit (main program, spawn children, helpers): final counts."""
     try:
-        if P is not None and P.pid == os.getpid():
-            if P.dirty or P.qcounts or P.pcounts:
-                flush()
+        p = P
+        if p is not None and p.pid == os.getpid() and has_counts(p):
+            flush()
     except Exception:
         fail('at_exit')
 
 
 def parent_is_gone(parent_pid, parent_sentinel):
     try:
+        if _fork_parent[1] != 'forkserver' and _fork_parent[0] is not None:
+            # A fork child's OS parent is its logical parent: one cheap syscall.
+            return os.getppid() != parent_pid
         if parent_sentinel is not None:
             import select
             r, _, _ = select.select([parent_sentinel], [], [], 0)
@@ -753,7 +879,3 @@ def parent_is_gone(parent_pid, parent_sentinel):
         return os.getppid() != parent_pid
     except Exception:
         return False
-
-
-def is_eintr(exc):
-    return getattr(exc, 'errno', None) == errno.EINTR

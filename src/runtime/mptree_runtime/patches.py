@@ -74,6 +74,7 @@ def call_site():
 
 
 def _internal():
+    core.state()
     return getattr(core.tls, 'internal', 0) > 0
 
 
@@ -81,6 +82,7 @@ class _Internal(object):
     """Marks multiprocessing's own queue-making code (inside Pool, executors) on this thread."""
 
     def __enter__(self):
+        core.state()   # a fork child's tls is the forking thread's until state exists
         core.tls.internal = getattr(core.tls, 'internal', 0) + 1
 
     def __exit__(self, *exc):
@@ -198,25 +200,31 @@ def patch_process(mod):
     _wrap(BaseProcess, '_bootstrap', make_bootstrap)
 
 
+_STARTED = ('{"v":1,"type":"process.started","pid":%d,"parentPid":%d,"name":%s,'
+            '"daemon":%s,"kind":%s,"role":%s,"startMethod":%s,"target":%s,"poolId":%s,'
+            '"t":%r}\n')
+_WORKERS = '{"v":1,"type":"pool.workers","id":%s,"pids":[%d],"t":%r}\n'
+
+
 def _after_start(proc, pre):
     kind, role, pool_id, target = pre
     popen = proc._popen
     pid = popen.pid
     method = _popen_method(proc, popen)
-    msg = {'type': 'process.started', 'pid': pid, 'parentPid': core.P.pid, 'name': proc.name,
-           'daemon': bool(proc.daemon), 'kind': kind, 'role': role, 'startMethod': method,
-           'target': target, 'poolId': pool_id}
-    with core.P.lock:
-        core.send_locked(msg)
-        if pool_id is not None:
-            core.send_locked({'type': 'pool.workers', 'id': pool_id, 'pids': [pid]})
+    p = core.state()
+    j = core._j
+    now = core._time() * 1000.0
+    data = _STARTED % (pid, p.pid, j(proc.name), j(bool(proc.daemon)), j(kind), j(role),
+                       j(method), j(target), j(pool_id), now)
+    if pool_id is not None:
+        data += _WORKERS % (j(pool_id), pid, now)
+    with p.lock:
+        core.send_raw_locked(p, data.encode('ascii'))
     sentinel = getattr(popen, 'sentinel', None)
-    if not isinstance(sentinel, int):
+    if type(sentinel) is not int:
         return
-    st = core.ChildState(pid, method, pool_id, proc, popen, sentinel)
-    st_readers = []
+    st = core.ChildState(pid, method, pool_id, proc, sentinel)
     popen.__dict__['_mptree_st'] = st
-    popen.__dict__['_mptree_readers'] = st_readers
     core.watch_child(st)
     # Another thread may have collected it between start() and here.
     rc = getattr(popen, 'returncode', None)
@@ -236,45 +244,61 @@ def _after_join(proc):
     core.report_collected(st, rc, st.pool_id is None)
 
 
+def _describe(proc, p):
+    kind, role, _pool_id, target = classify(proc)
+    if p.identity.start_method == 'os.fork':
+        method = 'forkserver' if p.forked_from_role == 'forkserver' else 'fork'
+    else:
+        method = p.identity.start_method or getattr(proc, '_start_method', None) or 'spawn'
+    return core.Identity(name=proc.name, daemon=bool(proc.daemon), kind=kind, role=role,
+                         start_method=method, target=target,
+                         parent_pid=proc.__dict__.get('_parent_pid'))
+
+
+core.describe[0] = _describe
+
+
 def _child_begin(proc):
-    """In the new process, before run(): learn who we are. Returns False if this is not
-    actually a child (someone called _bootstrap in the same process)."""
+    """In the new process, before run(). A fork child only remembers its Process object
+    (its identity is worked out if it ever connects); a spawn child connects now.
+    Returns False if this is not actually a child (_bootstrap called in-process)."""
     if proc.__dict__.get('_parent_pid') == os.getpid():
         return False
-    P = core.P
-    kind, role, _pool_id, target = classify(proc)
-    if P.identity.start_method == 'os.fork':
-        method = 'forkserver' if P.forked_from_role == 'forkserver' else 'fork'
-    else:
-        method = P.identity.start_method or getattr(proc, '_start_method', None) or 'spawn'
-    P.identity = core.Identity(name=proc.name, daemon=bool(proc.daemon), kind=kind, role=role,
-                               start_method=method, target=target,
-                               parent_pid=proc.__dict__.get('_parent_pid'))
-    if P.connect_eagerly:
-        if P.conn is None:
+    core.me[0] = proc
+    p = core.P
+    if p is None:
+        return True
+    if p.identity.kind == 'python' and p.identity.start_method == 'os.fork':
+        p.identity = _describe(proc, p)
+    elif p.connect_eagerly:
+        p.identity = _describe(proc, p)
+        if p.conn is None:
             core.connection()
-        else:
-            core.resend_hello()
-    elif P.conn is not None:
-        core.resend_hello()
+            return True
+    core.resend_hello()
     return True
 
 
 def _child_end(proc, code, parent_sentinel):
     try:
-        P = core.P
-        if P.pid != os.getpid():
+        p = core.P
+        if p is not None and p.pid != os.getpid():
             return
-        if P.dirty or P.qcounts or P.pcounts:
-            core.flush()
-        if code is None:
-            return
-        if P.conn is None and not P.conn_dead:
+        parent_pid = proc.__dict__.get('_parent_pid')
+        if p is None:
             # A quiet fork child says nothing: its parent's started/exited/reaped describe
             # it fully. Only if the parent is gone does nobody else know how it ended.
-            if not core.parent_is_gone(proc.__dict__.get('_parent_pid'), parent_sentinel):
+            if code is None or not core.parent_is_gone(parent_pid, parent_sentinel):
                 return
-        core.send({'type': 'process.exiting', 'pid': P.pid, 'exitCode': code})
+        else:
+            if core.has_counts(p):
+                core.flush()
+            if code is None:
+                return
+            if p.conn is None and not p.conn_dead and \
+                    not core.parent_is_gone(parent_pid, parent_sentinel):
+                return
+        core.send({'type': 'process.exiting', 'pid': os.getpid(), 'exitCode': code})
     except Exception:
         core.fail('bootstrap end')
 
@@ -319,27 +343,26 @@ def patch_popen_forkserver(mod):
     def make_poll(orig):
         def poll(self, *args, **kwargs):
             st = self.__dict__.get('_mptree_st')
-            readers = self.__dict__.get('_mptree_readers')
-            if st is None or readers is None or self.returncode is not None:
+            if st is None or st.lock is None or self.returncode is not None:
                 try:
                     r = orig(self, *args, **kwargs)
                 except BaseException as e:
                     _hide(e, sys._getframe())
                     raise
             else:
-                # The supervisor may be reading the status bytes this very moment; wait
-                # for it (it is quick) rather than race it for the same 8 bytes.
-                readers.append(1)
+                # The supervisor may be reading the status bytes this very moment: wait
+                # for it (it is quick) rather than race it for the same 8 bytes; while we
+                # read, it keeps off.
+                st.readers.append(1)
                 try:
                     st.lock.acquire()
                     st.lock.release()
-                    try:
-                        r = orig(self, *args, **kwargs)
-                    except BaseException as e:
-                        _hide(e, sys._getframe())
-                        raise
+                    r = orig(self, *args, **kwargs)
+                except BaseException as e:
+                    _hide(e, sys._getframe())
+                    raise
                 finally:
-                    readers.pop()
+                    st.readers.pop()
             if r is not None:
                 try:
                     _collected(self, r)
@@ -371,7 +394,7 @@ def _new_queue(q, kind, maxsize):
         QUEUE_NAMES[name] = qid
     if not isinstance(maxsize, int) or maxsize <= 0:
         maxsize = 0
-    core.send({'type': 'queue.created', 'id': qid, 'kind': kind, 'ownerPid': core.P.pid,
+    core.send({'type': 'queue.created', 'id': qid, 'kind': kind, 'ownerPid': core.state().pid,
                'maxsize': maxsize, 'site': call_site()})
 
 
@@ -379,7 +402,7 @@ def _counter(index):
     def count(q):
         qid = q.__dict__.get('_mptree_id')
         if qid is not None:
-            P = core.P
+            P = core.P or core.state()
             c = P.qcounts.get(qid)
             if c is None:
                 c = core.queue_counters(qid)
@@ -502,7 +525,7 @@ def patch_spawn(mod):
 def _pool_count(pool_id, index, n):
     if pool_id is None or n <= 0:
         return
-    P = core.P
+    P = core.P or core.state()
     c = P.pcounts.get(pool_id)
     if c is None:
         c = core.pool_counters(pool_id)
@@ -548,7 +571,7 @@ def patch_pool(mod):
                     self.__dict__['_mptree_pool'] = pid
                     self._inqueue.__dict__['_mptree_pool'] = pid
                     core.send({'type': 'pool.created', 'id': pid, 'kind': 'Pool',
-                               'ownerPid': core.P.pid, 'size': int(self._processes),
+                               'ownerPid': core.state().pid, 'size': int(self._processes),
                                'site': call_site()})
             except Exception:
                 core.fail('pool created')
@@ -693,7 +716,7 @@ def _server_counting(orig, qid, index):
             _hide(e, sys._getframe())
             raise
         try:
-            P = core.P
+            P = core.P or core.state()
             c = P.qcounts.get(qid)
             if c is None:
                 c = core.queue_counters(qid)
@@ -732,7 +755,7 @@ def patch_managers(mod):
                             _count_in_server(obj, qid)
                             maxsize = obj.maxsize if obj.maxsize > 0 else 0
                             core.send({'type': 'queue.created', 'id': qid,
-                                       'kind': 'Manager' + typeid, 'ownerPid': core.P.pid,
+                                       'kind': 'Manager' + typeid, 'ownerPid': core.state().pid,
                                        'maxsize': maxsize, 'site': None})
             except Exception:
                 core.fail('manager create')
@@ -761,7 +784,7 @@ def patch_futures_process(mod):
                 self.__dict__['_mptree_pool'] = pid
                 self._call_queue.__dict__['_mptree_pool'] = pid
                 core.send({'type': 'pool.created', 'id': pid, 'kind': 'ProcessPoolExecutor',
-                           'ownerPid': core.P.pid, 'size': int(self._max_workers),
+                           'ownerPid': core.state().pid, 'size': int(self._max_workers),
                            'site': call_site()})
             except Exception:
                 core.fail('executor init')

@@ -27,7 +27,7 @@ export class ProcessDecorationProvider implements vscode.FileDecorationProvider 
     if (p.state === 'exited') {
       return new vscode.FileDecoration(undefined, 'exited', new vscode.ThemeColor('disabledForeground'));
     }
-    if (p.daemon) return new vscode.FileDecoration('D', 'daemon: terminated when its parent exits');
+    if (p.daemon && p.kind !== 'pool-worker') return new vscode.FileDecoration('D', 'daemon: terminated when its parent exits');
     return undefined;
   }
 }

@@ -27,7 +27,8 @@ export function exitText(exitCode: number | null, signal: string | null): string
 
 export function processDescription(p: ProcessInfo): string {
   const parts: string[] = [String(p.pid)];
-  if (p.daemon) parts.push('daemon');
+  // Pool workers are always daemons; saying so on each would crowd out what differs.
+  if (p.daemon && p.kind !== 'pool-worker') parts.push('daemon');
   if (p.kind === 'helper') parts.push(`helper: ${HELPER_ROLES[p.role ?? ''] ?? 'multiprocessing'}`);
   if (!p.instrumented) parts.push('OS only');
   if (p.orphaned && p.state === 'running') parts.push('orphaned');

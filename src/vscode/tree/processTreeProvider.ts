@@ -60,6 +60,16 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
   private durationTimer: NodeJS.Timeout | undefined;
   private visible = true;
   private readonly subscriptions: vscode.Disposable[] = [];
+  /** Processes last shown without children; see onDidGainChildren. */
+  private readonly shownAsLeaf = new Set<string>();
+  private readonly gainedChildren: ProcessNode[] = [];
+  private readonly gainedChildrenEmitter = new vscode.EventEmitter<ProcessNode[]>();
+  /**
+   * A process that was a leaf got its first child. VS Code shows a node that turns from leaf
+   * into parent collapsed, whatever its new collapsibleState says; the extension expands it
+   * through TreeView.reveal, which only the owner of the view can call.
+   */
+  readonly onDidGainChildren = this.gainedChildrenEmitter.event;
   private readonly decorationEmitter = new vscode.EventEmitter<vscode.Uri[]>();
   /** Process uris whose label colour or badge must be asked for again. */
   readonly onDidChangeDecorations = this.decorationEmitter.event;
@@ -71,6 +81,7 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
     this.subscriptions.push(
       this.changeEmitter,
       this.refreshedEmitter,
+      this.gainedChildrenEmitter,
       this.decorationEmitter,
       source.onDidChangeRuns((run) => this.onRunChanged(run)),
       source.onDidChangeModel(({ run, change }) => this.onModelChanged(run, change)),
@@ -313,6 +324,7 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
     this.nodes.delete(node.key);
     this.listedUnder.delete(node);
     this.shownState.delete(node.key);
+    this.shownAsLeaf.delete(node.key);
   }
 
   private forgetRemovedRuns(): void {
@@ -366,6 +378,11 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
       return;
     }
     this.refreshedEmitter.fire();
+    if (this.gainedChildren.length > 0) {
+      const gained = this.gainedChildren.splice(0);
+      // After VS Code has asked for the new items: reveal needs them to exist.
+      setTimeout(() => this.gainedChildrenEmitter.fire(gained), MIN_REFRESH_INTERVAL_MS);
+    }
   }
 
   private updateDurationTimer(): void {
@@ -441,6 +458,8 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
       processLabel(p),
       hasChildren ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None,
     );
+    if (!hasChildren) this.shownAsLeaf.add(p.key);
+    else if (this.shownAsLeaf.delete(p.key)) this.gainedChildren.push(node);
     item.id = node.id;
     // The uri only carries the key to the decoration provider, which dims exited labels.
     item.resourceUri = decorationUri(p.key);

@@ -1,0 +1,56 @@
+import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { liveness, ProcLister, PsTreeLister } from '../../src/core/osScan';
+
+const posix = process.platform !== 'win32';
+
+describe('OS process listers', { skip: !posix && 'POSIX ps' }, () => {
+  it('both list the same descendants, zombies marked, and liveness tells them apart', async () => {
+    // A parent with a sleep, a shell running a sleep, and a child that exits at once and
+    // stays a zombie (Popen does not reap it until asked).
+    let children: number[] = [];
+    const parent = spawn('python3', [
+      '-c',
+      [
+        'import os, subprocess, sys, time',
+        "a = subprocess.Popen(['sleep', '5'])",
+        "b = subprocess.Popen(['sh', '-c', 'sleep 5'])",
+        "z = subprocess.Popen(['true'])",
+        "print(a.pid, b.pid, z.pid, flush=True)",
+        'time.sleep(5)',
+      ].join('\n'),
+    ]);
+    try {
+      const line = await new Promise<string>((resolve) => parent.stdout.once('data', (d) => resolve(String(d))));
+      const [a, b, z] = line.trim().split(' ').map(Number);
+      children = [a, b];
+      // Let `true` finish and `sh -c` start its child.
+      await new Promise((r) => setTimeout(r, 300));
+      const listers = [new PsTreeLister(), ...(ProcLister.isSupported() ? [new ProcLister()] : [])];
+      const results = await Promise.all(listers.map((l) => l.list(parent.pid!)));
+      for (const [i, list] of results.entries()) {
+        const pids = new Set(list.map((p) => p.pid));
+        assert.ok(pids.has(a) && pids.has(b) && pids.has(z), `${listers[i].name}: ${JSON.stringify(list)}`);
+        assert.equal(list.find((p) => p.pid === a)!.ppid, parent.pid);
+        assert.equal(list.find((p) => p.pid === z)!.zombie, true, `${listers[i].name} marks the zombie`);
+        assert.equal(list.find((p) => p.pid === a)!.zombie, false);
+        assert.ok(list.every((p) => p.pid !== parent.pid), 'the root itself is not listed');
+      }
+      if (results.length === 2) assert.deepEqual(results[0].map((p) => p.pid).sort(), results[1].map((p) => p.pid).sort());
+      assert.equal(liveness(a), 'alive');
+      if (process.platform === 'linux') assert.equal(liveness(z), 'zombie');
+    } finally {
+      parent.kill('SIGKILL');
+      for (const pid of children) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      }
+    }
+    await new Promise((r) => parent.once('close', r));
+    assert.equal(liveness(parent.pid!), 'gone');
+  });
+});
