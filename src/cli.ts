@@ -139,6 +139,10 @@ async function run(options: CliOptions): Promise<number> {
     return 2;
   }
 
+  // Safety net for any exit path (an internal error included): nothing of the run, and not
+  // its socket directory, may outlive mptree. dispose() is synchronous and idempotent.
+  process.on('exit', () => session.dispose());
+
   const tty = process.stderr.isTTY === true;
   const live = tty && options.live && !options.quiet;
   const color = tty && !process.env.NO_COLOR;

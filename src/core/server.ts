@@ -319,13 +319,17 @@ export class RuntimeServer implements Disposable {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.server.close();
-    for (const connection of [...this.connections]) {
-      connection.socket.destroy();
-      this.onClose(connection);
+    try {
+      this.server.close();
+      for (const connection of [...this.connections]) {
+        connection.socket.destroy();
+        this.onClose(connection);
+      }
+      for (const id of [...this.pending.keys()]) this.settle(id, new Error('the run ended'));
+      this.log.dispose();
+    } finally {
+      // The private directory must not outlive the run, whatever failed above.
+      if (this.directory) fs.rmSync(this.directory, { recursive: true, force: true });
     }
-    for (const id of [...this.pending.keys()]) this.settle(id, new Error('the run ended'));
-    this.log.dispose();
-    if (this.directory) fs.rmSync(this.directory, { recursive: true, force: true });
   }
 }

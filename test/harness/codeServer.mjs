@@ -104,6 +104,14 @@ export async function killTree(rootPid, graceMs = 3000) {
   signalAll(rest, 'SIGKILL');
 }
 
+const chromiumPath = process.env.MPTREE_CHROMIUM ?? '/usr/bin/chromium';
+
+// Direct children of this process. (Debian's /usr/bin/chromium is a shell script that execs
+// the real binary, so the browser is recognised as the child that launching added.)
+function directChildren() {
+  return [...processTable()].filter(([, { ppid }]) => ppid === process.pid).map(([pid]) => pid);
+}
+
 // Everything started by any session in this process, for the signal and exit handlers.
 const liveSessions = new Set();
 let handlersInstalled = false;
@@ -156,9 +164,7 @@ export async function openWorkbench(options = {}) {
   rmSync(runDir, { recursive: true, force: true });
   const userDataDir = join(runDir, 'user-data');
   const extensionsDir = join(runDir, 'extensions');
-  const browserDir = join(runDir, 'browser');
-  for (const d of [userDataDir, extensionsDir, browserDir]) mkdirSync(d, { recursive: true });
-  mkdirSync(join(userDataDir, 'User'), { recursive: true });
+  for (const d of [extensionsDir, join(userDataDir, 'User')]) mkdirSync(d, { recursive: true });
   writeFileSync(join(userDataDir, 'User', 'settings.json'),
     JSON.stringify({ ...DEFAULT_SETTINGS, ...settings }, null, 2) + '\n');
   const serverLog = join(runDir, 'code-server.log');
@@ -191,13 +197,13 @@ export async function openWorkbench(options = {}) {
   }
 
   let browser = null;
+  let browserPid = null;
   let closed = false;
   const session = {
     port, authority, serverLog, runDir, server, page: null, browser: null,
     killNow() {
       // Synchronous: only usable from process.on('exit').
       if (server.exitCode === null) signalAll(processTree(server.pid), 'SIGKILL');
-      const browserPid = browser?.process?.()?.pid;
       if (browserPid) signalAll(processTree(browserPid), 'SIGKILL');
     },
     async close() {
@@ -206,7 +212,6 @@ export async function openWorkbench(options = {}) {
       liveSessions.delete(session);
       // The browser first, so the workbench stops talking to a dying server.
       if (browser) await Promise.race([browser.close().catch(() => {}), sleep(5000)]);
-      const browserPid = browser?.process?.()?.pid;
       if (browserPid) await killTree(browserPid, 1000);
       await killTree(server.pid);
       serverOut.end();
@@ -224,14 +229,20 @@ export async function openWorkbench(options = {}) {
     if (extensionTestsPath) payload.push(['extensionTestsPath', `vscode-remote://${authority}${extensionTestsPath}`]);
     url.searchParams.set('payload', JSON.stringify(payload));
 
+    const before = new Set(directChildren());
     browser = await chromium.launch({
-      executablePath: process.env.MPTREE_CHROMIUM ?? '/usr/bin/chromium',
+      executablePath: chromiumPath,
       args: CHROMIUM_ARGS,
       headless: true,
       // Our own handlers close code-server too; Playwright's would only close the browser.
       handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false,
     });
     session.browser = browser;
+    // Playwright's Browser does not expose its process; find it among our children, so that a
+    // browser that ignores close() is killed all the same. (Two sessions launching at once in
+    // one process could confuse this; the harness scripts open one at a time.)
+    browserPid = directChildren().find((pid) => !before.has(pid) && pid !== server.pid) ?? null;
+    session.browserPid = browserPid;
     const context = await browser.newContext({ viewport });
     const page = await context.newPage();
     session.page = page;

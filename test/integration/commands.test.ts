@@ -140,6 +140,20 @@ describe('process commands', () => {
     assert.equal(root.item.contextValue, 'run.finished');
   });
 
+  it('from the palette (no node), asks with a quick pick of the processes it applies to', async () => {
+    await setting('joinTimeoutSeconds', 1);
+    const run = await runFixture(api, 'tree_family.py');
+    await familyReady(api, run);
+    const pending = vscode.commands.executeCommand<JoinOutcome[]>('mptree.join');
+    // Accept whatever the pick offers first: it must be a joinable process (not the main one).
+    await new Promise((r) => setTimeout(r, 1000));
+    await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+    const outcomes = await pending;
+    assert.equal(outcomes?.length, 1, `join from the palette returned ${JSON.stringify(outcomes)}`);
+    const picked = run.model.processByPid(outcomes![0].pid);
+    assert.ok(picked && picked.kind !== 'main' && picked.instrumented, `picked ${JSON.stringify(picked)}`);
+  });
+
   it('Copy PID puts the pid on the clipboard', async () => {
     const run = await runFixture(api, 'tree_family.py');
     await familyReady(api, run);

@@ -34,6 +34,7 @@ def setUpModule():
         for name in PATTERNS:
             for m in METHODS:
                 jobs[(name, m, True)] = ex.submit(run_script, fixture(name), [m])
+        jobs[('demo.py', None, True)] = ex.submit(run_script, fixture('demo.py'), truth=False)
         for name in DETERMINISTIC:
             for m in METHODS:
                 jobs[(name, m, False)] = ex.submit(run_script, fixture(name), [m],
@@ -213,6 +214,21 @@ class SpecificFacts(unittest.TestCase):
         for q in r.facts.queues.values():
             self.assertTrue(q['created']['site'].startswith(fixture('queue_patterns.py') + ':'),
                             q['created'])
+
+
+class Demo(unittest.TestCase):
+    def test_demo_runs_and_reports(self):
+        r = _get(self, 'demo.py', None)
+        self.assertEqual(r.rc, 0, r.stderr)
+        started = {p['started']['name']: p for p in r.facts.procs.values() if p['started']}
+        self.assertIn('问候进程', started)
+        self.assertEqual(started['exits-with-3']['exited'], [3])
+        self.assertEqual(started['heartbeat']['exited'], [-15])
+        self.assertEqual(started['heartbeat']['started']['daemon'], True)
+        (pool,) = r.facts.pools.values()
+        self.assertEqual((pool['created']['size'], pool['submitted'], pool['completed']), (2, 10, 10))
+        (q,) = r.facts.queues.values()
+        self.assertEqual((q['created']['maxsize'], q['puts'], q['gets']), (3, 13, 13))
 
 
 class Transparency(unittest.TestCase):

@@ -100,7 +100,11 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
   setVisible(visible: boolean): void {
     this.visible = visible;
     this.updateDurationTimer();
-    if (visible) this.scheduleAll();
+    // VS Code replays element refreshes it got while hidden; only the clock text may be stale.
+    if (visible) {
+      for (const run of this.source.runs) this.markRunIfChanged(this.runNode(run));
+      this.schedule();
+    }
   }
 
   /** Manual refresh: everything, now. */
@@ -120,19 +124,6 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
 
   processNode(run: RunView, key: string): ProcessNode {
     return this.cached(key, () => new ProcessNode(run, key));
-  }
-
-  /** The process nodes currently listed (visible or collapsed), for tests and quick picks. */
-  async snapshot(): Promise<TreeNode[]> {
-    const out: TreeNode[] = [];
-    const walk = (nodes: TreeNode[]) => {
-      for (const node of nodes) {
-        out.push(node);
-        walk(this.getChildren(node));
-      }
-    };
-    walk(this.getChildren());
-    return out;
   }
 
   // ---- TreeDataProvider -----------------------------------------------------------------
@@ -245,7 +236,8 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
     this.markRunIfChanged(runNode);
     const hidingSettings = !this.options.keepExitedProcesses || !this.options.showHelperProcesses;
     const decorations: vscode.Uri[] = [];
-    let attributed = change.processes.length + change.queues.length + change.pools.length > 0;
+    // A structural change that names nothing, or an owner not found: re-list the whole run.
+    let unattributed = change.structural && change.processes.length + change.queues.length + change.pools.length === 0;
 
     for (const key of change.processes) {
       const node = this.processNode(run, key);
@@ -278,19 +270,18 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
       const node = this.nodes.get(key);
       if (node) this.markDirty(node);
       if (change.structural || !node) {
-        attributed = this.markOwner(run, key, 'queue') && attributed;
+        if (!this.markOwner(run, key, 'queue')) unattributed = true;
       }
     }
     for (const key of change.pools) {
       const node = this.nodes.get(key);
       if (node) this.markDirty(node);
       if (change.structural || !node) {
-        attributed = this.markOwner(run, key, 'pool') && attributed;
+        if (!this.markOwner(run, key, 'pool')) unattributed = true;
       }
     }
-    // Could not tell which parent changed: the run node is already marked, and refreshing it
-    // makes VS Code re-ask every expanded node below it, so nothing is missed.
-    void attributed;
+    // Refreshing the run node makes VS Code re-ask every expanded node below it.
+    if (unattributed) this.markDirty(runNode);
     if (decorations.length > 0) this.decorationEmitter.fire(decorations);
     this.schedule();
   }
