@@ -25,6 +25,10 @@ function copyPythonRuntime() {
 const copyRuntimePlugin = {
   name: 'copy-python-runtime',
   setup(build) {
+    // The VS Code watch task (.vscode/tasks.json) waits for these two lines.
+    build.onStart(() => {
+      if (watch) console.log('[watch] build started');
+    });
     build.onEnd((result) => {
       if (result.errors.length === 0) {
         copyPythonRuntime();

@@ -72,7 +72,7 @@ describe('process tree view', () => {
     assert.match(joinable.description, /^2 \/ ∞/);
     // Under the process that created them.
     const owner = api.treeProvider.getParent(queue.node);
-    assert.ok(isProcess(owner) && owner.info?.pid === run.info.rootPid);
+    assert.ok(isProcess(owner) && owner.info?.pid === run.info.rootPid, `queue listed under ${owner?.type} ${isProcess(owner) ? `${owner.key} ${JSON.stringify(owner.info)}` : ''}; root ${run.info.rootPid}; processes ${run.model.processes().map((p) => p.key).join(' ')}\n${dump(api, run)}`);
   });
 
   it('groups pool workers under a pool node with size and pending tasks', async () => {
@@ -192,7 +192,11 @@ describe('process tree view', () => {
   it('shows the live process count in the status bar while a run is live', async () => {
     const run = await runFixture(api, 'tree_family.py');
     await familyReady(api, run);
-    const text = await waitFor('the status bar item', () => api.statusBar.text);
+    // Counts as processes come: wait for the whole family (MainProcess, 6 children, 2 workers).
+    const text = await waitFor('the status bar item to count the family', () => {
+      const t = api.statusBar.text;
+      return t && Number(/(\d+) processes/.exec(t)?.[1]) >= 8 ? t : undefined;
+    }, 10_000, () => String(api.statusBar.text));
     assert.match(text, /^\$\(server-process\) \d+ processes$/);
     await vscode.commands.executeCommand('mptree.stopRun', api.treeProvider.runNode(run));
     await waitFor('the status bar item to hide', () => api.statusBar.text === undefined, 10_000);

@@ -110,6 +110,8 @@ def install():
     if _installed[0]:
         return
     _installed[0] = True
+    if os.name != 'posix' or not hasattr(os, 'register_at_fork'):
+        return   # Windows (named pipes, no fork) is not supported yet: stay a no-op
 
     identity, eager, hello_now = _startup_identity()
     core.init(identity, connect_eagerly=eager)

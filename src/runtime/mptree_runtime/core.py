@@ -174,6 +174,7 @@ class ProcState(object):
         self.connect_eagerly = connect_eagerly
         self.sup = None                      # Supervisor, started lazily
         self.children = {}                   # pid -> ChildState, for control requests
+        self.collected = {}                  # pid -> exit code of recently collected ones
         self.qcounts = {}                    # queue id -> Counters
         self.pcounts = {}                    # pool id -> Counters
         self.dirty = False
@@ -493,6 +494,13 @@ def report_collected(st, code, joined):
             st.exit_code = code
             data = (_EXITED % (st.pid, code, now)) + data
         send_raw_locked(p, data.encode('ascii'))
+        # Forget collected children (a program may start millions), but remember the
+        # last exit codes a while for a late control `join`.
+        if p.children.get(st.pid) is st:
+            del p.children[st.pid]
+            p.collected[st.pid] = code
+            if len(p.collected) > 1000:
+                del p.collected[next(iter(p.collected))]
     if st.registered:
         sup = p.sup
         if sup is not None:
@@ -816,6 +824,10 @@ def handle_control(msg):
     if st is None or proc is None:
         if st is not None and st.exited and op == 'join':
             return answer(ok=True, exitCode=st.exit_code)
+        if st is None and op == 'join' and pid in p.collected:
+            return answer(ok=True, exitCode=p.collected[pid])
+        if st is None and op in ('terminate', 'kill') and pid in p.collected:
+            return answer(ok=True)
         return answer(ok=False, error='not a child of %d' % p.pid)
     if op in ('terminate', 'kill'):
         try:

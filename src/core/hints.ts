@@ -1,0 +1,503 @@
+// Recognises the classic multiprocessing mistakes from what the model knows: process states
+// and exit codes, queue depths over time, pool states. No `vscode`, no I/O, no timers: the
+// caller decides when to ask (on each model change, on a tick while a run is live) and keeps
+// a HintTracker for what only time reveals (how long a queue has been full, a child a zombie).
+// docs/hints.md explains every hint to users; keep the two in step.
+import type { PoolInfo, ProcessInfo, QueueInfo, RunInfo } from './types';
+
+export type HintKind =
+  | 'unjoined-child'
+  | 'queue-full-blocked'
+  | 'queue-empty-no-producers'
+  | 'non-daemon-blocks-exit'
+  | 'daemon-killed-with-parent'
+  | 'pool-not-closed'
+  | 'missing-main-guard';
+
+export const HINT_KINDS: readonly HintKind[] = [
+  'unjoined-child',
+  'queue-full-blocked',
+  'queue-empty-no-producers',
+  'non-daemon-blocks-exit',
+  'daemon-killed-with-parent',
+  'pool-not-closed',
+  'missing-main-guard',
+];
+
+export interface Hint {
+  kind: HintKind;
+  /** The process the hint is about (shown on its tree node). */
+  pid?: number;
+  processKey?: string;
+  queueId?: string;
+  poolId?: string;
+  /** One or two sentences: what happened, then the fix. */
+  message: string;
+  /** "file:line" where the object was created, when the runtime reported it. */
+  site?: string;
+  /** warning: the program is stuck or leaks; info: a surprise worth knowing about. */
+  severity: 'warning' | 'info';
+}
+
+/** The CLI snapshot's `hints[]` entries. */
+export interface SnapshotHint {
+  kind: HintKind;
+  pid: number | null;
+  message: string;
+  site?: string;
+}
+
+export interface HintOptions {
+  /** A zombie younger than this is a parent about to join, not a mistake. */
+  zombieMs: number;
+  /** How long a queue must stay at maxsize before a blocked put() is reported. */
+  queueFullMs: number;
+  /** How long an empty queue must stay idle after its producers left. */
+  queueEmptyMs: number;
+  /** How long a non-daemon child may keep its parent's exit waiting. */
+  exitBlockMs: number;
+  /** A spawn child that fails within this long after its start died while bootstrapping. */
+  bootstrapMs: number;
+}
+
+export const DEFAULT_HINT_OPTIONS: HintOptions = {
+  zombieMs: 2000,
+  queueFullMs: 3000,
+  queueEmptyMs: 3000,
+  exitBlockMs: 2000,
+  bootstrapMs: 3000,
+};
+
+/**
+ * Facts the runtime does not report yet (see docs/hints.md, "What would make hints sharper").
+ * Read when present, so the hints get precise as soon as the model fills them, and nothing
+ * here has to change.
+ */
+type ProcessFacts = ProcessInfo & {
+  /** When the process's own code finished (`process.atexit`): exit handlers run from here. */
+  codeDoneAt?: number | null;
+  /** "file:line" of the `start()` call. */
+  site?: string | null;
+};
+type QueueFacts = QueueInfo & {
+  /** Pids that ever put into / got from the queue. */
+  putters?: readonly number[];
+  getters?: readonly number[];
+};
+
+/** What the hints read; RunModel and an imported run's model both satisfy it. */
+export interface HintModelView {
+  processes(): ProcessInfo[];
+  queues(): QueueInfo[];
+  pools(): PoolInfo[];
+  get(key: string): ProcessInfo | undefined;
+  processByPid(pid: number): ProcessInfo | undefined;
+  children(parentKey: string | null): ProcessInfo[];
+}
+
+export type HintRunView = Pick<RunInfo, 'state' | 'endedAt' | 'script'>;
+
+const SIGTERM = -15;
+
+interface QueueTrack {
+  puts: number;
+  gets: number;
+  /** When the model last showed the put count grow. */
+  lastPutAt: number | null;
+  /** When puts or gets last changed. */
+  lastActivityAt: number;
+  fullSince: number | null;
+}
+
+/**
+ * What only observation over time reveals. Feed it every model change (observe), or at least
+ * every time hints are computed; it is bounded by the model's own size (entries of forgotten
+ * processes and queues are dropped on the next observation).
+ */
+export class HintTracker {
+  private readonly queues = new Map<string, QueueTrack>();
+  /** Zombie → exited transitions seen: key → when the parent finally collected it. */
+  private readonly reapedAt = new Map<string, number>();
+  private readonly wasZombie = new Set<string>();
+
+  observe(model: HintModelView, now: number): void {
+    const seenQueues = new Set<string>();
+    for (const q of model.queues()) {
+      seenQueues.add(q.key);
+      let track = this.queues.get(q.key);
+      if (!track) {
+        track = { puts: q.puts, gets: q.gets, lastPutAt: q.puts > 0 ? now : null, lastActivityAt: now, fullSince: null };
+        this.queues.set(q.key, track);
+      }
+      if (q.puts !== track.puts) track.lastPutAt = now;
+      if (q.puts !== track.puts || q.gets !== track.gets) track.lastActivityAt = now;
+      track.puts = q.puts;
+      track.gets = q.gets;
+      if (q.maxsize > 0 && q.depth >= q.maxsize) track.fullSince ??= now;
+      else track.fullSince = null;
+    }
+    for (const key of this.queues.keys()) if (!seenQueues.has(key)) this.queues.delete(key);
+
+    const seenProcesses = new Set<string>();
+    for (const p of model.processes()) {
+      seenProcesses.add(p.key);
+      if (p.state === 'zombie') this.wasZombie.add(p.key);
+      else if (p.state === 'exited' && this.wasZombie.has(p.key) && !this.reapedAt.has(p.key)) this.reapedAt.set(p.key, now);
+    }
+    for (const key of this.wasZombie) if (!seenProcesses.has(key)) this.wasZombie.delete(key);
+    for (const key of this.reapedAt.keys()) if (!seenProcesses.has(key)) this.reapedAt.delete(key);
+  }
+
+  queue(key: string): Readonly<QueueTrack> | undefined {
+    return this.queues.get(key);
+  }
+
+  /** How long a process stayed a zombie, when that is known (it was seen both ways). */
+  zombieMs(p: ProcessInfo, now: number): number | null {
+    if (p.exitedAt === null) return null;
+    if (p.state === 'zombie') return now - p.exitedAt;
+    const reaped = this.reapedAt.get(p.key);
+    return reaped === undefined ? null : reaped - p.exitedAt;
+  }
+}
+
+/**
+ * Every hint that applies to the run at `now`. Pure apart from the tracker it is given (which
+ * it updates with what the model shows now); without one, hints that need a duration rely on
+ * timestamps alone.
+ */
+export function computeHints(
+  model: HintModelView,
+  run: HintRunView,
+  now: number,
+  tracker: HintTracker = new HintTracker(),
+  options: Partial<HintOptions> = {},
+): Hint[] {
+  const o: HintOptions = { ...DEFAULT_HINT_OPTIONS, ...options };
+  tracker.observe(model, now);
+  const live = run.state === 'starting' || run.state === 'running';
+  const until = live ? now : run.endedAt ?? now;
+  const hints: Hint[] = [];
+  const processes = model.processes();
+  const ctx: Ctx = { model, run, now: until, live, tracker, o, processes };
+  for (const rule of RULES) {
+    try {
+      hints.push(...rule(ctx));
+    } catch {
+      // A rule that trips over a half-known model costs its own hints, never the others.
+    }
+  }
+  return hints;
+}
+
+/** The snapshot form (`hints[]` of `mptree run --snapshot`). */
+export function snapshotHints(hints: readonly Hint[]): SnapshotHint[] {
+  return hints.map((h) => ({ kind: h.kind, pid: h.pid ?? null, message: h.message, ...(h.site ? { site: h.site } : {}) }));
+}
+
+/** Hints grouped by the process key they are about, for tree decorations and tooltips. */
+export function hintsByProcess(hints: readonly Hint[]): Map<string, Hint[]> {
+  const map = new Map<string, Hint[]>();
+  for (const hint of hints) {
+    if (!hint.processKey) continue;
+    let list = map.get(hint.processKey);
+    if (!list) map.set(hint.processKey, (list = []));
+    list.push(hint);
+  }
+  return map;
+}
+
+/** "file:line" → its parts; null when the text is not of that shape. */
+export function parseSite(site: string | null | undefined): { file: string; line: number } | null {
+  if (!site) return null;
+  const m = /^(.*):(\d+)$/.exec(site);
+  if (!m || !m[1]) return null;
+  const line = Number(m[2]);
+  return Number.isSafeInteger(line) && line > 0 ? { file: m[1], line } : null;
+}
+
+/** Stable identity of a hint, to tell new hints from ones already shown. */
+export function hintId(h: Hint): string {
+  return `${h.kind}|${h.processKey ?? h.pid ?? ''}|${h.queueId ?? ''}|${h.poolId ?? ''}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+interface Ctx {
+  model: HintModelView;
+  run: HintRunView;
+  /** now while the run is live; its end afterwards (durations stop growing). */
+  now: number;
+  live: boolean;
+  tracker: HintTracker;
+  o: HintOptions;
+  processes: ProcessInfo[];
+}
+
+type Rule = (ctx: Ctx) => Hint[];
+
+const RULES: Rule[] = [unjoinedChild, queueFullBlocked, queueEmptyNoProducers, exitPhaseHints, poolNotClosed, missingMainGuard];
+
+function name(p: ProcessInfo): string {
+  return `'${p.name || `pid ${p.pid}`}' (pid ${p.pid})`;
+}
+
+function seconds(ms: number): string {
+  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
+}
+
+function siteText(site: string | null | undefined): string {
+  const parsed = parseSite(site);
+  if (!parsed) return '';
+  const file = parsed.file.slice(Math.max(parsed.file.lastIndexOf('/'), parsed.file.lastIndexOf('\\')) + 1);
+  return ` (created at ${file}:${parsed.line})`;
+}
+
+function processSite(p: ProcessInfo): string | undefined {
+  return (p as ProcessFacts).site ?? undefined;
+}
+
+/** A process the user's own code started with multiprocessing.Process. */
+const isUserChild = (p: ProcessInfo) => p.kind === 'process' && p.instrumented && p.parentPid !== null;
+
+function unjoinedChild({ processes, now, live, tracker, o, model }: Ctx): Hint[] {
+  const hints: Hint[] = [];
+  for (const p of processes) {
+    if (!isUserChild(p)) continue;
+    const zombie = tracker.zombieMs(p, now);
+    if (zombie === null || zombie < o.zombieMs) continue;
+    const parent = p.parentKey ? model.get(p.parentKey) : undefined;
+    const parentText = parent ? name(parent) : `its parent (pid ${p.parentPid})`;
+    if (p.state === 'zombie' && live) {
+      hints.push({
+        kind: 'unjoined-child',
+        pid: p.pid,
+        processKey: p.key,
+        severity: 'warning',
+        site: processSite(p),
+        message: `${name(p)} exited ${seconds(zombie)} ago but ${parentText} has not joined it: it is a zombie, holding its process-table entry. Call join() on it in the parent once it is done.`,
+      });
+    } else if (!p.joined) {
+      // Collected in the end (by is_alive(), active_children() or the exit handler), but late.
+      hints.push({
+        kind: 'unjoined-child',
+        pid: p.pid,
+        processKey: p.key,
+        severity: 'info',
+        site: processSite(p),
+        message: `${name(p)} stayed a zombie for ${seconds(zombie)}: ${parentText} never joined it. Call join() on every child you start, once it is done.`,
+      });
+    }
+  }
+  return hints;
+}
+
+function queueFullBlocked({ model, now, live, tracker, o }: Ctx): Hint[] {
+  const hints: Hint[] = [];
+  for (const q of model.queues()) {
+    const since = tracker.queue(q.key)?.fullSince;
+    if (since === null || since === undefined || q.maxsize <= 0 || q.depth < q.maxsize) continue;
+    const full = now - since;
+    if (full < o.queueFullMs) continue;
+    const owner = model.processByPid(q.ownerPid);
+    hints.push({
+      kind: 'queue-full-blocked',
+      queueId: q.id,
+      pid: q.ownerPid,
+      processKey: owner?.key,
+      site: q.site ?? undefined,
+      severity: 'warning',
+      message: live
+        ? `${q.kind} ${q.id}${siteText(q.site)} has been full (${q.depth}/${q.maxsize}) for ${seconds(full)}: every put() on it blocks until a consumer calls get(). Check that a consumer is running and reading, or raise maxsize.`
+        : `${q.kind} ${q.id}${siteText(q.site)} was full (${q.depth}/${q.maxsize}) for the last ${seconds(full)} of the run: a put() on it was blocked with nobody reading. Make sure consumers keep reading until every producer is done.`,
+    });
+  }
+  return hints;
+}
+
+function queueEmptyNoProducers({ model, now, live, tracker, o, processes }: Ctx): Hint[] {
+  if (!live) return [];
+  const hints: Hint[] = [];
+  for (const q of model.queues() as QueueFacts[]) {
+    const track = tracker.queue(q.key);
+    if (!track || q.depth > 0 || q.puts === 0 || track.lastPutAt === null) continue;
+    if (now - track.lastActivityAt < o.queueEmptyMs) continue;
+    let producers: ProcessInfo[];
+    let waiting: ProcessInfo[];
+    if (q.putters && q.putters.length > 0) {
+      producers = q.putters.map((pid) => model.processByPid(pid)).filter((p): p is ProcessInfo => p !== undefined);
+      if (producers.length === 0 || producers.some((p) => p.state === 'running')) continue;
+      const getters = new Set(q.getters ?? []);
+      waiting = processes.filter((p) => p.state === 'running' && p.kind !== 'helper' && !q.putters!.includes(p.pid) && (getters.size === 0 || getters.has(p.pid)));
+    } else {
+      // Without per-process counts: a child that finished right after the last put is taken for
+      // the producer (a producer that puts its last item and returns exits within moments).
+      const lastPut = track.lastPutAt;
+      producers = processes.filter(
+        (p) => p.kind === 'process' && p.state !== 'running' && p.exitedAt !== null && p.exitedAt >= lastPut - 200 && p.exitedAt <= lastPut + 2000,
+      );
+      if (producers.length === 0) continue;
+      waiting = processes.filter((p) => p.state === 'running' && p.kind === 'process');
+    }
+    if (waiting.length === 0) continue;
+    const consumer = waiting[0];
+    const gone = producers.slice(0, 3).map(name).join(', ') + (producers.length > 3 ? ` and ${producers.length - 3} more` : '');
+    hints.push({
+      kind: 'queue-empty-no-producers',
+      queueId: q.id,
+      pid: consumer.pid,
+      processKey: consumer.key,
+      site: q.site ?? undefined,
+      severity: 'warning',
+      message: `${q.kind} ${q.id}${siteText(q.site)} is empty and its producer${producers.length === 1 ? '' : 's'} ${gone} ${producers.length === 1 ? 'has' : 'have'} exited, while ${name(consumer)} is still running: a get() on it waits forever. Have each producer put a sentinel (e.g. None) per consumer when done, or use get(timeout=…).`,
+    });
+  }
+  return hints;
+}
+
+/**
+ * When a process's own code finished and multiprocessing's exit handler began: reported by the
+ * runtime (`codeDoneAt`) or inferred from the handler's first act, which sends SIGTERM to every
+ * daemonic child still running, all at once.
+ */
+export function exitPhaseStart(model: HintModelView, parent: ProcessInfo): number | null {
+  const reported = (parent as ProcessFacts).codeDoneAt;
+  if (typeof reported === 'number') return reported;
+  const children = model.children(parent.key);
+  const daemons = children.filter((c) => c.daemon && (c.kind === 'process' || c.kind === 'pool-worker'));
+  const killed = daemons.filter((c) => c.exitCode === SIGTERM && c.exitedAt !== null);
+  if (killed.length === 0) return null;
+  const t0 = Math.min(...killed.map((c) => c.exitedAt!));
+  const window = t0 + 1000;
+  // Every daemon alive at that moment must have been killed with the others.
+  for (const c of daemons) {
+    const aliveAtT0 = c.startedAt < t0 && (c.exitedAt === null || c.exitedAt > window);
+    if (aliveAtT0) return null;
+  }
+  // The parent's code was over: it started nothing after.
+  if (children.some((c) => c.startedAt > t0 + 50 && c.kind !== 'os')) return null;
+  // Nor did it exit much later than its remaining non-daemon children (it only waited for them).
+  if (parent.state !== 'running' && parent.exitedAt !== null) {
+    const lastChildEnd = Math.max(t0, ...children.filter((c) => !c.daemon && c.exitedAt !== null).map((c) => c.exitedAt!));
+    if (parent.exitedAt - lastChildEnd > 1500) return null;
+  }
+  return t0;
+}
+
+function exitPhaseHints({ model, processes, now, live, o }: Ctx): Hint[] {
+  const hints: Hint[] = [];
+  const parents = new Set<string>();
+  for (const p of processes) if (p.parentKey && (p.kind === 'process' || p.kind === 'pool-worker')) parents.add(p.parentKey);
+  for (const parentKey of parents) {
+    const parent = model.get(parentKey);
+    if (!parent) continue;
+    const t0 = exitPhaseStart(model, parent);
+    if (t0 === null) continue;
+    for (const c of model.children(parentKey)) {
+      if (c.kind !== 'process') continue;
+      if (c.daemon && c.exitCode === SIGTERM && c.exitedAt !== null && c.exitedAt >= t0 - 10) {
+        hints.push({
+          kind: 'daemon-killed-with-parent',
+          pid: c.pid,
+          processKey: c.key,
+          site: processSite(c),
+          severity: 'info',
+          message: `Daemon ${name(c)} was terminated (SIGTERM) because ${name(parent)} reached the end of its code: daemonic children do not outlive their parent. If it had work to finish, make it non-daemon and join() it, or tell it to stop (an Event or a sentinel) and join() it.`,
+        });
+      } else if (!c.daemon && c.startedAt < t0) {
+        const end = c.state === 'running' ? (live ? now : null) : c.exitedAt;
+        if (end === null || end - t0 < o.exitBlockMs) continue;
+        const still = c.state === 'running' && parent.state === 'running' && live;
+        hints.push({
+          kind: 'non-daemon-blocks-exit',
+          pid: c.pid,
+          processKey: c.key,
+          site: processSite(c),
+          severity: still ? 'warning' : 'info',
+          message: still
+            ? `${name(parent)} has finished its code but cannot exit: it waits for non-daemon child ${name(c)}, still running after ${seconds(end - t0)}. join() it where you expect it to end, tell it to stop, or make it a daemon if it may be killed.`
+            : `${name(parent)} finished its code but could not exit for ${seconds(end - t0)}: it waited for non-daemon child ${name(c)}. join() children explicitly where you expect them to end.`,
+        });
+      }
+    }
+  }
+  return hints;
+}
+
+function poolNotClosed({ model, live }: Ctx): Hint[] {
+  const hints: Hint[] = [];
+  for (const pool of model.pools()) {
+    if (pool.state !== 'running') continue;
+    const owner = model.processByPid(pool.ownerPid);
+    const ownerDone = owner ? owner.state !== 'running' : !live;
+    if (!ownerDone && live) continue;
+    hints.push({
+      kind: 'pool-not-closed',
+      poolId: pool.id,
+      pid: pool.ownerPid,
+      processKey: owner?.key,
+      site: pool.site ?? undefined,
+      severity: 'warning',
+      message:
+        pool.kind === 'Pool'
+          ? `Pool ${pool.id}${siteText(pool.site)} was never closed or joined: its workers were killed at exit, and a task still queued would be lost silently. Call pool.close() then pool.join() when done submitting, or use \`with Pool() as pool:\` and get every result inside the block.`
+          : `ProcessPoolExecutor ${pool.id}${siteText(pool.site)} was never shut down. Call executor.shutdown() when done, or use it in a \`with\` block.`,
+    });
+  }
+  return hints;
+}
+
+function missingMainGuard({ model, processes, o, run }: Ctx): Hint[] {
+  const hints: Hint[] = [];
+  const byParent = new Map<string, ProcessInfo[]>();
+  for (const p of processes) {
+    if ((p.kind !== 'process' && p.kind !== 'pool-worker') || !p.parentKey) continue;
+    if (p.startMethod !== 'spawn' && p.startMethod !== 'forkserver') continue;
+    let list = byParent.get(p.parentKey);
+    if (!list) byParent.set(p.parentKey, (list = []));
+    list.push(p);
+  }
+  const queues = model.queues();
+  const pools = model.pools();
+  for (const [parentKey, children] of byParent) {
+    const parent = model.get(parentKey);
+    if (!parent) continue;
+    const quick = children.filter((c) => c.exitCode === 1 && c.exitedAt !== null && c.exitedAt - (c.createdAt ?? c.startedAt) <= o.bootstrapMs);
+    if (quick.length === 0) continue;
+    const parentSites = new Set<string>();
+    for (const x of [...queues, ...pools]) if (x.ownerPid === parent.pid && x.site) parentSites.add(x.site);
+    // Strong evidence: the child re-ran the parent's top-level code (it made the same queue or
+    // pool at the same line), or it never reached Process._bootstrap (still named MainProcess).
+    const reran = (c: ProcessInfo) =>
+      [...queues, ...pools].some((x) => x.ownerPid === c.pid && x.site !== null && (parentSites.has(x.site) || sameFile(x.site, run.script)));
+    const strong = quick.filter((c) => reran(c) || (c.kind === 'process' && c.name === 'MainProcess'));
+    const finished = children.filter((c) => c.state !== 'running');
+    // Weaker: every spawn child of this parent that ended died at once with exit code 1.
+    const all = finished.length >= 1 && quick.length === finished.length;
+    if (strong.length === 0 && !all) continue;
+    const first = strong[0] ?? quick[0];
+    const method = first.startMethod;
+    hints.push({
+      kind: 'missing-main-guard',
+      pid: first.pid,
+      processKey: first.key,
+      site: firstSite(strong, queues, pools) ?? processSite(first),
+      severity: 'warning',
+      message: `${quick.length === 1 ? `Child ${name(first)}` : `${quick.length} children of ${name(parent)}`} exited with code 1 right after starting under the '${method}' start method${strong.length > 0 ? ', after re-running the main script' : ''}${strong.length > 0 ? '' : ': probably a missing main guard'}. A '${method}' child imports your main module again; without \`if __name__ == "__main__":\` around the code that starts processes, the child tries to start them too and fails ("An attempt has been made to start a new process before the current process has finished its bootstrapping phase"). Put that code under the guard.`,
+    });
+  }
+  return hints;
+}
+
+function firstSite(children: ProcessInfo[], queues: QueueInfo[], pools: PoolInfo[]): string | undefined {
+  for (const c of children) {
+    const x = [...queues, ...pools].find((y) => y.ownerPid === c.pid && y.site);
+    if (x?.site) return x.site;
+  }
+  return undefined;
+}
+
+function sameFile(site: string, script: string): boolean {
+  const parsed = parseSite(site);
+  return parsed !== null && parsed.file === script;
+}
