@@ -2,13 +2,12 @@
 // The headless command line: `mptree run script.py` runs a program as it would run bare
 // (same terminal, stdin, exit code, Ctrl+C) and shows its process tree on stderr.
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { version } from '../package.json';
 import { LiveArea } from './core/liveArea';
 import { renderTree, stripAnsi } from './core/renderTree';
 import { PythonError } from './core/python';
 import { RunSession } from './core/session';
-import type { LaunchTarget } from './core/launcher';
+import { checkTarget, type LaunchTarget } from './core/launcher';
 import type { RunInfo } from './core/types';
 
 const USAGE = `Usage:
@@ -77,27 +76,6 @@ function parseRunArgs(argv: string[]): CliOptions {
   return { target: { script, args: argv.slice(i + 1) }, python, snapshot, quiet, live };
 }
 
-/** Checks that python can open the script, for a clear message instead of Python's own. */
-function checkScript(script: string): string | null {
-  let stat: fs.Stats;
-  try {
-    stat = fs.statSync(script);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' || code === 'ENOTDIR' ? `no such file: ${script}` : `cannot open ${script}: ${(error as Error).message}`;
-  }
-  if (stat.isDirectory()) {
-    // Python runs a directory (or zip) that has a __main__.py; anything else is an error.
-    return fs.existsSync(path.join(script, '__main__.py')) ? null : `${script} is a directory, not a Python file`;
-  }
-  if (!stat.isFile()) return `${script} is not a regular file`;
-  try {
-    fs.accessSync(script, fs.constants.R_OK);
-  } catch {
-    return `cannot read ${script}: permission denied`;
-  }
-  return null;
-}
 
 /** Exit status as a shell reports it: 128+N for a death by signal N. */
 function shellExitCode(run: RunInfo): number {
@@ -118,12 +96,11 @@ function writeErr(text: string): void {
 }
 
 async function run(options: CliOptions): Promise<number> {
-  if ('script' in options.target) {
-    const problem = checkScript(options.target.script);
-    if (problem) {
-      writeErr(`mptree: ${problem}\n`);
-      return 2;
-    }
+  // Before looking for Python: a typo in the script name is the likelier mistake.
+  const problem = checkTarget(options.target, process.cwd());
+  if (problem) {
+    writeErr(`mptree: ${problem}\n`);
+    return 2;
   }
 
   let session: RunSession;

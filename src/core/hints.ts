@@ -174,7 +174,11 @@ export function computeHints(
   options: Partial<HintOptions> = {},
 ): Hint[] {
   const o: HintOptions = { ...DEFAULT_HINT_OPTIONS, ...options };
-  tracker.observe(model, now);
+  try {
+    tracker.observe(model, now);
+  } catch {
+    // A half-known model: the rules below still see what they can.
+  }
   const live = run.state === 'starting' || run.state === 'running';
   const until = live ? now : run.endedAt ?? now;
   const hints: Hint[] = [];

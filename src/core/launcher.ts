@@ -60,6 +60,49 @@ export function describeTarget(target: LaunchTarget): string {
   return 'module' in target ? `-m ${target.module}` : target.script;
 }
 
+/**
+ * Why Python could not run the target as a script, in words for the user, or null when it
+ * can (as far as we can tell without running it). Python would say it too, but as an
+ * "[Errno 2]" line, or for a binary as a SyntaxError about null bytes.
+ */
+export function checkTarget(target: LaunchTarget, cwd: string): string | null {
+  if (!('script' in target)) return null;
+  const script = target.script;
+  const file = path.resolve(cwd, script);
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' || code === 'ENOTDIR' ? `no such file: ${script}` : `cannot open ${script}: ${(error as Error).message}`;
+  }
+  if (stat.isDirectory()) {
+    // Python runs a directory (or zip) that has a __main__.py; anything else is an error.
+    return fs.existsSync(path.join(file, '__main__.py')) ? null : `${script} is a directory, not a Python file`;
+  }
+  if (!stat.isFile()) return `${script} is not a regular file`;
+  let head: Buffer;
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      head = Buffer.alloc(Math.min(stat.size, 8192));
+      head = head.subarray(0, fs.readSync(fd, head, 0, head.length, 0));
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'EACCES' || code === 'EPERM' ? `cannot read ${script}: permission denied` : `cannot read ${script}: ${(error as Error).message}`;
+  }
+  // Python also runs zip applications and compiled .pyc files, which are binary; any other
+  // file with NUL bytes (an executable, an image) is not a Python program.
+  const isZip = head.subarray(0, 4).equals(Buffer.from('PK\x03\x04', 'latin1'));
+  if (!isZip && !/\.py[co]$/i.test(file) && head.includes(0)) {
+    return `${script} is not a Python file (it has binary content)`;
+  }
+  return null;
+}
+
 export interface SpawnOptions {
   env: Record<string, string>;
   cwd: string;

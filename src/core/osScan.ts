@@ -123,6 +123,41 @@ export class ProcLister implements OsProcessLister {
   }
 }
 
+/**
+ * Linux: every live (non-zombie) descendant of the given pids, read from /proc synchronously
+ * (for dispose, which cannot wait). Elsewhere an empty list: callers signal what they know.
+ */
+export function descendantsSync(roots: readonly number[]): number[] {
+  if (!ProcLister.isSupported() || roots.length === 0) return [];
+  const byParent = new Map<number, number[]>();
+  let entries: string[];
+  try {
+    entries = fs.readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = readProcStat(entry);
+    if (!stat || stat.state === 'Z') continue;
+    let list = byParent.get(stat.ppid);
+    if (!list) byParent.set(stat.ppid, (list = []));
+    list.push(stat.pid);
+  }
+  const seen = new Set<number>(roots);
+  const queue = [...roots];
+  const result: number[] = [];
+  while (queue.length > 0) {
+    for (const pid of byParent.get(queue.shift()!) ?? []) {
+      if (seen.has(pid)) continue;
+      seen.add(pid);
+      queue.push(pid);
+      result.push(pid);
+    }
+  }
+  return result;
+}
+
 export type Liveness = 'alive' | 'zombie' | 'gone';
 
 /** Whether a pid exists, without being a descendant of anything (orphans are reparented). */

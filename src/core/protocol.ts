@@ -375,6 +375,16 @@ export function isKnownType(type: string): type is RuntimeMessageType {
 
 /** Parses one protocol line. Never throws; never evaluates anything. */
 export function parseMessage(line: string, now: () => number = Date.now): ParseResult {
+  try {
+    return parseUnchecked(line, now);
+  } catch {
+    // Defence in depth: nothing a peer writes may throw out of here (the server calls this
+    // from a socket handler, where an exception would take the whole extension host down).
+    return { ok: false, kind: 'json', type: null, reason: 'unreadable message' };
+  }
+}
+
+function parseUnchecked(line: string, now: () => number): ParseResult {
   let value: unknown;
   try {
     value = JSON.parse(line);
@@ -387,11 +397,14 @@ export function parseMessage(line: string, now: () => number = Date.now): ParseR
   const raw = value as Record<string, unknown>;
   const type = typeof raw.type === 'string' ? raw.type : null;
   if (raw.v !== PROTOCOL_VERSION) {
-    return { ok: false, kind: 'version', type, reason: `unsupported protocol version ${JSON.stringify(raw.v)}` };
+    // Describe v without stringifying it: it may be a megabyte, or nested deeper than the stack.
+    const v = typeof raw.v === 'number' ? String(raw.v) : raw.v === null ? 'null' : Array.isArray(raw.v) ? 'an array' : typeof raw.v;
+    return { ok: false, kind: 'version', type: type?.slice(0, 64) ?? null, reason: `unsupported protocol version (${v.slice(0, 32)})` };
   }
   if (type === null) return { ok: false, kind: 'unknown-type', type: null, reason: 'missing "type"' };
   if (!isKnownType(type)) {
-    return { ok: false, kind: 'unknown-type', type: type.slice(0, 64), reason: `unknown message type "${type.slice(0, 64)}"` };
+    // JSON-quoted: the name is the peer's, and may hold newlines or terminal escapes.
+    return { ok: false, kind: 'unknown-type', type: type.slice(0, 64), reason: `unknown message type ${JSON.stringify(type.slice(0, 64))}` };
   }
   const schema = SCHEMAS[type];
   // A fresh object with only the schema's fields: unknown fields (and any __proto__ key)

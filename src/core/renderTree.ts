@@ -27,39 +27,51 @@ function stateColour(p: ProcessInfo): Colour {
   return p.exitCode === 0 || p.exitCode === null ? 'dim' : 'red';
 }
 
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/**
+ * Text from the program (process names, command lines, ids) made safe for a terminal: a name
+ * holding an escape sequence must not move the cursor or recolour the screen, and a newline
+ * must not break the tree. Control characters are shown escaped instead.
+ */
+export function printable(text: string): string {
+  return text.replace(CONTROL, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+}
+
 export function renderTree(model: RunModel, run?: RunInfo, options: RenderOptions = {}): string {
   const paint = (colour: Colour, text: string) => (options.color ? `${ANSI[colour]}${text}${ANSI.reset}` : text);
   const lines: string[] = [];
 
   if (run) {
     let status: string;
-    if (run.state === 'failed') status = paint('red', `failed: ${run.error ?? 'unknown error'}`);
+    if (run.state === 'failed') status = paint('red', `failed: ${printable(run.error ?? 'unknown error')}`);
     else if (run.endedAt !== null || run.exitCode !== null) {
       const code = run.signal ? `killed by ${run.signal}` : `exit ${run.exitCode ?? '?'}`;
       status = paint(run.exitCode === 0 ? 'green' : 'red', code);
     } else status = paint('green', run.state);
-    lines.push(`${paint('bold', 'mptree')} ${run.script}${run.args.length ? ' ' + run.args.join(' ') : ''}  ${status}`);
-    if (run.notice) lines.push(paint('yellow', `! ${run.notice}`));
+    lines.push(`${paint('bold', 'mptree')} ${printable(run.script)}${run.args.length ? ' ' + printable(run.args.join(' ')) : ''}  ${status}`);
+    if (run.notice) lines.push(paint('yellow', `! ${printable(run.notice)}`));
   }
 
   const processLabel = (p: ProcessInfo): string => {
     const tags: string[] = [];
     if (p.kind === 'helper' && p.role) tags.push(p.role);
-    if (p.kind === 'os' && p.command && p.command !== p.name) tags.push(p.command);
+    if (p.kind === 'os' && p.command && p.command !== p.name) tags.push(printable(p.command));
     if (p.daemon) tags.push('daemon');
     if (p.orphaned) tags.push('orphaned');
     if (p.joined) tags.push('joined');
     const tagText = tags.length ? ' ' + paint('dim', tags.join(' · ')) : '';
-    const name = p.state === 'exited' ? paint('dim', p.name) : p.name;
+    const name = p.state === 'exited' ? paint('dim', printable(p.name)) : printable(p.name);
     return `${name} ${paint('dim', `[${p.pid}]`)}${tagText}  ${paint(stateColour(p), describeState(p))}`;
   };
   const queueLabel = (q: QueueInfo): string => {
     const extra = q.unfinished !== null ? ` · ${q.unfinished} unfinished` : '';
-    return `${paint('cyan', q.kind)} ${q.id}  ${q.depth} / ${q.maxsize > 0 ? q.maxsize : '∞'}${extra}`;
+    return `${paint('cyan', q.kind)} ${printable(q.id)}  ${q.depth} / ${q.maxsize > 0 ? q.maxsize : '∞'}${extra}`;
   };
   const poolLabel = (p: PoolInfo): string => {
     const state = p.state === 'running' ? '' : ` · ${p.state}`;
-    return `${paint('cyan', p.kind)} ${p.id}  ${p.workers.length} worker${p.workers.length === 1 ? '' : 's'} · ${p.pending} pending · ${p.completed} done${state}`;
+    return `${paint('cyan', p.kind)} ${printable(p.id)}  ${p.workers.length} worker${p.workers.length === 1 ? '' : 's'} · ${p.pending} pending · ${p.completed} done${state}`;
   };
 
   type Row = { label: string; children: () => Row[] };

@@ -42,6 +42,7 @@ export interface RuntimeServerOptions {
 
 /** Logs the first error of each kind at once and later only a count of the repeats. */
 export class RateLimitedLog implements Disposable {
+  static readonly MAX_KINDS = 100;
   private readonly suppressed = new Map<string, { level: LogLevel; message: string; count: number }>();
   private readonly seen = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
@@ -52,9 +53,11 @@ export class RateLimitedLog implements Disposable {
   ) {}
 
   report(kind: string, level: LogLevel, message: string): void {
+    // Kinds are meant to come from a fixed set, but a hostile peer must not be able to make
+    // every line a new kind: past the cap, all new kinds share one bucket.
+    if (!this.seen.has(kind) && this.seen.size >= RateLimitedLog.MAX_KINDS) kind = '(other)';
     if (!this.seen.has(kind)) {
-      // Bounded: kinds are built from a fixed set of reasons and message types.
-      if (this.seen.size < 1000) this.seen.add(kind);
+      this.seen.add(kind);
       this.logger.log(level, message);
       return;
     }
@@ -187,6 +190,11 @@ export class RuntimeServer implements Disposable {
     return [...this.byPid.keys()];
   }
 
+  /** Open connections, authenticated or not: 0 once every process of the run hung up. */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
   hasConnection(pid: number): boolean {
     return this.byPid.has(pid);
   }
@@ -234,7 +242,7 @@ export class RuntimeServer implements Disposable {
       this.log.report('oversized', 'warn', `mptree: dropped a ${bytes}-byte line from ${connection.label}: longer than the 1 MiB limit`),
     );
     this.connections.add(connection);
-    connection.helloTimer = setTimeout(() => this.refuse(connection, 'no hello within the time limit'), this.options.helloTimeoutMs ?? 10_000);
+    connection.helloTimer = setTimeout(() => this.refuse(connection, 'timeout', 'no hello within the time limit'), this.options.helloTimeoutMs ?? 10_000);
     connection.helloTimer.unref();
     socket.on('data', (chunk: Buffer) => this.onData(connection, chunk));
     socket.on('error', (error) => {
@@ -245,10 +253,11 @@ export class RuntimeServer implements Disposable {
     socket.on('close', () => this.onClose(connection));
   }
 
-  private refuse(connection: Connection, reason: string): void {
+  private refuse(connection: Connection, kind: string, reason: string): void {
     if (connection.closed) return;
-    // Logged once per connection: everything after the bad first line is ignored unread.
-    this.options.logger.log('warn', `mptree: refused ${connection.label}: ${reason}`);
+    // Everything after the bad first line is ignored unread. Rate-limited: a flood of bad
+    // connections costs one log line per reason, not one per connection.
+    this.log.report(`refused:${kind}`, 'warn', `mptree: refused ${connection.label}: ${reason}`);
     connection.socket.destroy();
     this.onClose(connection);
   }
@@ -261,11 +270,11 @@ export class RuntimeServer implements Disposable {
       if (line.length === 0) continue;
       const parsed = parseMessage(line);
       if (!connection.authenticated) {
-        if (!parsed.ok) return this.refuse(connection, `first line is not a valid hello (${parsed.reason})`);
+        if (!parsed.ok) return this.refuse(connection, 'invalid', `first line is not a valid hello (${parsed.reason})`);
         const hello = parsed.message;
-        if (hello.type !== 'hello') return this.refuse(connection, `first message is "${hello.type}", not hello`);
-        if (!sameToken(hello.token, this.token)) return this.refuse(connection, 'wrong token');
-        if (hello.runId !== this.options.runId) return this.refuse(connection, `hello for another run (${hello.runId.slice(0, 40)})`);
+        if (hello.type !== 'hello') return this.refuse(connection, 'not-hello', `first message is "${hello.type}", not hello`);
+        if (!sameToken(hello.token, this.token)) return this.refuse(connection, 'token', 'wrong token');
+        if (hello.runId !== this.options.runId) return this.refuse(connection, 'run', `hello for another run (${JSON.stringify(hello.runId.slice(0, 40))})`);
         connection.authenticated = true;
         clearTimeout(connection.helloTimer);
         this.bind(connection, hello.pid);
@@ -273,7 +282,10 @@ export class RuntimeServer implements Disposable {
         continue;
       }
       if (!parsed.ok) {
-        this.log.report(`${parsed.kind}:${parsed.type ?? ''}`, 'warn', `mptree: ${connection.label}: ${parsed.reason}`);
+        // Field errors are keyed by message type (a fixed set); an unknown or unsupported type
+        // is whatever the peer wrote, so all of those share one key.
+        const kind = parsed.kind === 'field' ? `field:${parsed.type}` : parsed.kind;
+        this.log.report(kind, 'warn', `mptree: ${connection.label}: ${parsed.reason}`);
         continue;
       }
       const message = parsed.message;

@@ -7,9 +7,9 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DisposableStore, Emitter, type Event } from './event';
-import { buildRunEnv, defaultRuntimeDir, describeTarget, launchArgs, spawnProgram, type LaunchTarget } from './launcher';
+import { buildRunEnv, checkTarget, defaultRuntimeDir, describeTarget, launchArgs, spawnProgram, type LaunchTarget } from './launcher';
 import { RunModel, exitCodeOf, signalName } from './model';
-import { defaultLister, liveness, type Liveness, type OsProcessLister } from './osScan';
+import { defaultLister, descendantsSync, liveness, type Liveness, type OsProcessLister } from './osScan';
 import { findPython, type PythonInfo } from './python';
 import { RateLimitedLog, RuntimeServer } from './server';
 import type { Disposable, LogEntry, LogLevel, Logger, ModelChange, ProcessInfo, RunInfo } from './types';
@@ -51,6 +51,11 @@ export interface SignalOutcome {
   pid: number;
   /** runtime: the parent's Process.terminate()/kill(); signal: we signalled it; none: already gone. */
   via: 'runtime' | 'signal' | 'none';
+}
+
+export interface EscalationOutcome extends SignalOutcome {
+  /** Still alive after the grace period, so it was sent SIGKILL. */
+  escalated: boolean;
 }
 
 export interface StopResult {
@@ -95,6 +100,7 @@ export class RunSession implements Disposable {
   private scanTimer: NodeJS.Timeout | undefined;
   private noticeTimer: NodeJS.Timeout | undefined;
   private endTimer: NodeJS.Timeout | undefined;
+  private drainTimer: NodeJS.Timeout | undefined;
   private scanning: Promise<void> | null = null;
   private rootExited = false;
   private rootExitKnown = false;
@@ -119,7 +125,7 @@ export class RunSession implements Disposable {
     this.onDidChange = model.onDidChange;
     const args = launchArgs(options.target);
     this.launch = {
-      command: launchCommand(python),
+      command: launchCommand(python, options.pythonInfo !== undefined || !!options.python?.trim()),
       args,
       env: buildRunEnv(options.env ?? process.env, {
         runtimeDir: options.runtimeDir ?? defaultRuntimeDir(),
@@ -152,6 +158,10 @@ export class RunSession implements Disposable {
 
   /** Finds and checks Python (throws PythonError with a user-facing message) and opens the socket. */
   static async create(options: RunSessionOptions): Promise<RunSession> {
+    // A missing script or a binary is said in one line here, before Python would say it less
+    // clearly (or run a directory's __main__.py, which is fine and allowed).
+    const problem = checkTarget(options.target, options.cwd);
+    if (problem) throw new SessionError(problem);
     const python = options.pythonInfo ?? (await findPython({ explicit: options.python, env: options.env }));
     const runId = crypto.randomBytes(6).toString('hex');
     let session: RunSession | undefined;
@@ -225,8 +235,7 @@ export class RunSession implements Disposable {
     this.noticeTimer = setTimeout(() => {
       const root = this.model.processByPid(pid);
       if (this.rootExited || this.isEnded || !root || root.instrumented) return;
-      this.info.notice =
-        'The program did not report to mptree: Python was probably started in isolated mode (-I, -E or -S) or the runtime is not on its path. Only the processes the OS shows are listed, without names, queues or pools.';
+      this.info.notice = ISOLATED_NOTICE;
       this.emitLog('warn', `mptree: ${this.info.notice}`);
       this.fireRunChange();
     }, this.options.helloNoticeMs ?? 3000);
@@ -266,13 +275,40 @@ export class RunSession implements Disposable {
 
   private checkEnd(): void {
     if (!this.rootExited || this.isEnded || this.model.liveCount > 0) return;
-    if (this.rootExitKnown) return this.end('finished');
+    if (this.rootExitKnown) return this.endWhenDrained();
     // External launch: the scan saw the root go; give the task's exit code a moment to arrive.
-    this.endTimer ??= setTimeout(() => this.end('finished'), 1500);
+    this.endTimer ??= setTimeout(() => this.endWhenDrained(), 1500);
+  }
+
+  /**
+   * Every process is gone, but what they wrote last (a child's exit code, the final queue
+   * counts) may still sit unread in their sockets: the OS reports a death independently of
+   * the data its socket still holds. End once every connection has hung up (all read), or
+   * after DRAIN_MS for a descendant we do not know that still holds one.
+   */
+  private endWhenDrained(): void {
+    if (this.drainTimer || this.isEnded) return;
+    const deadline = Date.now() + DRAIN_MS;
+    const poll = () => {
+      this.drainTimer = undefined;
+      if (this.isEnded || this.disposed) return;
+      // A late process.started made the run live again: the scans carry on and call back.
+      if (this.model.liveCount > 0) return;
+      if (this.server.connectionCount === 0 || Date.now() >= deadline) return this.end('finished');
+      this.drainTimer = setTimeout(poll, 10);
+    };
+    // One turn of the event loop at least, so data already readable is read first.
+    this.drainTimer = setTimeout(poll, 0);
   }
 
   private end(state: 'finished' | 'failed'): void {
     if (this.isEnded) return;
+    const root = this.info.rootPid === null ? undefined : this.model.processByPid(this.info.rootPid);
+    if (state === 'finished' && !this.info.notice && root && !root.instrumented) {
+      // A short program in isolated mode ends before the timed notice: say it at the end.
+      this.info.notice = ISOLATED_NOTICE;
+      this.emitLog('warn', `mptree: ${this.info.notice}`);
+    }
     this.info.state = state;
     this.info.endedAt = Date.now();
     this.clearTimers();
@@ -291,7 +327,8 @@ export class RunSession implements Disposable {
     clearTimeout(this.scanTimer);
     clearTimeout(this.noticeTimer);
     clearTimeout(this.endTimer);
-    this.scanTimer = this.noticeTimer = this.endTimer = undefined;
+    clearTimeout(this.drainTimer);
+    this.scanTimer = this.noticeTimer = this.endTimer = this.drainTimer = undefined;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -377,6 +414,24 @@ export class RunSession implements Disposable {
     return this.signal(node, 'SIGTERM');
   }
 
+  /**
+   * terminate(), then SIGKILL if the process is still alive after graceMs (it ignores or
+   * handles SIGTERM without exiting). `escalated` says whether the SIGKILL was needed, so the
+   * caller can tell the user.
+   */
+  async terminateWithEscalation(pid: number, graceMs = this.options.terminateGraceMs ?? 3000): Promise<EscalationOutcome> {
+    const node = this.liveNode(pid);
+    const first = await this.terminate(pid);
+    if (first.via === 'none') return { ...first, escalated: false };
+    // The OS decides, not the model: the runtime's process.exited may lag behind the death.
+    const stillThere = () => this.model.processByPid(pid) === node && node.state === 'running' && this.liveness(pid) === 'alive';
+    const deadline = Date.now() + graceMs;
+    while (stillThere() && Date.now() < deadline) await delay(Math.min(50, graceMs));
+    if (!stillThere()) return { ...first, escalated: false };
+    const killed = this.signal(node, 'SIGKILL');
+    return killed.via === 'none' ? { ...first, escalated: false } : { pid, via: first.via, escalated: true };
+  }
+
   /** SIGKILL, sent directly: a hung parent must not be able to delay it. */
   async kill(pid: number): Promise<SignalOutcome> {
     return this.signal(this.liveNode(pid), 'SIGKILL');
@@ -441,13 +496,47 @@ export class RunSession implements Disposable {
     return { terminated, killed, remaining: [...new Set(remaining)] };
   }
 
+  /**
+   * Synchronous (dispose runs on window close and at process exit, where nothing async
+   * completes): SIGKILL to every live process of the run, including descendants the model
+   * has not seen yet. On Linux each process found is first stopped with SIGSTOP, so that
+   * none can fork a new child between the listing and the kill; the listing is repeated
+   * until it finds nothing new.
+   */
+  private killEverything(): void {
+    const known = this.model.liveProcesses().filter((node) => isLive(node) && this.model.processByPid(node.pid) === node);
+    const roots = known.filter((node) => node.state === 'running').map((node) => node.pid);
+    const rootPid = this.info.rootPid;
+    if (rootPid !== null && !this.rootExited && !roots.includes(rootPid)) roots.push(rootPid);
+    const targets = new Set(roots.filter((pid) => pid !== process.pid && pid > 1));
+    const send = (pid: number, signal: NodeJS.Signals) => {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // Gone already, or not ours to signal.
+      }
+    };
+    for (let round = 0; round < 10; round++) {
+      let added = 0;
+      for (const pid of targets) send(pid, 'SIGSTOP');
+      for (const pid of descendantsSync([...targets])) {
+        if (pid === process.pid || targets.has(pid)) continue;
+        targets.add(pid);
+        added++;
+      }
+      if (added === 0) break;
+    }
+    for (const pid of targets) send(pid, 'SIGKILL');
+    // A stopped process with a pending SIGKILL dies at once; nothing needs SIGCONT.
+  }
+
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     this.clearTimers();
     // A disposed session leaves nothing running behind it: the window closed, the CLI exits.
     if (!this.isEnded) {
-      for (const node of this.model.liveProcesses()) if (isLive(node)) this.signal(node, 'SIGKILL');
+      this.killEverything();
       this.info.state = 'finished';
       this.info.endedAt ??= Date.now();
       this.resolveEnded(this.info);
@@ -464,10 +553,21 @@ export class RunSession implements Disposable {
  * is a shell script that forks helpers before it execs Python, and those would show up in
  * the tree as the run's first processes.
  */
-function launchCommand(python: PythonInfo): string {
+function launchCommand(python: PythonInfo, explicit: boolean): string {
+  // An interpreter the user named is launched as named: it may be a wrapper that sets flags
+  // or the environment (`exec python3 -I "$@"`, a module load), and skipping it would change
+  // how the program runs. Only version-manager shims (pyenv, asdf, mise: a `shims` folder)
+  // are skipped even then, for the reason above.
+  if (explicit && !python.command.split(/[\\/]/).includes('shims')) return python.command;
   const executable = python.executable;
   return path.isAbsolute(executable) && fs.existsSync(executable) ? executable : python.command;
 }
+
+/** How long the end of a run waits for the last data of closed processes (see endWhenDrained). */
+const DRAIN_MS = 1000;
+
+const ISOLATED_NOTICE =
+  'The program did not report to mptree: Python was probably started in isolated mode (-I, -E or -S) or the runtime is not on its path. Only the processes the OS shows are listed, without names, queues or pools.';
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

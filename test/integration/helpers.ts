@@ -31,6 +31,8 @@ export async function runFixture(api: MptreeApi, name: string): Promise<Run> {
   assert.ok(Array.isArray(runs) && runs.length === 1, `mptree.runFile returned ${JSON.stringify(runs?.length)} runs`);
   const run = runs[0];
   assert.ok(api.runs.runs.includes(run), 'the run is not listed by the run manager');
+  // VS Code reports the task's pid a little later, sometimes after the program's first news.
+  await waitFor('the task to report the program\'s pid', () => run.info.rootPid !== null, 30_000);
   return run;
 }
 

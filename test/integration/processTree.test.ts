@@ -60,6 +60,17 @@ describe('process tree view', () => {
     assert.match(findShown(api, run, 'daemon-sleeper')!.description, /· daemon ·/);
     assert.doesNotMatch(findShown(api, run, 'sleeper')!.description, /daemon/);
     assert.match(String(findShown(api, run, 'daemon-sleeper')!.item.contextValue), /\.daemon$/);
+    // The tooltip carries every fact: parent, OS ppid, start method, target, command line.
+    // (The child's own hello, with its ppid and command line, may come after the parent's news.)
+    const mainPid = run.info.rootPid;
+    const sleeper = await waitForShown(api, run, 'sleeper', (_, s) => (s.item.tooltip as vscode.MarkdownString).value.includes(`ppid) | ${mainPid}`), 10_000);
+    const tip = (sleeper.item.tooltip as vscode.MarkdownString).value;
+    assert.match(tip, new RegExp(`Parent \\(logical\\) \\| MainProcess \\(${mainPid}\\)`), tip);
+    assert.match(tip, new RegExp(`OS parent \\(ppid\\) \\| ${mainPid}`), tip);
+    assert.match(tip, /Start method \| `fork`/, tip);
+    assert.match(tip, /Target \| `sleep_forever`/, tip);
+    const command = processNodeOf(sleeper).info!.command;
+    assert.ok(command && tip.includes('```shell\n' + command), `no command line in the tooltip:\n${tip}`);
   });
 
   it('shows queue depth against maxsize and a JoinableQueue\'s unfinished tasks', async () => {
@@ -175,6 +186,26 @@ describe('process tree view', () => {
     await waitFor('the joined quitter to be hidden', () => !findShown(api, run, 'quitter'), 10_000, () => dump(api, run));
     assert.equal(quitter.info?.state, 'exited', 'hidden but not exited');
     assert.ok(findShown(api, run, 'sleeper'), 'a running process was hidden');
+  });
+
+  it('coalesces updates to at most ~10 refreshes a second, each naming the changed elements', async () => {
+    const run = await runFixture(api, 'tree_family.py');
+    await familyReady(api, run);
+    // The pool finishes a task every ~250 ms per worker and the runtime reports counts every
+    // 50 ms: without coalescing, the view would be told far more often than this.
+    const events: Array<unknown> = [];
+    const sub = api.treeProvider.onDidChangeTreeData((e) => events.push(e));
+    await new Promise((r) => setTimeout(r, 3000));
+    sub.dispose();
+    assert.ok(events.length >= 3, `only ${events.length} refreshes in 3 s of a busy pool`);
+    assert.ok(events.length <= 33, `${events.length} refreshes in 3 s`);
+    // Per element: no whole-tree refresh while nothing was added or removed at the top.
+    assert.ok(events.every((e) => Array.isArray(e) && e.length > 0), 'a whole-tree refresh for a count change');
+    const pool = shownTree(api, run).find((s) => isPool(s.node))!.node;
+    assert.ok(events.some((e) => (e as unknown[]).includes(pool)), 'the pool node was never refreshed by itself');
+    const root = shownTree(api, run)[0].node;
+    const rootRefreshes = events.filter((e) => (e as unknown[]).includes(root)).length;
+    assert.ok(rootRefreshes <= 4, `the run node (whole subtree) was refreshed ${rootRefreshes} times in 3 s`);
   });
 
   it('shows several runs at once, each as its own root', async () => {

@@ -27,10 +27,10 @@ from test.python.support import Collector, RUNTIME  # noqa: E402
 QUICK = [
     'WithProcessesTestProcess', 'WithProcessesTestQueue', 'WithProcessesTestPool',
     'WithProcessesTestPoolWorkerLifetime', 'WithProcessesTestLock',
-    'WithProcessesTestSharedMemory', 'WithProcessesTestConnection',
+    'WithProcessesTestConnection',
     'WithProcessesTestSubclassingProcess', 'WithProcessesTestPollEintr',
-    'WithManagerTestQueue', 'WithManagerTestPool', 'WithManagerTestContainers',
-    'WithProcessesTestValue', 'WithProcessesTestArray', 'WithProcessesTestEvent',
+    'WithManagerTestQueue', 'WithManagerTestPool',
+    'WithProcessesTestValue', 'WithProcessesTestEvent',
     'TestStartMethod', 'TestForkAwareThreadLock', 'MiscTestCase',
 ]
 

@@ -3,7 +3,7 @@
 
 import * as vscode from 'vscode';
 import type { ProcessInfo } from '../../core/types';
-import { isProcessNode, isRunNode, ProcessNode, type TreeNode } from '../tree/nodes';
+import { isProcessNode, isRunNode, PoolNode, ProcessNode, QueueNode, type TreeNode } from '../tree/nodes';
 import { processDescription, processLabel, runLabel } from '../tree/present';
 import type { Run } from '../runs';
 import type { Services } from '../services';
@@ -86,11 +86,12 @@ function depth(run: Run, p: ProcessInfo): number {
 
 /** The run a node belongs to (run node or any node below it). */
 export function runOfNode(services: Services, node: unknown): Run | undefined {
-  if (isRunNode(node) || node instanceof ProcessNode || (typeof node === 'object' && node !== null && 'run' in node)) {
-    const view = (node as TreeNode).run;
-    return services.runs.runs.find((r) => r === view);
-  }
-  return undefined;
+  if (!isTreeNode(node)) return undefined;
+  return services.runs.runs.find((r) => r === node.run);
+}
+
+function isTreeNode(value: unknown): value is TreeNode {
+  return isRunNode(value) || value instanceof ProcessNode || value instanceof QueueNode || value instanceof PoolNode;
 }
 
 export const isRunning = (p: ProcessInfo) => p.state === 'running';

@@ -65,7 +65,9 @@ export function runLabel(run: RunInfo): string {
 export function runDescription(run: RunInfo, alive: number, total: number, now = Date.now()): string {
   const live = run.state === 'starting' || run.state === 'running';
   const parts: string[] = [];
-  if (live) parts.push(run.state);
+  // The program's own processes can report before VS Code tells us the task's pid: then it
+  // is plainly running, whatever the bookkeeping says.
+  if (live) parts.push(run.state === 'starting' && total > 0 ? 'running' : run.state);
   else if (run.state === 'failed') parts.push('failed');
   else parts.push(exitText(run.exitCode, run.signal) ?? 'finished');
   const elapsed = (run.endedAt ?? now) - run.startedAt;
