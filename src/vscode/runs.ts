@@ -122,9 +122,8 @@ export class RunManager implements RunViewSource, vscode.Disposable {
     const session = await RunSession.create({
       target: { script: scriptUri.fsPath, args },
       cwd,
-      // Spawn the interpreter itself, not a launcher in front of it (a pyenv shim is a bash
-      // script that runs helpers before exec): those helpers would show up as processes.
-      pythonInfo: { ...interpreter, command: interpreter.executable || interpreter.command },
+      // The session decides what to spawn: the interpreter behind a pyenv shim, a named wrapper as is.
+      pythonInfo: interpreter,
       logger: this.logger(),
       osScanIntervalMs: config.get<number>('osScanIntervalMs', 1000),
       terminateGraceMs: config.get<number>('terminateGraceSeconds', 3) * 1000,
