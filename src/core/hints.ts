@@ -243,6 +243,9 @@ type Rule = (ctx: Ctx) => Hint[];
 const RULES: Rule[] = [unjoinedChild, queueFullBlocked, queueEmptyNoProducers, exitPhaseHints, poolNotClosed, missingMainGuard];
 
 function name(p: ProcessInfo): string {
+  // A spawn child that died before Process._bootstrap still carries the name it had while
+  // importing the main module ('MainProcess'): its target says more.
+  if (p.kind !== 'main' && p.name === 'MainProcess') return p.target ? `the child running ${p.target}() (pid ${p.pid})` : `child pid ${p.pid}`;
   return `'${p.name || `pid ${p.pid}`}' (pid ${p.pid})`;
 }
 
@@ -487,10 +490,14 @@ function missingMainGuard({ model, processes, o, run }: Ctx): Hint[] {
       processKey: first.key,
       site: firstSite(strong, queues, pools) ?? processSite(first),
       severity: 'warning',
-      message: `${quick.length === 1 ? `Child ${name(first)}` : `${quick.length} children of ${name(parent)}`} exited with code 1 right after starting under the '${method}' start method${strong.length > 0 ? ', after re-running the main script' : ''}${strong.length > 0 ? '' : ': probably a missing main guard'}. A '${method}' child imports your main module again; without \`if __name__ == "__main__":\` around the code that starts processes, the child tries to start them too and fails ("An attempt has been made to start a new process before the current process has finished its bootstrapping phase"). Put that code under the guard.`,
+      message: `${quick.length === 1 ? `${cap(name(first))}` : `${quick.length} children of ${name(parent)}`} exited with code 1 right after starting under the '${method}' start method${strong.length > 0 ? ', after re-running the main script' : ''}${strong.length > 0 ? '' : ': probably a missing main guard'}. A '${method}' child imports your main module again; without \`if __name__ == "__main__":\` around the code that starts processes, the child tries to start them too and fails ("An attempt has been made to start a new process before the current process has finished its bootstrapping phase"). Put that code under the guard.`,
     });
   }
   return hints;
+}
+
+function cap(text: string): string {
+  return text.startsWith("'") ? `Child ${text}` : text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 function firstSite(children: ProcessInfo[], queues: QueueInfo[], pools: PoolInfo[]): string | undefined {

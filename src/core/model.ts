@@ -12,6 +12,13 @@ import type { ModelChange, PoolInfo, ProcessInfo, ProcessKind, QueueInfo, RunInf
 export interface RunModelOptions {
   /** Exited processes kept for history; the oldest beyond this are forgotten. */
   maxExited?: number;
+  /**
+   * Queues and pools kept; past this the least recently active empty queues and finished
+   * pools are forgotten (the protocol has no "queue closed": without a cap a program that
+   * makes queues in a loop would grow the model for ever).
+   */
+  maxQueues?: number;
+  maxPools?: number;
   /** Diagnostics (dropped messages and the like); the session rate-limits them. */
   log?: (kind: string, message: string) => void;
 }
@@ -83,6 +90,12 @@ export class RunModel {
   private readonly earlyPoolCounts = new Map<string, [number, number]>();
   private readonly earlyPoolWorkers = new Map<string, Set<number>>();
   private readonly maxExited: number;
+  private readonly maxQueues: number;
+  private readonly maxPools: number;
+  /** Queue and pool ids, least recently active first, and the owner node each is listed under. */
+  private readonly queueActivity = new Set<string>();
+  private readonly poolActivity = new Set<string>();
+  private readonly ownerKeyOf = new Map<string, string>();
   private rootPidValue: number | null = null;
   private change: MutableChange | null = null;
   private readonly changeEmitter = new Emitter<ModelChange>();
@@ -93,6 +106,8 @@ export class RunModel {
     private readonly options: RunModelOptions = {},
   ) {
     this.maxExited = options.maxExited ?? 5000;
+    this.maxQueues = options.maxQueues ?? 2000;
+    this.maxPools = options.maxPools ?? 500;
   }
 
   get rootPid(): number | null {
@@ -312,7 +327,7 @@ export class RunModel {
           createdAt: message.t,
         };
         this.queueMap.set(message.id, queue);
-        this.index(this.queuesByOwner, this.processByPid(message.ownerPid)?.key, message.id);
+        this.index(this.queuesByOwner, this.processByPid(message.ownerPid)?.key, `q:${message.id}`, message.id);
         const early = this.earlyQueueCounts.get(message.id);
         this.earlyQueueCounts.delete(message.id);
         if (early) this.addQueueCounts(queue, ...early);
@@ -351,7 +366,7 @@ export class RunModel {
             createdAt: message.t,
           };
           this.poolMap.set(message.id, pool);
-          this.index(this.poolsByOwner, this.processByPid(message.ownerPid)?.key, message.id);
+          this.index(this.poolsByOwner, this.processByPid(message.ownerPid)?.key, `p:${message.id}`, message.id);
           this.markStructural();
         } else {
           Object.assign(pool, { kind: message.kind, size: message.size, site: message.site ?? pool.site });
@@ -371,7 +386,8 @@ export class RunModel {
         else {
           let early = this.earlyPoolWorkers.get(message.id);
           if (!early && this.earlyPoolWorkers.size < 10_000) this.earlyPoolWorkers.set(message.id, (early = new Set()));
-          for (const pid of message.pids) early?.add(pid);
+          // Bounded like the other early maps: only members, and not without limit.
+          for (const pid of message.pids) if (early && early.size < 10_000 && this.members.has(pid)) early.add(pid);
         }
         return;
       }
@@ -510,6 +526,8 @@ export class RunModel {
     this.change = { processes: new Set(), queues: new Set(), pools: new Set(), structural: false };
     try {
       fn();
+      if (this.queueMap.size > this.maxQueues) this.evictQueues();
+      if (this.poolMap.size > this.maxPools) this.evictPools();
     } finally {
       const change = this.change;
       this.change = null;
@@ -529,9 +547,13 @@ export class RunModel {
     this.change?.processes.add(node.key);
   }
   private markQueue(queue: QueueInfo): void {
+    this.queueActivity.delete(queue.id);
+    this.queueActivity.add(queue.id);
     this.change?.queues.add(queue.key);
   }
   private markPool(pool: PoolInfo): void {
+    this.poolActivity.delete(pool.id);
+    this.poolActivity.add(pool.id);
     this.change?.pools.add(pool.key);
   }
   private markStructural(): void {
@@ -557,8 +579,9 @@ export class RunModel {
     else if (map.size < 10_000) map.set(id, [...delta] as T);
   }
 
-  private index(map: Map<string, Set<string>>, ownerKey: string | undefined, id: string): void {
+  private index(map: Map<string, Set<string>>, ownerKey: string | undefined, ref: string, id: string): void {
     if (ownerKey === undefined) return;
+    this.ownerKeyOf.set(ref, ownerKey);
     let set = map.get(ownerKey);
     if (!set) map.set(ownerKey, (set = new Set()));
     set.add(id);
@@ -580,8 +603,18 @@ export class RunModel {
   }
 
   private addWorkers(pool: PoolInfo, pids: readonly number[]): void {
+    // A Set, not workers.includes per pid: one message may list 100,000 pids.
+    const known = new Set(pool.workers);
     for (const pid of pids) {
-      if (!pool.workers.includes(pid)) pool.workers.push(pid);
+      // Workers are announced right after their process.started: any other pid is not ours.
+      if (!this.members.has(pid)) {
+        this.drop('pool.workers', pid);
+        continue;
+      }
+      if (!known.has(pid)) {
+        known.add(pid);
+        pool.workers.push(pid);
+      }
       const node = this.processByPid(pid);
       if (node && node.state === 'running' && node.poolId === null) {
         this.update(node, { poolId: pool.id, kind: node.kind === 'process' || node.kind === 'os' ? 'pool-worker' : node.kind });
@@ -741,6 +774,42 @@ export class RunModel {
       }
     }
     if (this.exitedOrder.size > this.maxExited) this.evict();
+  }
+
+  private evictQueues(): void {
+    const target = Math.floor(this.maxQueues * 0.9);
+    for (const id of this.queueActivity) {
+      if (this.queueMap.size <= target) break;
+      const queue = this.queueMap.get(id);
+      // Only empty ones: a queue that holds items is still part of the program's state.
+      if (queue && (queue.depth > 0 || (queue.unfinished ?? 0) > 0)) continue;
+      this.queueActivity.delete(id);
+      if (!queue) continue;
+      this.queueMap.delete(id);
+      const owner = this.ownerKeyOf.get(`q:${id}`);
+      this.ownerKeyOf.delete(`q:${id}`);
+      if (owner !== undefined) this.queuesByOwner.get(owner)?.delete(id);
+      this.change?.queues.add(queue.key);
+      this.markStructural();
+    }
+  }
+
+  private evictPools(): void {
+    const target = Math.floor(this.maxPools * 0.9);
+    for (const id of this.poolActivity) {
+      if (this.poolMap.size <= target) break;
+      const pool = this.poolMap.get(id);
+      // Only finished ones (closed, joined, terminated, shut down) with nothing pending.
+      if (pool && (pool.state === 'running' || pool.pending > 0)) continue;
+      this.poolActivity.delete(id);
+      if (!pool) continue;
+      this.poolMap.delete(id);
+      const owner = this.ownerKeyOf.get(`p:${id}`);
+      this.ownerKeyOf.delete(`p:${id}`);
+      if (owner !== undefined) this.poolsByOwner.get(owner)?.delete(id);
+      this.change?.pools.add(pool.key);
+      this.markStructural();
+    }
   }
 
   private evict(): void {

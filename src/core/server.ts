@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   LineDecoder,
+  MAX_LINE_BYTES,
   PROTOCOL_VERSION,
   encodeControl,
   parseMessage,
@@ -239,7 +240,7 @@ export class RuntimeServer implements Disposable {
       return;
     }
     const connection: Connection = new Connection(this.nextConnectionId++, socket, this.options.maxLineBytes, (bytes) =>
-      this.log.report('oversized', 'warn', `mptree: dropped a ${bytes}-byte line from ${connection.label}: longer than the 1 MiB limit`),
+      this.log.report('oversized', 'warn', `mptree: dropped a ${bytes}-byte line from ${connection.label}: longer than the ${this.options.maxLineBytes ?? MAX_LINE_BYTES}-byte limit`),
     );
     this.connections.add(connection);
     connection.helloTimer = setTimeout(() => this.refuse(connection, 'timeout', 'no hello within the time limit'), this.options.helloTimeoutMs ?? 10_000);

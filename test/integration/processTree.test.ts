@@ -89,7 +89,13 @@ describe('process tree view', () => {
   it('groups pool workers under a pool node with size and pending tasks', async () => {
     const run = await runFixture(api, 'tree_family.py');
     await familyReady(api, run);
-    const pool = shownTree(api, run).find((s) => isPool(s.node))!;
+    // Counters are flushed in batches (~50 ms): the pool node can be shown before its first counts.
+    const pool = await waitFor(
+      'the pool to report pending tasks',
+      () => shownTree(api, run).find((s) => isPool(s.node) && /[1-9]\d* pending/.test(s.description)),
+      30_000,
+      () => dump(api, run),
+    );
     assert.equal(pool.label, 'Pool');
     assert.match(pool.description, /^size 2 · 2 alive · \d+ pending/);
     const pending = Number(/(\d+) pending/.exec(pool.description)![1]);

@@ -5,7 +5,7 @@
 // program cannot show reliably (the runtime's future `codeDoneAt`, per-process queue counts).
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { computeHints, exitPhaseStart, HintTracker, snapshotHints, type Hint, type HintKind, type HintOptions } from '../../src/core/hints';
 import { StaticModel } from '../../src/core/history';
 import { RunSession } from '../../src/core/session';
@@ -28,11 +28,8 @@ interface Outcome {
   describe: () => string;
 }
 
-const sessions: RunSession[] = [];
-
 async function runProgram(file: string): Promise<Outcome> {
   const session = await RunSession.create({ target: { script: path.join(fixtures, file), args: [] }, cwd: root, runtimeDir, osScanIntervalMs: 300 });
-  sessions.push(session);
   const tracker = new HintTracker();
   const seen = new Map<HintKind, Hint>();
   const check = () => {
@@ -46,24 +43,24 @@ async function runProgram(file: string): Promise<Outcome> {
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   try {
     await session.ended;
+    check();
   } finally {
     clearInterval(timer);
     sub.dispose();
+    // Each test disposes its own session (tests of this suite run two at a time); a failed
+    // run leaves nothing running behind it.
+    if (!session.isEnded) session.dispose();
   }
-  check();
   const final = computeHints(session.model, session.info, Date.now(), tracker, FAST);
   const describe = () =>
     `hints seen: ${[...seen.values()].map((h) => `${h.kind}: ${h.message}`).join('\n  ') || 'none'}\n` +
     `processes: ${session.model.walk().map((p) => `${p.name}[${p.pid}] ${p.kind} ${p.state} exit=${p.exitCode} joined=${p.joined} ${p.startMethod}`).join('; ')}\n` +
     `stderr: ${stderr.slice(-2000)}`;
+  session.dispose();
   return { seen, final, stderr, describe };
 }
 
 describe('hints from real programs', { skip: !posix && 'POSIX processes', concurrency: 2 }, () => {
-  afterEach(() => {
-    for (const s of sessions.splice(0)) s.dispose();
-  });
-
   const cases: Array<{ kind: HintKind; final: boolean; check?: (h: Hint, o: Outcome) => void }> = [
     { kind: 'unjoined-child', final: true, check: (h) => assert.match(h.message, /'forgotten'.*zombie/) },
     { kind: 'queue-full-blocked', final: false, check: (h) => assert.match(h.message, /full \(2\/2\)/) },

@@ -29,10 +29,18 @@ TOKEN = os.environ.get('MPTREE_TOKEN') or ''
 RUN_ID = os.environ.get('MPTREE_RUN_ID') or ''
 DEBUG = os.environ.get('MPTREE_DEBUG') == '1'
 
-FLUSH_INTERVAL = 0.05   # queue/pool counts: at most one message per this many seconds
+# A measurement aid only: stretches our timers by this factor, so that a run under valgrind
+# (50x slower) wakes the supervisor as often per unit of work as a real run does.
+_SCALE = float(os.environ.get('MPTREE_TIME_SCALE') or 1)
+FLUSH_INTERVAL = 0.05 * _SCALE   # queue/pool counts: at most one message per this many seconds
 SEND_TIMEOUT = 10.0     # a session that stops reading must not hang the program for long
-GRACE = 0.03            # children younger than this are not watched yet (see Supervisor)
+GRACE = 0.03 * _SCALE   # children younger than this are not watched yet (see Supervisor)
 MAX_LINE = 1 << 20
+# A dropped connection is retried in the background after these pauses (~3.9 s in all),
+# then the process goes silent. Lines said meanwhile wait in a bounded backlog.
+RECONNECT_DELAYS = (0.0, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
+BACKLOG_MAX = 1 << 20
+ANNOUNCED_MAX = 10000   # queues/pools remembered for a re-announcement
 
 _NOSIGNAL = getattr(_socket, 'MSG_NOSIGNAL', 0)
 _debug_said = [False]
@@ -95,20 +103,32 @@ _install_ms = _time() * 1000.0
 _btime = [None]
 
 
+def _read_proc(path):
+    # os.open/os.read: no io objects for a 300-byte file (this runs in every process).
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return os.read(fd, 65536)
+    finally:
+        os.close(fd)
+
+
+def boot_time():
+    # /proc/stat is slow to produce (~100 us, per-CPU figures): read once per run; fork
+    # children inherit it and spawn children get it with the preparation data.
+    if _btime[0] is None:
+        data = _read_proc('/proc/stat')
+        i = data.index(b'\nbtime ')
+        _btime[0] = int(data[i + 7:data.index(b'\n', i + 1)])
+    return _btime[0]
+
+
 def _proc_start_ms():
     # /proc start time matches what an OS scan of the same pid reports, so the session can
     # tell a reused pid from the same process.
     try:
-        with open('/proc/self/stat', 'rb') as f:
-            data = f.read()
+        data = _read_proc('/proc/self/stat')
         ticks = int(data[data.rindex(b')') + 2:].split()[19])
-        if _btime[0] is None:
-            with open('/proc/stat', 'rb') as f:
-                for line in f:
-                    if line.startswith(b'btime '):
-                        _btime[0] = int(line.split()[1])
-                        break
-        return (_btime[0] + ticks / float(os.sysconf('SC_CLK_TCK'))) * 1000.0
+        return (boot_time() + ticks / float(os.sysconf('SC_CLK_TCK'))) * 1000.0
     except Exception:
         return None
 
@@ -169,7 +189,14 @@ class ProcState(object):
         self.lock = _thread.RLock()          # connection, sends, child bookkeeping
         self.flush_lock = _thread.allocate_lock()
         self.conn = None
-        self.conn_dead = False
+        self.conn_dead = False               # never again (no session, or gave up)
+        self.ever_connected = False
+        self.reconnecting = False            # lost; a background thread tries again
+        self.backlog = []                    # lines said while reconnecting
+        self.backlog_bytes = 0
+        self.unsent_q = {}                   # count deltas whose flush could not be sent
+        self.unsent_p = {}
+        self.announced = {}                  # key -> line: queues/pools to re-announce
         self.broken_line = False
         self.connect_eagerly = connect_eagerly
         self.sup = None                      # Supervisor, started lazily
@@ -177,7 +204,6 @@ class ProcState(object):
         self.collected = {}                  # pid -> exit code of recently collected ones
         self.qcounts = {}                    # queue id -> Counters
         self.pcounts = {}                    # pool id -> Counters
-        self.dirty = False
         self.seq = itertools.count(1)
         self.forked_from_role = None
 
@@ -212,6 +238,11 @@ class Counters(object):
 
 P = None                 # the current ProcState; None in a fork child until needed
 tls = _thread._local()
+# The hot paths (a put, a get, a task done) go straight to these: id -> list of
+# itertools.count of this process. A fork child gets new dicts (after_fork_child).
+QC = {}
+PC = {}
+DIRTY = [False]          # some count changed since the last flush
 _owned_fds = []          # our fds: a fork child closes them at once
 _stale = []              # a fork child's inherited states, kept so GC never closes their fds
 _fork_parent = [None, None]   # in a fork child: (parent pid, parent's helper role)
@@ -244,9 +275,15 @@ def after_fork_child():
     """os.register_at_fork(after_in_child=...). Only what cannot wait: the parent's fds
     (its connection, epoll, wake-up pipe) are closed so the session sees the parent's
     connection end when the parent ends, and the parent's state is set aside."""
-    global P, _owned_fds
+    global P, _owned_fds, QC, PC
     try:
         old = P
+        # Rebinding instead of clearing: the parent's objects are never touched (no
+        # copy-on-write faults), and their counts are the parent's to report.
+        _stale.append((QC, PC))
+        QC = {}
+        PC = {}
+        DIRTY[0] = False
         if old is not None:
             _stale.append(old)
             _fork_parent[0] = old.pid
@@ -299,28 +336,48 @@ def _hello(p):
     }
 
 
-def _connect_locked(p):
-    if p.conn is not None or p.conn_dead or not SOCKET_PATH:
-        return p.conn
+def _open_socket(p):
+    """A connected, greeted socket, or None. The hello goes out in the same write as
+    anything the caller adds (a re-announcement), so nothing can come in between."""
     sock = None
     try:
         sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         sock.settimeout(SEND_TIMEOUT)
         sock.connect(SOCKET_PATH)
-        sock.sendall(encode(_hello(p)), _NOSIGNAL)
-        p.conn = sock
-        _owned_fds.append(sock.fileno())
+        return sock
     except Exception:
-        p.conn_dead = True
         if sock is not None:
             try:
                 sock.close()
             except Exception:
                 pass
-        fail('connect')
         return None
+
+
+def _adopt_locked(p, sock):
+    p.conn = sock
+    p.ever_connected = True
+    _owned_fds.append(sock.fileno())
     if p.sup is not None:
         p.sup.watch_socket()
+
+
+def _connect_locked(p):
+    if p.conn is not None or p.conn_dead or p.reconnecting or not SOCKET_PATH:
+        return p.conn
+    sock = _open_socket(p)
+    if sock is not None:
+        try:
+            sock.sendall(encode(_hello(p)), _NOSIGNAL)
+        except Exception:
+            sock.close()
+            sock = None
+    if sock is None:
+        # Nobody listens (or a wrong path): a process that never got through stays silent.
+        p.conn_dead = True
+        fail('connect')
+        return None
+    _adopt_locked(p, sock)
     return p.conn
 
 
@@ -333,11 +390,109 @@ def connection():
         return _connect_locked(p)
 
 
-def send_raw_locked(p, data):
+def _keep_locked(p, data):
+    # Said while the connection is being re-made: sent right after the re-announcement.
+    if p.backlog_bytes + len(data) <= BACKLOG_MAX:
+        p.backlog.append(data)
+        p.backlog_bytes += len(data)
+
+
+def lost_locked(p, conn):
+    """The connection failed (a write error, or the session closed it): drop it and, if
+    it had worked before, re-make it in the background."""
+    if p.conn is not conn or conn is None:
+        return
+    p.conn = None
+    p.broken_line = False
+    sup = p.sup
+    if sup is not None:
+        sup.forget_socket(conn)
+    try:
+        fd = conn.fileno()
+        if fd in _owned_fds:
+            _owned_fds.remove(fd)
+        conn.close()
+    except Exception:
+        pass
+    if p.conn_dead or p.reconnecting:
+        return
+    p.reconnecting = True
+    try:
+        _thread.start_new_thread(_reconnector, (p,))
+    except Exception:
+        p.reconnecting = False
+        p.conn_dead = True
+
+
+def _reconnector(p):
+    _block_signals()
+    for delay in RECONNECT_DELAYS:
+        if delay:
+            time.sleep(delay)
+        if p is not P or not p.reconnecting:
+            return      # a fork copy, or reconnected by someone else (at exit)
+        try:
+            if reconnect(p):
+                return
+        except Exception:
+            fail('reconnect')
+    with p.lock:
+        if p.reconnecting and p.conn is None:
+            p.reconnecting = False
+            p.conn_dead = True
+            p.backlog = []
+            p.backlog_bytes = 0
+
+
+def reconnect(p):
+    """One attempt: connect, then hello + re-announcement + backlog in one write, then the
+    counts that could not be sent. True once connected (or nothing left to do)."""
+    sock = _open_socket(p)
+    if sock is None:
+        return False
+    with p.lock:
+        if not p.reconnecting or p.conn is not None:
+            sock.close()
+            return True
+        data = b''.join([encode(_hello(p))] + _resync_lines(p) + p.backlog)
+        try:
+            sock.sendall(data, _NOSIGNAL)
+        except Exception:
+            sock.close()
+            return False
+        p.reconnecting = False
+        p.backlog = []
+        p.backlog_bytes = 0
+        _adopt_locked(p, sock)
+    if has_counts(p):
+        flush()
+    return True
+
+
+def _resync_lines(p):
+    """What the session may have lost with the connection: the queues and pools this
+    process made and the children it has not collected yet, each line with its original
+    time (a process.started with a later `t` than the exit would read as a new process)."""
+    lines = list(p.announced.values())
+    for st in list(p.children.values()):
+        if st.reaped or st.started is None:
+            continue
+        lines.append(st.started)
+        if st.exited:
+            lines.append((_EXITED % (st.pid, st.exit_code, st.exited_t)).encode('ascii'))
+    return lines
+
+
+def send_raw_locked(p, data, keep=True):
     """Send bytes (one or more lines); the caller holds p.lock so related lines keep
-    their order."""
+    their order. Never raises OSError: a failed write costs the line (kept for the
+    reconnection when `keep`), not the program."""
     conn = p.conn
     if conn is None:
+        if p.reconnecting:
+            if keep:
+                _keep_locked(p, data)
+            return False
         if p.conn_dead:
             return False
         conn = _connect_locked(p)
@@ -353,8 +508,10 @@ def send_raw_locked(p, data):
         conn.sendall(data, _NOSIGNAL)
         return True
     except OSError:
-        p.conn_dead = True
         fail('send')
+        lost_locked(p, conn)
+        if keep and p.reconnecting:
+            _keep_locked(p, data.lstrip(b'\n'))
         return False
     except BaseException:
         p.broken_line = True
@@ -371,22 +528,56 @@ def send(msg):
         return send_raw_locked(p, encode(msg))
 
 
+def announce(key, msg):
+    """Send a queue.created / pool.created / pool.state and remember it for a
+    re-announcement after a reconnection."""
+    p = state()
+    data = encode(msg)
+    with p.lock:
+        ann = p.announced
+        ann[key] = data
+        if len(ann) > ANNOUNCED_MAX:
+            del ann[next(iter(ann))]
+        return send_raw_locked(p, data)
+
+
 def resend_hello():
     """A child learns who it is in _bootstrap; worth saying only if already connected."""
     p = state()
     with p.lock:
-        if p.conn is not None and not p.conn_dead:
+        if p.conn is not None:
             send_locked(p, _hello(p))
+
+
+def settle_at_exit(p):
+    """At exit a reconnection cannot wait for its backoff: one attempt now."""
+    if p.reconnecting and p.conn is None:
+        try:
+            reconnect(p)
+        except Exception:
+            fail('reconnect at exit')
+
+
+def _block_signals():
+    # Signals are the main thread's business; one delivered to our threads would not
+    # interrupt the main thread's blocking call as it should.
+    try:
+        import signal
+        signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+    except Exception:
+        pass
 
 
 # ---------------------------------------------------------------------------------------
 # Counters (queue puts/gets/tasksDone and pool submitted/completed), flushed as deltas.
 
 def queue_counters(qid):
+    """The counters of a queue in this process (the slow path of a first count)."""
     p = state()
     c = p.qcounts.get(qid)
     if c is None:
         c = p.qcounts.setdefault(qid, Counters(3))
+        QC[qid] = c.c
     return c
 
 
@@ -395,44 +586,62 @@ def pool_counters(pid):
     c = p.pcounts.get(pid)
     if c is None:
         c = p.pcounts.setdefault(pid, Counters(2))
+        PC[pid] = c.c
     return c
 
 
 def mark_dirty():
     # Called after the increment, and flush() clears the flag before reading, so an
     # increment is either in the current flush or makes the next one happen.
-    p = state()
-    if p.dirty:
+    if DIRTY[0]:
         return
-    p.dirty = True
+    DIRTY[0] = True
     try:
         ensure_supervisor().wake()
     except Exception:
         fail('mark_dirty')
 
 
+def _take(counters, unsent, width):
+    out = []
+    for key, c in list(counters.items()):
+        d = c.take()
+        extra = unsent.pop(key, None)
+        if extra is not None:
+            d = [a + b for a, b in zip(d, extra)]
+        if any(d):
+            out.append([key] + d)
+    for key, d in list(unsent.items()):     # a queue of a state we no longer hold
+        if any(d):
+            out.append([key] + d)
+    unsent.clear()
+    return out
+
+
+def _unsend(unsent, rows):
+    # Deltas that did not reach the session go back into the next flush.
+    for row in rows:
+        old = unsent.get(row[0])
+        unsent[row[0]] = row[1:] if old is None else [a + b for a, b in zip(old, row[1:])]
+
+
 def flush():
     p = state()
     with p.flush_lock:
-        p.dirty = False
-        q = []
-        for qid, c in list(p.qcounts.items()):
-            d = c.take()
-            if d[0] or d[1] or d[2]:
-                q.append([qid, d[0], d[1], d[2]])
-        pl = []
-        for pid, c in list(p.pcounts.items()):
-            d = c.take()
-            if d[0] or d[1]:
-                pl.append([pid, d[0], d[1]])
-        if q:
-            send({'type': 'queue.counts', 'counts': q})
-        if pl:
-            send({'type': 'pool.counts', 'counts': pl})
+        DIRTY[0] = False
+        q = _take(p.qcounts, p.unsent_q, 3)
+        pl = _take(p.pcounts, p.unsent_p, 2)
+        for kind, rows, unsent in (('queue.counts', q, p.unsent_q), ('pool.counts', pl, p.unsent_p)):
+            if not rows:
+                continue
+            with p.lock:
+                ok = send_raw_locked(p, encode({'type': kind, 'counts': rows}), keep=False)
+                if not ok and p.reconnecting:
+                    _unsend(unsent, rows)
 
 
 def has_counts(p):
-    return p.dirty or bool(p.qcounts) or bool(p.pcounts)
+    return DIRTY[0] or bool(p.qcounts) or bool(p.pcounts) or bool(p.unsent_q) or bool(p.unsent_p)
 
 
 # ---------------------------------------------------------------------------------------
@@ -444,10 +653,12 @@ _REAPED = '{"v":1,"type":"process.reaped","pid":%d,"joined":%s,"t":%r}\n'
 
 class ChildState(object):
     __slots__ = ('pid', 'method', 'pool_id', 'proc_ref', 'sentinel', 'exited', 'reaped',
-                 'exit_code', 'registered', 'due', 'lock', 'readers', '__weakref__')
+                 'exit_code', 'exited_t', 'registered', 'due', 'lock', 'readers', 'started',
+                 '__weakref__')
 
-    def __init__(self, pid, method, pool_id, proc, sentinel):
+    def __init__(self, pid, method, pool_id, proc, sentinel, started=None):
         self.pid = pid
+        self.started = started      # the process.started line(s), for a re-announcement
         self.method = method
         self.pool_id = pool_id
         self.proc_ref = _weakref.ref(proc)
@@ -455,6 +666,7 @@ class ChildState(object):
         self.exited = False
         self.reaped = False
         self.exit_code = None
+        self.exited_t = None
         self.registered = False
         self.due = 0.0
         if method == 'forkserver':
@@ -477,7 +689,8 @@ def report_exit(st, code):
             return
         st.exited = True
         st.exit_code = code
-        send_raw_locked(p, (_EXITED % (st.pid, code, _time() * 1000.0)).encode('ascii'))
+        st.exited_t = _time() * 1000.0
+        send_raw_locked(p, (_EXITED % (st.pid, code, st.exited_t)).encode('ascii'))
 
 
 def report_collected(st, code, joined):
@@ -492,6 +705,7 @@ def report_collected(st, code, joined):
         if not st.exited:
             st.exited = True
             st.exit_code = code
+            st.exited_t = now
             data = (_EXITED % (st.pid, code, now)) + data
         send_raw_locked(p, data.encode('ascii'))
         # Forget collected children (a program may start millions), but remember the
@@ -582,6 +796,14 @@ class Supervisor(object):
         except Exception:
             fail('watch_socket')
 
+    def forget_socket(self, conn):
+        # Before the socket is closed: its fd number may be reused at once.
+        with self.lock:
+            if self.sock_fd is not None:
+                self._unregister(self.sock_fd)
+                self.sock_fd = None
+            self.rbuf = b''
+
     def add(self, st):
         st.due = _monotonic() + GRACE
         with self.lock:
@@ -646,13 +868,7 @@ class Supervisor(object):
             st.registered = False
 
     def _run(self):
-        try:
-            import signal
-            # Signals are the main thread's business; one delivered to this thread would
-            # not interrupt the main thread's blocking call as it should.
-            signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
-        except Exception:
-            pass
+        _block_signals()
         while True:
             try:
                 if self.p is not P:   # a fork copy of us: never runs, but be sure
@@ -665,7 +881,7 @@ class Supervisor(object):
     def _timeout(self):
         t = None
         now = _monotonic()
-        if self.p.dirty:
+        if DIRTY[0]:
             if self.flush_due is None:
                 self.flush_due = now + FLUSH_INTERVAL
             t = max(0.0, self.flush_due - now)
@@ -708,10 +924,10 @@ class Supervisor(object):
                 self.retry = [r for r in self.retry if r[0] > now]
                 for _, delay, st in due:
                     self._child_ready(st, min(delay * 2, 1.0))
-        if self.p.dirty and self.flush_due is not None and _monotonic() >= self.flush_due:
+        if DIRTY[0] and self.flush_due is not None and _monotonic() >= self.flush_due:
             self.flush_due = None
             flush()
-        elif not self.p.dirty:
+        elif not DIRTY[0]:
             self.flush_due = None
 
     def _child_ready(self, st, next_delay):
@@ -757,12 +973,14 @@ class Supervisor(object):
         except OSError:
             data = b''
         if not data:
-            # The session went away: stop listening and stop sending.
-            with self.lock:
-                if self.sock_fd is not None:
-                    self._unregister(self.sock_fd)
-                    self.sock_fd = None
-            self.p.conn_dead = True
+            # The session closed the connection (or went away): make a new one, which
+            # re-announces what it may have lost; if nobody listens, go silent.
+            p = self.p
+            with p.lock:
+                if conn is not None and p.conn is conn:
+                    lost_locked(p, conn)
+                else:
+                    self.forget_socket(conn)
             return
         self.rbuf += data
         if b'\n' not in self.rbuf:
@@ -842,11 +1060,7 @@ def handle_control(msg):
             timeout = None
 
         def joiner():
-            try:
-                import signal
-                signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
-            except Exception:
-                pass
+            _block_signals()
             try:
                 proc.join(timeout)
                 code = proc.exitcode
@@ -873,8 +1087,10 @@ def at_exit():
     """Interpreter exit (main program, spawn children, helpers): final counts."""
     try:
         p = P
-        if p is not None and p.pid == os.getpid() and has_counts(p):
-            flush()
+        if p is not None and p.pid == os.getpid():
+            settle_at_exit(p)
+            if has_counts(p):
+                flush()
     except Exception:
         fail('at_exit')
 

@@ -33,16 +33,36 @@ def _hide(exc, frame):
         pass
 
 
-def _wrap(owner, name, make):
-    """Replace owner.name by make(original), once (a marker attribute), keeping the original."""
+def _params(func):
+    """The parameter names of a plain Python function whose parameters are all
+    positional-or-keyword (no *args, **kwargs, keyword-only or positional-only), else None."""
+    code = getattr(func, '__code__', None)
+    if code is None or code.co_kwonlyargcount or getattr(code, 'co_posonlyargcount', 0) \
+            or code.co_flags & 0x0C:
+        return None
+    return code.co_varnames[:code.co_argcount]
+
+
+def _wrap(owner, name, make, exact=None):
+    """Replace owner.name by make(original), once (a marker attribute), keeping the original.
+
+    `exact` maps parameter tuples to makers of wrappers with that very parameter list: a
+    call through `def put(self, obj, block=True, timeout=None)` costs ~25 ns where
+    `def put(self, *args, **kwargs)` costs ~220 ns (argument packing, and a call the
+    interpreter cannot inline). The wrapper gets the original's own defaults, so every
+    call, positional or by keyword, reaches the original exactly as written. Any other
+    signature (another Python version) gets the generic wrapper."""
     orig = owner.__dict__.get(name) if isinstance(owner, type) else getattr(owner, name, None)
     if orig is None or getattr(orig, MARK, False):
         return
     is_static = isinstance(orig, staticmethod)
     func = orig.__func__ if is_static else orig
-    new = make(func)
+    fast = exact.get(_params(func)) if exact else None
+    new = fast(func) if fast is not None else make(func)
     try:
         functools.update_wrapper(new, func)
+        if fast is not None:
+            new.__defaults__ = func.__defaults__
     except Exception:
         pass
     setattr(new, MARK, True)
@@ -92,11 +112,13 @@ class _Internal(object):
 # ---------------------------------------------------------------------------------------
 # multiprocessing.process
 
+_base_run = [None]    # BaseProcess.run, set when multiprocessing.process is patched
+
+
 def _target_name(proc):
     try:
-        from multiprocessing.process import BaseProcess
         run = getattr(type(proc), 'run', None)
-        if run is not None and run is not BaseProcess.run:
+        if run is not None and run is not _base_run[0]:
             return '%s.run' % (type(proc).__qualname__,)
         t = proc.__dict__.get('_target')
         if t is None:
@@ -134,6 +156,7 @@ def _popen_method(proc, popen):
 
 def patch_process(mod):
     BaseProcess = mod.BaseProcess
+    _base_run[0] = BaseProcess.__dict__.get('run')
 
     def make_start(orig):
         def start(self):
@@ -218,12 +241,13 @@ def _after_start(proc, pre):
                        j(method), j(target), j(pool_id), now)
     if pool_id is not None:
         data += _WORKERS % (j(pool_id), pid, now)
+    data = data.encode('ascii')
     with p.lock:
-        core.send_raw_locked(p, data.encode('ascii'))
+        core.send_raw_locked(p, data)
     sentinel = getattr(popen, 'sentinel', None)
     if type(sentinel) is not int:
         return
-    st = core.ChildState(pid, method, pool_id, proc, sentinel)
+    st = core.ChildState(pid, method, pool_id, proc, sentinel, data)
     popen.__dict__['_mptree_st'] = st
     core.watch_child(st)
     # Another thread may have collected it between start() and here.
@@ -291,11 +315,12 @@ def _child_end(proc, code, parent_sentinel):
             if code is None or not core.parent_is_gone(parent_pid, parent_sentinel):
                 return
         else:
+            core.settle_at_exit(p)
             if core.has_counts(p):
                 core.flush()
             if code is None:
                 return
-            if p.conn is None and not p.conn_dead and \
+            if p.conn is None and not p.conn_dead and not p.reconnecting and \
                     not core.parent_is_gone(parent_pid, parent_sentinel):
                 return
         core.send({'type': 'process.exiting', 'pid': os.getpid(), 'exitCode': code})
@@ -394,31 +419,34 @@ def _new_queue(q, kind, maxsize):
         QUEUE_NAMES[name] = qid
     if not isinstance(maxsize, int) or maxsize <= 0:
         maxsize = 0
-    core.send({'type': 'queue.created', 'id': qid, 'kind': kind, 'ownerPid': core.state().pid,
-               'maxsize': maxsize, 'site': call_site()})
+    core.announce(qid, {'type': 'queue.created', 'id': qid, 'kind': kind,
+                        'ownerPid': core.state().pid, 'maxsize': maxsize, 'site': call_site()})
 
 
-def _counter(index):
-    def count(q):
-        qid = q.__dict__.get('_mptree_id')
-        if qid is not None:
-            P = core.P or core.state()
-            c = P.qcounts.get(qid)
-            if c is None:
-                c = core.queue_counters(qid)
-            next(c.c[index])
-            if not P.dirty:
-                core.mark_dirty()
-    return count
+def _count_slow(qid, index):
+    # First count of this queue in this process (or the first after a fork).
+    next(core.queue_counters(qid).c[index])
+    core.mark_dirty()
 
 
-_count_put = _counter(0)
-_count_get = _counter(1)
-_count_done = _counter(2)
+def _count(qid, index):
+    """One put/get/task_done. The hot path is two dict lookups and next() on an
+    itertools.count (atomic under the GIL, unlike `x += 1`); no lock, no clock."""
+    c = core.QC.get(qid)
+    if c is None:
+        return _count_slow(qid, index)
+    next(c[index])
+    if not _DIRTY[0]:
+        core.mark_dirty()
 
 
-def _counting(counter):
-    def make(orig):
+_DIRTY = core.DIRTY
+
+
+def _queue_op(index):
+    """Wrapper makers for a counted queue method: the generic one, and exact ones for the
+    signatures multiprocessing has had (see _wrap)."""
+    def generic(orig):
         def method(self, *args, **kwargs):
             try:
                 r = orig(self, *args, **kwargs)
@@ -426,12 +454,81 @@ def _counting(counter):
                 _hide(e, sys._getframe())
                 raise
             try:
-                counter(self)
+                qid = self.__dict__.get('_mptree_id')
+                if qid is not None:
+                    _count(qid, index)
             except Exception:
                 core.fail('count')
             return r
         return method
-    return make
+
+    def put4(orig):    # Queue.put, JoinableQueue.put
+        def put(self, obj, block=True, timeout=None):
+            try:
+                r = orig(self, obj, block, timeout)
+            except BaseException as e:
+                _hide(e, sys._getframe())
+                raise
+            try:
+                qid = self.__dict__.get('_mptree_id')
+                if qid is not None:
+                    _count(qid, index)
+            except Exception:
+                core.fail('count')
+            return r
+        return put
+
+    def get3(orig):    # Queue.get
+        def get(self, block=True, timeout=None):
+            try:
+                r = orig(self, block, timeout)
+            except BaseException as e:
+                _hide(e, sys._getframe())
+                raise
+            try:
+                qid = self.__dict__.get('_mptree_id')
+                if qid is not None:
+                    _count(qid, index)
+            except Exception:
+                core.fail('count')
+            return r
+        return get
+
+    def put2(orig):    # SimpleQueue.put
+        def put(self, obj):
+            try:
+                r = orig(self, obj)
+            except BaseException as e:
+                _hide(e, sys._getframe())
+                raise
+            try:
+                qid = self.__dict__.get('_mptree_id')
+                if qid is not None:
+                    _count(qid, index)
+            except Exception:
+                core.fail('count')
+            return r
+        return put
+
+    def self1(orig):   # SimpleQueue.get, JoinableQueue.task_done
+        def method(self):
+            try:
+                r = orig(self)
+            except BaseException as e:
+                _hide(e, sys._getframe())
+                raise
+            try:
+                qid = self.__dict__.get('_mptree_id')
+                if qid is not None:
+                    _count(qid, index)
+            except Exception:
+                core.fail('count')
+            return r
+        return method
+
+    exact = {('self', 'obj', 'block', 'timeout'): put4, ('self', 'block', 'timeout'): get3,
+             ('self', 'obj'): put2, ('self',): self1}
+    return generic, exact
 
 
 def patch_queues(mod):
@@ -476,14 +573,15 @@ def patch_queues(mod):
 
     _wrap(mod.Queue, '__init__', make_init(queue_kind))
     _wrap(mod.Queue, '__setstate__', make_setstate)
-    _wrap(mod.Queue, 'put', _counting(_count_put))
-    _wrap(mod.Queue, 'get', _counting(_count_get))
-    _wrap(mod.JoinableQueue, 'put', _counting(_count_put))
-    _wrap(mod.JoinableQueue, 'task_done', _counting(_count_done))
+    put, get, done = _queue_op(0), _queue_op(1), _queue_op(2)
+    _wrap(mod.Queue, 'put', *put)
+    _wrap(mod.Queue, 'get', *get)
+    _wrap(mod.JoinableQueue, 'put', *put)
+    _wrap(mod.JoinableQueue, 'task_done', *done)
     _wrap(mod.SimpleQueue, '__init__', make_init(simple_kind))
     _wrap(mod.SimpleQueue, '__setstate__', make_setstate)
-    _wrap(mod.SimpleQueue, 'put', _counting(_count_put))
-    _wrap(mod.SimpleQueue, 'get', _counting(_count_get))
+    _wrap(mod.SimpleQueue, 'put', *put)
+    _wrap(mod.SimpleQueue, 'get', *get)
 
 
 def patch_spawn(mod):
@@ -493,8 +591,12 @@ def patch_spawn(mod):
         def get_preparation_data(*args, **kwargs):
             d = orig(*args, **kwargs)
             try:
-                if QUEUE_NAMES and isinstance(d, dict):
-                    d['mptree_queues'] = dict(QUEUE_NAMES)
+                if isinstance(d, dict):
+                    if QUEUE_NAMES:
+                        d['mptree_queues'] = dict(QUEUE_NAMES)
+                    if core._btime[0] is not None:
+                        # Saves the child reading /proc/stat (~100 us) for its hello.
+                        d['mptree_btime'] = core._btime[0]
             except Exception:
                 core.fail('prep data')
             return d
@@ -506,6 +608,9 @@ def patch_spawn(mod):
                 q = data.get('mptree_queues') if isinstance(data, dict) else None
                 if isinstance(q, dict):
                     QUEUE_NAMES.update(q)
+                b = data.get('mptree_btime') if isinstance(data, dict) else None
+                if type(b) is int and core._btime[0] is None:
+                    core._btime[0] = b
             except Exception:
                 core.fail('prepare')
             try:
@@ -525,15 +630,14 @@ def patch_spawn(mod):
 def _pool_count(pool_id, index, n):
     if pool_id is None or n <= 0:
         return
-    P = core.P or core.state()
-    c = P.pcounts.get(pool_id)
-    if c is None:
-        c = core.pool_counters(pool_id)
-    if n == 1:
-        next(c.c[index])
+    c = core.PC.get(pool_id)
+    if n == 1 and c is not None:
+        next(c[index])            # the hot path: one task submitted or done
+    elif n == 1:
+        next(core.pool_counters(pool_id).c[index])
     else:
-        c.add(index, n)
-    if not P.dirty:
+        core.pool_counters(pool_id).add(index, n)   # a map's items: under a lock
+    if not _DIRTY[0]:
         core.mark_dirty()
 
 
@@ -545,7 +649,7 @@ def _pool_state(obj, state):
     if last == state or last == 'joined':
         return
     obj.__dict__['_mptree_state'] = state
-    core.send({'type': 'pool.state', 'id': pid, 'state': state})
+    core.announce(pid + ':state', {'type': 'pool.state', 'id': pid, 'state': state})
 
 
 def patch_pool(mod):
@@ -570,9 +674,9 @@ def patch_pool(mod):
                     pid = core.new_id('p')
                     self.__dict__['_mptree_pool'] = pid
                     self._inqueue.__dict__['_mptree_pool'] = pid
-                    core.send({'type': 'pool.created', 'id': pid, 'kind': 'Pool',
-                               'ownerPid': core.state().pid, 'size': int(self._processes),
-                               'site': call_site()})
+                    core.announce(pid, {'type': 'pool.created', 'id': pid, 'kind': 'Pool',
+                                        'ownerPid': core.state().pid,
+                                        'size': int(self._processes), 'site': call_site()})
             except Exception:
                 core.fail('pool created')
             try:
@@ -616,6 +720,14 @@ def patch_pool(mod):
             return _counted_tasks(gen, pid)
         return _guarded_task_generation
 
+    def submitted(self, pool, weight_of):
+        if type(self).__init__ is not mod.ApplyResult.__init__ and weight_of is _apply_weight:
+            return  # MapResult runs ApplyResult.__init__ too: it counts itself
+        pid = pool.__dict__.get('_mptree_pool') if pool is not None else None
+        if pid is not None:
+            self.__dict__['_mptree_pool'] = pid
+            _pool_count(pid, 0, weight_of(self))
+
     def make_result_init(weight_of):
         def make(orig):
             def __init__(self, *args, **kwargs):
@@ -625,26 +737,40 @@ def patch_pool(mod):
                     _hide(e, sys._getframe())
                     raise
                 try:
-                    if type(self).__init__ is not mod.ApplyResult.__init__ and \
-                            weight_of is _apply_weight:
-                        return  # MapResult runs ApplyResult.__init__ too: it counts itself
-                    pool = args[0] if args else kwargs.get('pool')
-                    pid = pool.__dict__.get('_mptree_pool') if pool is not None else None
-                    if pid is not None:
-                        self.__dict__['_mptree_pool'] = pid
-                        _pool_count(pid, 0, weight_of(self))
+                    submitted(self, args[0] if args else kwargs.get('pool'), weight_of)
                 except Exception:
                     core.fail('pool submit')
             return __init__
         return make
 
+    def apply_init4(orig):    # ApplyResult.__init__: once per apply_async
+        def __init__(self, pool, callback, error_callback):
+            try:
+                orig(self, pool, callback, error_callback)
+            except BaseException as e:
+                _hide(e, sys._getframe())
+                raise
+            try:
+                submitted(self, pool, _apply_weight)
+            except Exception:
+                core.fail('pool submit')
+        return __init__
+
     def make_set(weight_of_item):
-        def make(orig):
+        # weight_of_item None: every _set is one task (apply, imap chunks, map with
+        # chunksize 1), the common hot path.
+        def completed(self, i):
+            pid = self.__dict__.get('_mptree_pool')
+            if pid is not None:
+                if weight_of_item is None or self._chunksize == 1:
+                    _pool_count(pid, 1, 1)
+                else:
+                    _pool_count(pid, 1, weight_of_item(self, i))
+
+        def generic(orig):
             def _set(self, i, *args, **kwargs):
                 try:
-                    pid = self.__dict__.get('_mptree_pool')
-                    if pid is not None:
-                        _pool_count(pid, 1, weight_of_item(self, i))
+                    completed(self, i)
                 except Exception:
                     core.fail('pool complete')
                 try:
@@ -653,7 +779,20 @@ def patch_pool(mod):
                     _hide(e, sys._getframe())
                     raise
             return _set
-        return make
+
+        def set3(orig):   # (self, i, obj) / (self, i, success_result): once per task
+            def _set(self, i, obj):
+                try:
+                    completed(self, i)
+                except Exception:
+                    core.fail('pool complete')
+                try:
+                    return orig(self, i, obj)
+                except BaseException as e:
+                    _hide(e, sys._getframe())
+                    raise
+            return _set
+        return generic, {('self', 'i', 'obj'): set3, ('self', 'i', 'success_result'): set3}
 
     def map_weight(res):
         # One task per item; a MapResult with no items (chunksize 0) submits nothing.
@@ -674,13 +813,14 @@ def patch_pool(mod):
     _wrap(Pool, 'terminate', make_state('terminated'))
     _wrap(Pool, 'join', make_state('joined'))
     _wrap(Pool, '_guarded_task_generation', make_gtg)
-    _wrap(mod.ApplyResult, '__init__', make_result_init(_apply_weight))
-    _wrap(mod.ApplyResult, '_set', make_set(lambda r, i: 1))
+    _wrap(mod.ApplyResult, '__init__', make_result_init(_apply_weight),
+          {('self', 'pool', 'callback', 'error_callback'): apply_init4})
+    _wrap(mod.ApplyResult, '_set', *make_set(None))
     _wrap(mod.MapResult, '__init__', make_result_init(map_weight))
-    _wrap(mod.MapResult, '_set', make_set(map_item_weight))
+    _wrap(mod.MapResult, '_set', *make_set(map_item_weight))
     _wrap(mod.IMapIterator, '__init__', make_result_init(lambda r: 0))
-    _wrap(mod.IMapIterator, '_set', make_set(lambda r, i: 1))
-    _wrap(mod.IMapUnorderedIterator, '_set', make_set(lambda r, i: 1))
+    _wrap(mod.IMapIterator, '_set', *make_set(None))
+    _wrap(mod.IMapUnorderedIterator, '_set', *make_set(None))
 
 
 def _apply_weight(res):
@@ -716,13 +856,7 @@ def _server_counting(orig, qid, index):
             _hide(e, sys._getframe())
             raise
         try:
-            P = core.P or core.state()
-            c = P.qcounts.get(qid)
-            if c is None:
-                c = core.queue_counters(qid)
-            next(c.c[index])
-            if not P.dirty:
-                core.mark_dirty()
+            _count(qid, index)
         except Exception:
             core.fail('manager count')
         return r
@@ -754,9 +888,10 @@ def patch_managers(mod):
                             obj.__dict__['_mptree_id'] = qid
                             _count_in_server(obj, qid)
                             maxsize = obj.maxsize if obj.maxsize > 0 else 0
-                            core.send({'type': 'queue.created', 'id': qid,
-                                       'kind': 'Manager' + typeid, 'ownerPid': core.state().pid,
-                                       'maxsize': maxsize, 'site': None})
+                            core.announce(qid, {'type': 'queue.created', 'id': qid,
+                                                'kind': 'Manager' + typeid,
+                                                'ownerPid': core.state().pid,
+                                                'maxsize': maxsize, 'site': None})
             except Exception:
                 core.fail('manager create')
             return r
@@ -783,9 +918,9 @@ def patch_futures_process(mod):
                 pid = core.new_id('p')
                 self.__dict__['_mptree_pool'] = pid
                 self._call_queue.__dict__['_mptree_pool'] = pid
-                core.send({'type': 'pool.created', 'id': pid, 'kind': 'ProcessPoolExecutor',
-                           'ownerPid': core.state().pid, 'size': int(self._max_workers),
-                           'site': call_site()})
+                core.announce(pid, {'type': 'pool.created', 'id': pid,
+                                    'kind': 'ProcessPoolExecutor', 'ownerPid': core.state().pid,
+                                    'size': int(self._max_workers), 'site': call_site()})
             except Exception:
                 core.fail('executor init')
         return __init__
@@ -824,7 +959,8 @@ def patch_futures_process(mod):
                 pid = self.__dict__.get('_mptree_pool')
                 if pid is not None and not self.__dict__.get('_mptree_state'):
                     self.__dict__['_mptree_state'] = 'shutdown'
-                    core.send({'type': 'pool.state', 'id': pid, 'state': 'shutdown'})
+                    core.announce(pid + ':state', {'type': 'pool.state', 'id': pid,
+                                                   'state': 'shutdown'})
             except Exception:
                 core.fail('executor shutdown')
             return r

@@ -1,0 +1,390 @@
+// The timeline webview: one lane per process (start to exit, coloured by state), then each
+// queue's depth and each pool's pending tasks as small area charts. Drawn on one canvas the
+// size of the viewport; a spacer gives the scroller the full height, and only the rows in view
+// are drawn, so 1,000 lanes cost what 30 do. Colours come from the theme's --vscode-* variables.
+// Plain script, no imports: the Content-Security-Policy allows this file (by nonce) and nothing else.
+(function () {
+  'use strict';
+  const vscode = acquireVsCodeApi();
+  const ROW = 18;
+  const CHART = 46;
+  const SECTION = 22;
+  const LABEL_W = 230;
+  const INDENT = 12;
+
+  const scroller = document.getElementById('scroller');
+  const spacer = document.getElementById('spacer');
+  const canvas = document.getElementById('canvas');
+  const ctx = canvas.getContext('2d');
+  const tip = document.getElementById('tip');
+  const titleEl = document.getElementById('title');
+  const statusEl = document.getElementById('status');
+
+  /** @type {{title:string,startedAt:number,endedAt:number|null,live:boolean,readOnly:boolean}|null} */
+  let run = null;
+  /** lanes in display order */
+  let order = [];
+  const lanes = new Map();
+  const series = new Map();
+  let seriesOrder = [];
+  /** Offset between the extension host's clock and ours, so live lanes grow smoothly. */
+  let clockSkew = 0;
+  let colors = {};
+  let drawQueued = false;
+  let hoverRow = -1;
+
+  function readColors() {
+    const css = getComputedStyle(document.documentElement);
+    const v = (name, fallback) => (css.getPropertyValue(name) || '').trim() || fallback;
+    colors = {
+      fg: v('--vscode-foreground', '#ccc'),
+      dim: v('--vscode-descriptionForeground', '#999'),
+      bg: v('--vscode-editor-background', '#1e1e1e'),
+      grid: v('--vscode-editorWidget-border', v('--vscode-panel-border', '#444')),
+      running: v('--vscode-charts-green', '#89d185'),
+      zombie: v('--vscode-list-warningForeground', v('--vscode-charts-yellow', '#cca700')),
+      exited: v('--vscode-disabledForeground', '#777'),
+      failed: v('--vscode-charts-red', '#f14c4c'),
+      worker: v('--vscode-charts-blue', '#3794ff'),
+      daemon: v('--vscode-charts-purple', '#b180d7'),
+      hover: v('--vscode-list-hoverBackground', 'rgba(128,128,128,0.15)'),
+      chart: v('--vscode-charts-blue', '#3794ff'),
+      limit: v('--vscode-charts-orange', '#d18616'),
+      font: v('--vscode-font-family', 'sans-serif'),
+      fontSize: v('--vscode-font-size', '12px'),
+    };
+  }
+
+  function now() {
+    return Date.now() + clockSkew;
+  }
+
+  function timeRange() {
+    if (!run) return [0, 1];
+    const end = run.endedAt ?? (run.live ? now() : Math.max(run.startedAt + 1, ...[...lanes.values()].map((l) => l.exitedAt ?? l.start)));
+    return [run.startedAt, Math.max(end, run.startedAt + 1000)];
+  }
+
+  function contentHeight() {
+    let h = SECTION + order.length * ROW;
+    if (seriesOrder.length > 0) h += SECTION + seriesOrder.length * CHART;
+    return h + 8;
+  }
+
+  function layout() {
+    spacer.style.height = contentHeight() + 'px';
+    const dpr = window.devicePixelRatio || 1;
+    const w = scroller.clientWidth;
+    const h = scroller.clientHeight;
+    canvas.style.top = scroller.offsetTop + 'px';
+    canvas.style.width = w + 'px';
+    canvas.style.height = h + 'px';
+    if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
+      canvas.width = Math.round(w * dpr);
+      canvas.height = Math.round(h * dpr);
+    }
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  }
+
+  function queueDraw() {
+    if (drawQueued) return;
+    drawQueued = true;
+    requestAnimationFrame(() => {
+      drawQueued = false;
+      draw();
+    });
+  }
+
+  function laneColor(l) {
+    if (l.state === 'zombie') return colors.zombie;
+    if (l.state === 'exited') return l.signal || (l.exitCode !== null && l.exitCode !== 0) ? colors.failed : colors.exited;
+    if (l.kind === 'pool-worker') return colors.worker;
+    if (l.daemon) return colors.daemon;
+    return colors.running;
+  }
+
+  function draw() {
+    layout();
+    const w = scroller.clientWidth;
+    const h = scroller.clientHeight;
+    const top = scroller.scrollTop;
+    ctx.clearRect(0, 0, w, h);
+    ctx.font = `${colors.fontSize} ${colors.font}`;
+    ctx.textBaseline = 'middle';
+    const [t0, t1] = timeRange();
+    const x0 = LABEL_W;
+    const span = Math.max(1, w - x0 - 8);
+    const xOf = (t) => x0 + ((t - t0) / (t1 - t0)) * span;
+
+    // Time grid: about one line per 100 px, at round seconds.
+    const step = niceStep((t1 - t0) / Math.max(1, span / 100));
+    ctx.strokeStyle = colors.grid;
+    ctx.fillStyle = colors.dim;
+    ctx.lineWidth = 1;
+    for (let t = 0; t <= t1 - t0; t += step) {
+      const x = Math.round(xOf(t0 + t)) + 0.5;
+      ctx.globalAlpha = 0.35;
+      ctx.beginPath();
+      ctx.moveTo(x, 0);
+      ctx.lineTo(x, h);
+      ctx.stroke();
+      ctx.globalAlpha = 1;
+      ctx.fillText(fmtSeconds(t), x + 3, 9);
+    }
+
+    // Processes section.
+    let y = SECTION - top;
+    ctx.fillStyle = colors.fg;
+    if (y > -SECTION) ctx.fillText(`Processes (${order.length})`, 6, y - SECTION / 2 + 2);
+    const first = Math.max(0, Math.floor(-y / ROW));
+    const last = Math.min(order.length, Math.ceil((h - y) / ROW));
+    for (let i = first; i < last; i++) {
+      const l = lanes.get(order[i]);
+      if (!l) continue;
+      const ry = y + i * ROW;
+      if (i === hoverRow) {
+        ctx.fillStyle = colors.hover;
+        ctx.fillRect(0, ry, w, ROW);
+      }
+      // Label: indented by nesting, with markers.
+      const indent = 6 + Math.min(l.depth, 12) * INDENT;
+      if (l.depth > 0) {
+        ctx.strokeStyle = colors.grid;
+        ctx.beginPath();
+        ctx.moveTo(indent - INDENT / 2 + 0.5, ry);
+        ctx.lineTo(indent - INDENT / 2 + 0.5, ry + ROW / 2);
+        ctx.lineTo(indent - 2, ry + ROW / 2);
+        ctx.stroke();
+      }
+      ctx.fillStyle = l.state === 'exited' ? colors.dim : colors.fg;
+      let label = `${l.name} ${l.pid}`;
+      if (l.daemon && l.kind !== 'pool-worker') label += ' · D';
+      if (l.kind === 'pool-worker') label += ' · W';
+      if (l.hint) label = '⚠ ' + label;
+      ctx.save();
+      ctx.beginPath();
+      ctx.rect(0, ry, LABEL_W - 6, ROW);
+      ctx.clip();
+      if (l.hint) ctx.fillStyle = colors.zombie;
+      ctx.fillText(label, indent, ry + ROW / 2);
+      ctx.restore();
+
+      // Bar: running part, zombie part, end tick.
+      const start = xOf(l.start);
+      const exited = l.exitedAt ?? null;
+      const end = exited ?? (run && run.live ? now() : t1);
+      const barY = ry + 4;
+      const barH = ROW - 8;
+      ctx.fillStyle = exited === null ? laneColor(l) : l.kind === 'pool-worker' ? colors.worker : l.daemon ? colors.daemon : colors.running;
+      ctx.globalAlpha = exited === null ? 0.9 : 0.45;
+      ctx.fillRect(start, barY, Math.max(2, xOf(end) - start), barH);
+      ctx.globalAlpha = 1;
+      if (exited !== null) {
+        const reaped = l.reapedAt ?? (l.state === 'zombie' ? (run && run.live ? now() : t1) : exited);
+        if (reaped > exited) {
+          ctx.fillStyle = colors.zombie;
+          ctx.fillRect(xOf(exited), barY, Math.max(2, xOf(reaped) - xOf(exited)), barH);
+        }
+        ctx.fillStyle = laneColor(l);
+        ctx.fillRect(xOf(exited) - 1, ry + 2, 3, ROW - 4);
+      }
+      if (l.daemon && l.kind !== 'pool-worker') {
+        // Daemons: a dashed outline, so they read differently without relying on colour alone.
+        ctx.setLineDash([3, 2]);
+        ctx.strokeStyle = colors.daemon;
+        ctx.strokeRect(start + 0.5, barY + 0.5, Math.max(2, xOf(end) - start) - 1, barH - 1);
+        ctx.setLineDash([]);
+      }
+    }
+
+    // Charts section: queue depths, pool pending tasks.
+    y = SECTION + order.length * ROW - top;
+    if (seriesOrder.length > 0) {
+      y += SECTION;
+      ctx.fillStyle = colors.fg;
+      if (y > 0 && y - SECTION < h) ctx.fillText('Queues and pools', 6, y - SECTION / 2 + 2);
+      for (let i = 0; i < seriesOrder.length; i++) {
+        const cy = y + i * CHART;
+        if (cy + CHART < 0 || cy > h) continue;
+        drawSeries(series.get(seriesOrder[i]), cy, xOf, t1);
+      }
+    }
+  }
+
+  function drawSeries(s, cy, xOf, t1) {
+    if (!s) return;
+    const pts = s.points;
+    let max = s.limit || 0;
+    for (const p of pts) if (p[1] > max) max = p[1];
+    max = Math.max(1, max);
+    const base = cy + CHART - 6;
+    const hh = CHART - 16;
+    const yOf = (v) => base - (v / max) * hh;
+    ctx.fillStyle = colors.dim;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(0, cy, LABEL_W - 6, CHART);
+    ctx.clip();
+    ctx.fillText(s.label, 6, cy + 12);
+    const lastV = pts.length ? pts[pts.length - 1][1] : 0;
+    ctx.fillText(`now ${lastV}${s.limit ? ` / ${s.limit}` : ''} · max ${max}`, 6, cy + 28);
+    ctx.restore();
+    ctx.strokeStyle = colors.grid;
+    ctx.beginPath();
+    ctx.moveTo(LABEL_W, base + 0.5);
+    ctx.lineTo(xOf(t1), base + 0.5);
+    ctx.stroke();
+    if (s.limit > 0) {
+      ctx.strokeStyle = colors.limit;
+      ctx.setLineDash([4, 3]);
+      ctx.beginPath();
+      ctx.moveTo(LABEL_W, Math.round(yOf(s.limit)) + 0.5);
+      ctx.lineTo(xOf(t1), Math.round(yOf(s.limit)) + 0.5);
+      ctx.stroke();
+      ctx.setLineDash([]);
+    }
+    if (pts.length === 0) return;
+    // A step chart: a depth holds until the next sample.
+    ctx.beginPath();
+    ctx.moveTo(xOf(pts[0][0]), base);
+    let prevY = base;
+    for (const [t, v] of pts) {
+      const x = xOf(t);
+      ctx.lineTo(x, prevY);
+      prevY = yOf(v);
+      ctx.lineTo(x, prevY);
+    }
+    const endX = xOf(run && run.live ? now() : t1);
+    ctx.lineTo(endX, prevY);
+    ctx.lineTo(endX, base);
+    ctx.closePath();
+    ctx.fillStyle = s.kind === 'queue' ? colors.chart : colors.worker;
+    ctx.globalAlpha = 0.35;
+    ctx.fill();
+    ctx.globalAlpha = 1;
+    ctx.strokeStyle = s.kind === 'queue' ? colors.chart : colors.worker;
+    ctx.stroke();
+  }
+
+  function niceStep(raw) {
+    const steps = [100, 200, 500, 1000, 2000, 5000, 10000, 15000, 30000, 60000, 120000, 300000, 600000, 1800000, 3600000];
+    for (const s of steps) if (s >= raw) return s;
+    return steps[steps.length - 1];
+  }
+
+  function fmtSeconds(ms) {
+    if (ms < 60000) return `${(ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1)} s`;
+    const m = Math.floor(ms / 60000);
+    const s = Math.round((ms % 60000) / 1000);
+    return s ? `${m} min ${s} s` : `${m} min`;
+  }
+
+  function fmtTime(t) {
+    return run ? fmtSeconds(Math.max(0, t - run.startedAt)) : '';
+  }
+
+  function header() {
+    if (!run) return;
+    titleEl.textContent = run.title;
+    const state = run.live ? 'live' : run.readOnly ? 'opened from file' : 'ended';
+    statusEl.textContent = ` · ${state} · ${order.length} process${order.length === 1 ? '' : 'es'}`;
+  }
+
+  function rowAt(clientY) {
+    const rect = scroller.getBoundingClientRect();
+    const y = clientY - rect.top + scroller.scrollTop - SECTION;
+    const row = Math.floor(y / ROW);
+    return y >= 0 && row < order.length ? row : -1;
+  }
+
+  scroller.addEventListener('scroll', queueDraw, { passive: true });
+  window.addEventListener('resize', queueDraw);
+  scroller.addEventListener('mousemove', (e) => {
+    const row = rowAt(e.clientY);
+    if (row !== hoverRow) {
+      hoverRow = row;
+      queueDraw();
+    }
+    const l = row >= 0 ? lanes.get(order[row]) : null;
+    if (!l) {
+      tip.hidden = true;
+      return;
+    }
+    const end = l.exitedAt === null ? 'running' : `exited at ${fmtTime(l.exitedAt)}${l.signal ? ` (${l.signal})` : l.exitCode !== null ? ` (exit ${l.exitCode})` : ''}`;
+    const lines = [`${l.name} · pid ${l.pid}${l.daemon ? ' · daemon' : ''}${l.kind === 'pool-worker' ? ' · pool worker' : ''}`, `started at ${fmtTime(l.start)}, ${end}`];
+    if (l.state === 'zombie') lines.push('zombie: not joined yet');
+    if (l.hint) lines.push('⚠ ' + l.hint);
+    lines.push('Click to show it in the tree');
+    tip.textContent = lines.join('\n');
+    tip.hidden = false;
+    tip.style.left = Math.min(e.clientX + 12, window.innerWidth - tip.offsetWidth - 4) + 'px';
+    tip.style.top = Math.min(e.clientY + 14, window.innerHeight - tip.offsetHeight - 4) + 'px';
+  });
+  scroller.addEventListener('mouseleave', () => {
+    hoverRow = -1;
+    tip.hidden = true;
+    queueDraw();
+  });
+  scroller.addEventListener('click', (e) => {
+    const row = rowAt(e.clientY);
+    if (row >= 0) vscode.postMessage({ type: 'reveal', key: order[row] });
+  });
+  scroller.addEventListener('keydown', (e) => {
+    if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      hoverRow = Math.max(0, Math.min(order.length - 1, hoverRow + (e.key === 'ArrowDown' ? 1 : -1)));
+      const y = SECTION + hoverRow * ROW;
+      if (y < scroller.scrollTop + SECTION) scroller.scrollTop = y - SECTION;
+      else if (y + ROW > scroller.scrollTop + scroller.clientHeight) scroller.scrollTop = y + ROW - scroller.clientHeight;
+      queueDraw();
+      e.preventDefault();
+    } else if (e.key === 'Enter' && hoverRow >= 0) {
+      vscode.postMessage({ type: 'reveal', key: order[hoverRow] });
+    }
+  });
+
+  // Theme changes swap the body's class: re-read the colours.
+  new MutationObserver(() => {
+    readColors();
+    queueDraw();
+  }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+
+  window.addEventListener('message', (event) => {
+    const m = event.data;
+    if (!m || typeof m !== 'object') return;
+    if (m.type === 'reset') {
+      lanes.clear();
+      series.clear();
+      for (const l of m.lanes) lanes.set(l.key, l);
+      order = m.lanes.map((l) => l.key);
+      for (const s of m.series) series.set(s.id, s);
+      seriesOrder = m.series.map((s) => s.id);
+    } else if (m.type === 'update') {
+      for (const l of m.lanes) lanes.set(l.key, l);
+      if (m.order) order = m.order;
+      for (const s of m.series) {
+        const known = series.get(s.id);
+        if (!known || s.label !== undefined) {
+          series.set(s.id, { ...(known || {}), ...s, points: [...s.points] });
+          if (!known) seriesOrder.push(s.id);
+        } else {
+          for (const p of s.points) known.points.push(p);
+        }
+      }
+    } else {
+      return;
+    }
+    run = m.run;
+    clockSkew = m.now - Date.now();
+    header();
+    queueDraw();
+    vscode.postMessage({ type: 'ack', seq: m.seq });
+  });
+
+  // While live, running lanes grow: redraw a few times a second, only when visible.
+  setInterval(() => {
+    if (run && run.live && !document.hidden) queueDraw();
+  }, 250);
+
+  readColors();
+  vscode.postMessage({ type: 'ready' });
+})();

@@ -1,0 +1,38 @@
+// mptree: Export Run. Writes the run (final tree, hints and its history over time) to a JSON
+// file that mptree: Open Run shows again, read-only, on any machine.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { exportRun } from '../../core/history';
+import type { BeyondApi } from '../features';
+import type { Run } from '../runs';
+import { ImportedRun } from '../timeline/importedRuns';
+import { pickRun, runOf } from './showTimeline';
+
+export async function exportRunCommand(api: BeyondApi, node?: unknown, target?: vscode.Uri): Promise<vscode.Uri | undefined> {
+  const chosen = runOf(api, node) ?? (await pickRun(api, 'Export which run?', { includeImported: false }));
+  if (!chosen) return undefined;
+  if (chosen instanceof ImportedRun) throw new Error('this run was opened from a file already: copy that file to share it');
+  const run: Run = chosen;
+  const history = api.historyOf(run.runId);
+  if (!history) throw new Error('no history was recorded for this run');
+  const uri = target ?? (await vscode.window.showSaveDialog({
+    title: 'Export run',
+    defaultUri: defaultTarget(run),
+    filters: { 'mptree run': ['json'] },
+    saveLabel: 'Export',
+  }));
+  if (!uri) return undefined;
+  const hints = api.hints.recompute(run.runId);
+  await vscode.workspace.fs.writeFile(uri, Buffer.from(exportRun(history, hints), 'utf8'));
+  const note = run.isLive ? ' (as it is now: the run is still going)' : '';
+  vscode.window.setStatusBarMessage(`$(export) mptree: run exported to ${path.basename(uri.fsPath)}${note}`, 5000);
+  return uri;
+}
+
+function defaultTarget(run: Run): vscode.Uri {
+  const folder = vscode.workspace.getWorkspaceFolder(run.scriptUri)?.uri ?? vscode.Uri.file(path.dirname(run.scriptUri.fsPath));
+  const d = new Date(run.info.startedAt);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const stamp = `${d.getFullYear()}${pad(d.getMonth() + 1)}${pad(d.getDate())}-${pad(d.getHours())}${pad(d.getMinutes())}${pad(d.getSeconds())}`;
+  return vscode.Uri.joinPath(folder, `${path.basename(run.info.script, '.py')}-${stamp}.mptree.json`);
+}

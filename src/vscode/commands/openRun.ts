@@ -1,0 +1,33 @@
+// mptree: Open Run. Reads an exported run (checked field by field, never evaluated), lists it
+// in the Opened Runs view and shows its timeline.
+import * as vscode from 'vscode';
+import { importRun, RunFileError } from '../../core/history';
+import type { BeyondApi } from '../features';
+import { ImportedRun } from '../timeline/importedRuns';
+
+/** Larger files are refused before reading: a run file of this size is not one mptree wrote. */
+const MAX_FILE_BYTES = 256 * 1024 * 1024;
+
+export async function openRun(api: BeyondApi, uri?: unknown): Promise<ImportedRun | undefined> {
+  const file = uri instanceof vscode.Uri ? uri : (await vscode.window.showOpenDialog({
+    title: 'Open an exported mptree run',
+    canSelectMany: false,
+    filters: { 'mptree run': ['json'], 'All files': ['*'] },
+    openLabel: 'Open Run',
+  }))?.[0];
+  if (!file) return undefined;
+  const stat = await vscode.workspace.fs.stat(file);
+  if (stat.size > MAX_FILE_BYTES) throw new Error(`${file.fsPath} is too large to be an mptree run (${Math.round(stat.size / 1e6)} MB)`);
+  const text = Buffer.from(await vscode.workspace.fs.readFile(file)).toString('utf8');
+  let run: ImportedRun;
+  try {
+    run = new ImportedRun(importRun(text), file.fsPath);
+  } catch (error) {
+    if (error instanceof RunFileError) throw new Error(`cannot open ${file.fsPath}: ${error.message}`);
+    throw error;
+  }
+  api.imported.add(run);
+  api.hints.trackFixed(run, run.data.hints.map((h) => ({ ...h, ...(h.processKey ? { processKey: run.keyOf(h.processKey) } : {}) })));
+  api.openTimeline(run);
+  return run;
+}
