@@ -7,6 +7,7 @@ import { LiveArea } from './core/liveArea';
 import { renderTree, stripAnsi } from './core/renderTree';
 import { PythonError } from './core/python';
 import { RunSession } from './core/session';
+import { computeHints, hintId, HintTracker, snapshotHints, type Hint } from './core/hints';
 import { checkTarget, type LaunchTarget } from './core/launcher';
 import type { RunInfo } from './core/types';
 
@@ -198,8 +199,20 @@ async function run(options: CliOptions): Promise<number> {
     }
   });
 
+  // Hints: watched while the run goes (a queue full for seconds is only visible then), and
+  // every hint seen is kept for the snapshot, the final wording winning.
+  const hintTracker = new HintTracker();
+  const hintsSeen = new Map<string, Hint>();
+  const collectHints = () => {
+    for (const hint of computeHints(session.model, session.info, Date.now(), hintTracker)) hintsSeen.set(hintId(hint), hint);
+  };
+  session.onDidChange(() => hintTracker.observe(session.model, Date.now()));
+  const hintTimer = options.snapshot ? setInterval(collectHints, 500) : undefined;
+
   session.start('inherit');
   const info = await session.ended;
+  clearInterval(hintTimer);
+  collectHints();
   if (stopping) await stopping;
   clearTimeout(drawTimer);
 
@@ -211,7 +224,8 @@ async function run(options: CliOptions): Promise<number> {
   }
   if (options.snapshot) {
     try {
-      fs.writeFileSync(options.snapshot, JSON.stringify(session.model.toSnapshot(info), null, 2) + '\n');
+      const snapshot = { ...session.model.toSnapshot(info), hints: snapshotHints([...hintsSeen.values()]) };
+      fs.writeFileSync(options.snapshot, JSON.stringify(snapshot, null, 2) + '\n');
     } catch (error) {
       writeErr(`mptree: could not write the snapshot: ${(error as Error).message}\n`);
     }

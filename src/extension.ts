@@ -11,6 +11,7 @@ import { ProcessStatusBar } from './vscode/statusBar';
 import { ProcessDecorationProvider } from './vscode/tree/decorations';
 import type { TreeNode } from './vscode/tree/nodes';
 import { ProcessTreeProvider, type TreeOptions } from './vscode/tree/processTreeProvider';
+import { registerBeyondTreeFeatures, type BeyondApi } from './vscode/features';
 
 /** Returned by activate(): the integration tests read the live tree through it. */
 export interface MptreeApi {
@@ -19,6 +20,8 @@ export interface MptreeApi {
   readonly treeView: vscode.TreeView<TreeNode>;
   readonly statusBar: ProcessStatusBar;
   readonly log: vscode.LogOutputChannel;
+  /** Hints, timeline, export/import (src/vscode/features.ts). */
+  readonly beyond: BeyondApi;
 }
 
 let runManager: RunManager | undefined;
@@ -60,7 +63,13 @@ export function activate(context: vscode.ExtensionContext): MptreeApi {
     showNotices(runs),
     log,
   );
-  return { runs, treeProvider, treeView, statusBar, log };
+  const beyond = registerBeyondTreeFeatures({ context, runs, tree: treeProvider, treeView, log, treeOptions: treeOptions() });
+  context.subscriptions.push(
+    beyond.imported.onDidChangeRuns(() => void vscode.commands.executeCommand('setContext', 'mptree.hasOpenedRuns', beyond.imported.runs.length > 0)),
+  );
+  treeProvider.setHintLines((key) => beyond.hints.tooltipLines(key));
+  beyond.importedTree.setHintLines((key) => beyond.hints.tooltipLines(key));
+  return { runs, treeProvider, treeView, statusBar, log, beyond };
 }
 
 /**

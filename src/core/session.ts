@@ -267,6 +267,11 @@ export class RunSession implements Disposable {
     this.checkEnd();
   }
 
+  /** External launch: the launcher (a VS Code task) ended without ever starting the program. */
+  launchFailed(reason: string): void {
+    if (!this.isEnded) this.fail(reason);
+  }
+
   private fail(error: string): void {
     this.info.error = error;
     this.emitLog('error', `mptree: ${error}`);
@@ -469,7 +474,9 @@ export class RunSession implements Disposable {
    * period, SIGKILL to the rest, then a check through the OS that nothing is left.
    */
   async stop(graceMs = this.options.terminateGraceMs ?? 3000): Promise<StopResult> {
-    if (this.info.rootPid === null) return { terminated: [], killed: [], remaining: [] };
+    // An external launch can report processes before its task says the root's pid: stop
+    // whatever the runtime reported even then.
+    if (this.info.rootPid === null && this.model.liveCount === 0) return { terminated: [], killed: [], remaining: [] };
     await this.scanOnce();
     const targets = this.model.liveProcesses().filter((p) => p.state === 'running');
     const terminated: number[] = [];

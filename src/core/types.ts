@@ -151,6 +151,8 @@ export interface SnapshotJson {
     completed: number;
     pending: number;
   }>;
+  /** Classic mistakes recognised in the run (src/core/hints.ts, docs/hints.md); the CLI fills it. */
+  hints?: Array<{ kind: string; pid: number | null; message: string; site?: string }>;
 }
 
 /** What changed in one reduction step; the tree refreshes only these. */

@@ -14,7 +14,14 @@ export enum CommandId {
   CopyPid = 'mptree.copyPid',
   ClearExited = 'mptree.clearExited',
   Refresh = 'mptree.refresh',
+  // Registered by registerBeyondTreeFeatures (src/vscode/features.ts).
+  ShowTimeline = 'mptree.showTimeline',
+  ExportRun = 'mptree.exportRun',
+  OpenRun = 'mptree.openRun',
 }
+
+/** Commands registered outside registerCommands. */
+export type ElsewhereCommandId = CommandId.ShowTimeline | CommandId.ExportRun | CommandId.OpenRun;
 
 export const VIEW_ID = 'mptree.processes';
 export const CONTAINER_ID = 'mptree';

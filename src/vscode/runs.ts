@@ -55,17 +55,16 @@ export class Run implements RunView {
   taskEnded(): boolean {
     this.execution = undefined;
     if (this.sawProcess || this.session.isEnded) return false;
+    this.session.launchFailed('the task ended before the program started');
     this.session.dispose();
     return true;
   }
 
   /** SIGTERM to every process, SIGKILL after the grace period; the terminal stays for reading. */
   async stop(graceMs: number): Promise<StopResult> {
-    if (this.session.rootPid === null) {
-      // Not started yet: ending the task is all there is to stop.
-      this.execution?.terminate();
-      return { terminated: [], killed: [], remaining: [] };
-    }
+    // Before the task reports its pid, ending the task stops the root; the session still stops
+    // whatever the runtime already reported.
+    if (this.session.rootPid === null) this.execution?.terminate();
     return this.session.stop(graceMs);
   }
 }

@@ -3,7 +3,7 @@
 // explorer, nothing from the palette.
 
 import * as vscode from 'vscode';
-import { CommandId } from '../commandIds';
+import { CommandId, type ElsewhereCommandId } from '../commandIds';
 import type { Services } from '../services';
 import { clearExited } from './clearExited';
 import { copyPid } from './copyPid';
@@ -19,7 +19,7 @@ import { terminateTree } from './terminateTree';
 type Handler = (services: Services, first?: unknown, second?: unknown) => unknown;
 
 // A Record over the enum: adding a CommandId without a handler is a type error.
-const handlers: Record<CommandId, Handler> = {
+const handlers: Record<Exclude<CommandId, ElsewhereCommandId>, Handler> = {
   [CommandId.RunFile]: runFile,
   [CommandId.RunActiveFile]: runActiveFile,
   [CommandId.Terminate]: terminateProcess,
@@ -33,7 +33,7 @@ const handlers: Record<CommandId, Handler> = {
 };
 
 export function registerCommands(services: Services): vscode.Disposable[] {
-  return (Object.keys(handlers) as CommandId[]).map((id) =>
+  return (Object.keys(handlers) as Array<keyof typeof handlers>).map((id) =>
     vscode.commands.registerCommand(id, async (first?: unknown, second?: unknown) => {
       try {
         return await handlers[id](services, first, second);

@@ -91,6 +91,13 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
 
   // ---- public surface -------------------------------------------------------------------
 
+  private hintLines: (key: string) => string[] = () => [];
+
+  /** Where tooltips read hint lines from (src/vscode/features.ts's HintsController). */
+  setHintLines(lookup: (key: string) => string[]): void {
+    this.hintLines = lookup;
+  }
+
   setOptions(options: TreeOptions): void {
     this.options = options;
     this.refresh();
@@ -466,6 +473,7 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
   private processTooltip(run: RunView, p: ProcessInfo): vscode.MarkdownString {
     const tip = new vscode.MarkdownString(undefined, true);
     tip.appendMarkdown(`**${md(processLabel(p))}** — pid ${p.pid}, ${md(processStateText(p))}\n\n`);
+    for (const line of this.hintLines(p.key)) tip.appendMarkdown(`$(warning) ${md(line.replace(/^⚠ /, ''))}\n\n`);
     const parent = p.parentKey ? run.model.get(p.parentKey) : undefined;
     const pool = p.poolId && p.parentKey ? run.model.poolsOf(p.parentKey).find((x) => x.id === p.poolId) : undefined;
     const ended = p.exitedAt ?? (p.state === 'running' ? Date.now() : null);
