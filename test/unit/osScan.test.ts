@@ -25,10 +25,18 @@ describe('OS process listers', { skip: !posix && 'POSIX ps' }, () => {
       const line = await new Promise<string>((resolve) => parent.stdout.once('data', (d) => resolve(String(d))));
       const [a, b, z] = line.trim().split(' ').map(Number);
       children = [a, b];
-      // Let `true` finish and `sh -c` start its child.
-      await new Promise((r) => setTimeout(r, 300));
+      // Wait (bounded) until `true` has become a zombie and both listers see the same set:
+      // on a loaded machine a fixed sleep races process start-up. The assertions below still
+      // decide the outcome; a lister that never agrees fails them after the deadline.
       const listers = [new PsTreeLister(), ...(ProcLister.isSupported() ? [new ProcLister()] : [])];
-      const results = await Promise.all(listers.map((l) => l.list(parent.pid!)));
+      const settled = (lists: Awaited<ReturnType<PsTreeLister['list']>>[]) =>
+        lists.every((list) => list.find((p) => p.pid === z)?.zombie === true && list.some((p) => p.pid === b)) &&
+        new Set(lists.map((list) => list.map((p) => p.pid).sort().join(','))).size === 1;
+      let results = await Promise.all(listers.map((l) => l.list(parent.pid!)));
+      for (const deadline = Date.now() + 5000; !settled(results) && Date.now() < deadline; ) {
+        await new Promise((r) => setTimeout(r, 100));
+        results = await Promise.all(listers.map((l) => l.list(parent.pid!)));
+      }
       for (const [i, list] of results.entries()) {
         const pids = new Set(list.map((p) => p.pid));
         assert.ok(pids.has(a) && pids.has(b) && pids.has(z), `${listers[i].name}: ${JSON.stringify(list)}`);

@@ -239,7 +239,7 @@ class Counters(object):
 P = None                 # the current ProcState; None in a fork child until needed
 tls = _thread._local()
 # The hot paths (a put, a get, a task done) go straight to these: id -> list of
-# itertools.count of this process. A fork child gets new dicts (after_fork_child).
+# itertools.count of this process. A fork child starts them empty (after_fork_child).
 QC = {}
 PC = {}
 DIRTY = [False]          # some count changed since the last flush
@@ -275,14 +275,15 @@ def after_fork_child():
     """os.register_at_fork(after_in_child=...). Only what cannot wait: the parent's fds
     (its connection, epoll, wake-up pipe) are closed so the session sees the parent's
     connection end when the parent ends, and the parent's state is set aside."""
-    global P, _owned_fds, QC, PC
+    global P, _owned_fds
     try:
         old = P
-        # Rebinding instead of clearing: the parent's objects are never touched (no
-        # copy-on-write faults), and their counts are the parent's to report.
-        _stale.append((QC, PC))
-        QC = {}
-        PC = {}
+        # The counts inherited are the parent's to report. (The lists stay alive in the
+        # parent's state, set aside below, so clearing frees nothing.)
+        if QC:
+            QC.clear()
+        if PC:
+            PC.clear()
         DIRTY[0] = False
         if old is not None:
             _stale.append(old)

@@ -430,22 +430,28 @@ def _count_slow(qid, index):
 
 
 def _count(qid, index):
-    """One put/get/task_done. The hot path is two dict lookups and next() on an
-    itertools.count (atomic under the GIL, unlike `x += 1`); no lock, no clock."""
-    c = core.QC.get(qid)
-    if c is None:
+    try:
+        next(_QC[qid][index])
+    except KeyError:
         return _count_slow(qid, index)
-    next(c[index])
     if not _DIRTY[0]:
         core.mark_dirty()
 
 
+_QC = core.QC          # the same dicts for the process's whole life (cleared after a fork)
+_PC = core.PC
 _DIRTY = core.DIRTY
 
 
 def _queue_op(index):
     """Wrapper makers for a counted queue method: the generic one, and exact ones for the
-    signatures multiprocessing has had (see _wrap)."""
+    signatures multiprocessing has had (see _wrap).
+
+    Each op costs a user queue one extra Python call, one attribute read, next() on an
+    itertools.count (atomic under the GIL, unlike `x += 1`) and a flag test: no lock, no
+    clock, no frame walk. The counting is written out in each wrapper rather than called,
+    as a call costs as much again. multiprocessing's own queues (inside Pool, executors)
+    have no id (the class default None) and pay the call and the attribute read only."""
     def generic(orig):
         def method(self, *args, **kwargs):
             try:
@@ -454,7 +460,7 @@ def _queue_op(index):
                 _hide(e, sys._getframe())
                 raise
             try:
-                qid = self.__dict__.get('_mptree_id')
+                qid = self._mptree_id
                 if qid is not None:
                     _count(qid, index)
             except Exception:
@@ -469,12 +475,16 @@ def _queue_op(index):
             except BaseException as e:
                 _hide(e, sys._getframe())
                 raise
-            try:
-                qid = self.__dict__.get('_mptree_id')
-                if qid is not None:
-                    _count(qid, index)
-            except Exception:
-                core.fail('count')
+            qid = self._mptree_id
+            if qid is not None:
+                try:
+                    next(_QC[qid][index])
+                    if not _DIRTY[0]:
+                        core.mark_dirty()
+                except KeyError:
+                    _count_slow(qid, index)
+                except Exception:
+                    core.fail('count')
             return r
         return put
 
@@ -485,12 +495,16 @@ def _queue_op(index):
             except BaseException as e:
                 _hide(e, sys._getframe())
                 raise
-            try:
-                qid = self.__dict__.get('_mptree_id')
-                if qid is not None:
-                    _count(qid, index)
-            except Exception:
-                core.fail('count')
+            qid = self._mptree_id
+            if qid is not None:
+                try:
+                    next(_QC[qid][index])
+                    if not _DIRTY[0]:
+                        core.mark_dirty()
+                except KeyError:
+                    _count_slow(qid, index)
+                except Exception:
+                    core.fail('count')
             return r
         return get
 
@@ -501,12 +515,16 @@ def _queue_op(index):
             except BaseException as e:
                 _hide(e, sys._getframe())
                 raise
-            try:
-                qid = self.__dict__.get('_mptree_id')
-                if qid is not None:
-                    _count(qid, index)
-            except Exception:
-                core.fail('count')
+            qid = self._mptree_id
+            if qid is not None:
+                try:
+                    next(_QC[qid][index])
+                    if not _DIRTY[0]:
+                        core.mark_dirty()
+                except KeyError:
+                    _count_slow(qid, index)
+                except Exception:
+                    core.fail('count')
             return r
         return put
 
@@ -517,12 +535,16 @@ def _queue_op(index):
             except BaseException as e:
                 _hide(e, sys._getframe())
                 raise
-            try:
-                qid = self.__dict__.get('_mptree_id')
-                if qid is not None:
-                    _count(qid, index)
-            except Exception:
-                core.fail('count')
+            qid = self._mptree_id
+            if qid is not None:
+                try:
+                    next(_QC[qid][index])
+                    if not _DIRTY[0]:
+                        core.mark_dirty()
+                except KeyError:
+                    _count_slow(qid, index)
+                except Exception:
+                    core.fail('count')
             return r
         return method
 
@@ -573,6 +595,11 @@ def patch_queues(mod):
 
     _wrap(mod.Queue, '__init__', make_init(queue_kind))
     _wrap(mod.Queue, '__setstate__', make_setstate)
+    # The id lives in a user queue's instance dict; this class default lets the hot path
+    # read it as a plain attribute (no __dict__ lookup, no AttributeError).
+    for cls in (mod.Queue, mod.SimpleQueue):
+        if '_mptree_id' not in cls.__dict__:
+            cls._mptree_id = None
     put, get, done = _queue_op(0), _queue_op(1), _queue_op(2)
     _wrap(mod.Queue, 'put', *put)
     _wrap(mod.Queue, 'get', *get)
@@ -630,7 +657,7 @@ def patch_spawn(mod):
 def _pool_count(pool_id, index, n):
     if pool_id is None or n <= 0:
         return
-    c = core.PC.get(pool_id)
+    c = _PC.get(pool_id)
     if n == 1 and c is not None:
         next(c[index])            # the hot path: one task submitted or done
     elif n == 1:
@@ -760,7 +787,7 @@ def patch_pool(mod):
         # weight_of_item None: every _set is one task (apply, imap chunks, map with
         # chunksize 1), the common hot path.
         def completed(self, i):
-            pid = self.__dict__.get('_mptree_pool')
+            pid = self._mptree_pool
             if pid is not None:
                 if weight_of_item is None or self._chunksize == 1:
                     _pool_count(pid, 1, 1)
@@ -782,10 +809,19 @@ def patch_pool(mod):
 
         def set3(orig):   # (self, i, obj) / (self, i, success_result): once per task
             def _set(self, i, obj):
-                try:
-                    completed(self, i)
-                except Exception:
-                    core.fail('pool complete')
+                pid = self._mptree_pool
+                if pid is not None:
+                    try:
+                        if weight_of_item is None or self._chunksize == 1:
+                            next(_PC[pid][1])
+                            if not _DIRTY[0]:
+                                core.mark_dirty()
+                        else:
+                            _pool_count(pid, 1, weight_of_item(self, i))
+                    except KeyError:
+                        _pool_count(pid, 1, 1)    # the first in this process
+                    except Exception:
+                        core.fail('pool complete')
                 try:
                     return orig(self, i, obj)
                 except BaseException as e:
@@ -807,6 +843,8 @@ def patch_pool(mod):
         cs = res._chunksize
         return max(0, min(cs, n - i * cs))
 
+    if '_mptree_pool' not in mod.ApplyResult.__dict__:
+        mod.ApplyResult._mptree_pool = None    # see the same for queues
     _wrap(Pool, '__init__', make_init)
     _wrap(Pool, '_repopulate_pool', make_repopulate)
     _wrap(Pool, 'close', make_state('closed'))
