@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // npm run screenshot -- [--command mptree.runActiveFile] [--open hello_mp.py] [--view]
 //                       [--out media/screenshots/x.png] [--wait 3000] [--workspace DIR]
-//                       [--width 1400 --height 900]
+//                       [--width 1400 --height 900] [--pause ms between commands]
 // Opens the real VS Code 1.100.3 workbench (code-server) with this extension loaded for
 // development, optionally opens a file of the workspace and runs a command through the
 // command palette the way a person would (F1, type, Enter), waits, and writes a PNG.
@@ -13,6 +13,8 @@ import { fixtureWorkspace, openWorkbench, repoRoot, timeout } from './codeServer
 const { values: opts } = parseArgs({
   options: {
     command: { type: 'string', multiple: true, default: [] },
+    // Milliseconds between two --command's, e.g. to let a run fill the view before the timeline opens.
+    pause: { type: 'string', default: '0' },
     open: { type: 'string' },
     out: { type: 'string', default: 'screenshots/tmp/workbench.png' },
     wait: { type: 'string', default: '3000' },
@@ -84,7 +86,8 @@ async function main() {
       await palette(page, '>View: Show Process Tree');
       await sleep(500);
     }
-    for (const id of opts.command) {
+    for (const [index, id] of opts.command.entries()) {
+      if (index > 0) await sleep(Number(opts.pause));
       const label = paletteLabel(id);
       log(`running ${id} (${label}) from the command palette`);
       await palette(page, `>${label}`);
