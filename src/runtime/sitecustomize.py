@@ -22,6 +22,8 @@ def _mptree_boot():
             finally:
                 sys.dont_write_bytecode = dont_write
             mptree_runtime.install()
+            if dont_write:
+                mptree_runtime.cache_bytecode(__file__)
         except Exception as exc:  # never let our failure reach the user's program
             if os.environ.get('MPTREE_DEBUG') == '1':
                 try:
@@ -30,8 +32,15 @@ def _mptree_boot():
                     pass
 
     def ours(entry):
+        # realpath costs an lstat per path component: only for a candidate that already
+        # ends like our folder (the session passes it as is; a symlink would differ).
         try:
-            return os.path.realpath(os.path.abspath(entry or os.curdir)) == os.path.realpath(here)
+            entry = os.path.abspath(entry or os.curdir)
+            if entry == here:
+                return True
+            if os.path.basename(entry) != os.path.basename(here):
+                return False
+            return os.path.realpath(entry) == os.path.realpath(here)
         except Exception:
             return False
 

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { liveness } from '../../src/core/osScan';
 import type { SnapshotJson } from '../../src/core/types';
+import { startInGroup } from './cliProcess';
 
 const root = path.resolve(__dirname, '..', '..', '..');
 const cli = path.join(root, 'dist', 'cli.js');
@@ -145,28 +146,7 @@ describe('mptree CLI', { skip: !posix && 'POSIX signals and process groups' }, (
     assert.match(noPython.stderr, /^mptree: No Python found/);
   });
 
-  /** Starts the CLI as a terminal would: in its own process group, which Ctrl+C signals as a whole. */
-  function startInGroup(args: string[], truthFile: string) {
-    const child = spawn(process.execPath, [cli, 'run', '--quiet', ...args], {
-      cwd: root,
-      detached: true,
-      env: { ...process.env, MPTREE_TRUTH: truthFile },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d) => (stdout += d));
-    child.stderr!.on('data', (d) => (stderr += d));
-    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    const ready = async () => {
-      const deadline = Date.now() + 20_000;
-      while (!stdout.includes('ready')) {
-        if (Date.now() > deadline) throw new Error(`fixture never got ready:\n${stderr}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    };
-    return { child, exited, ready, output: () => ({ stdout, stderr }) };
-  }
+
 
   function assertNothingLeft(pids: number[]) {
     for (const pid of pids) assert.notEqual(liveness(pid), 'alive', `pid ${pid} is still running`);

@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { SnapshotJson } from '../../src/core/types';
+import { startInGroup } from './cliProcess';
 
 const root = path.resolve(__dirname, '..', '..', '..');
 const cli = path.join(root, 'dist', 'cli.js');
@@ -231,35 +232,7 @@ describe('hardening: the CLI', { skip: !posix && 'POSIX processes and signals', 
     assert.deepEqual(await stillThere([truth.orphan]), []);
   });
 
-  /** Starts the CLI as a terminal would: in its own process group. */
-  function startInGroup(fixture: string, truthFile: string) {
-    const child = spawn(process.execPath, [cli, 'run', '--quiet', fixture], {
-      cwd: root,
-      detached: true,
-      env: { ...process.env, MPTREE_TRUTH: truthFile },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d) => (stdout += d));
-    child.stderr!.on('data', (d) => (stderr += d));
-    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    const ready = async () => {
-      const deadline = Date.now() + 30_000;
-      while (!stdout.includes('ready')) {
-        if (Date.now() > deadline) throw new Error(`fixture never got ready:\n${stderr}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    };
-    const cleanup = () => {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        // Gone, as it should be.
-      }
-    };
-    return { child, exited, ready, cleanup, stderr: () => stderr };
-  }
+
 
   for (const [signal, times] of [
     ['SIGHUP', 1],
@@ -267,7 +240,7 @@ describe('hardening: the CLI', { skip: !posix && 'POSIX processes and signals', 
   ] as const) {
     it(`${signal}${times > 1 ? ` ×${times}` : ''} to mptree alone: every process of the run ends (ESRCH)`, async () => {
       const truthFile = path.join(tmp, `leftovers-${signal}.json`);
-      const run = startInGroup(path.join(cliFixtures, 'leftovers.py'), truthFile);
+      const run = startInGroup([path.join(cliFixtures, 'leftovers.py')], truthFile);
       try {
         await run.ready();
         const truth = readJson<{ main: number; child: number; helper: number }>(truthFile);

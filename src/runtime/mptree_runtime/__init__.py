@@ -6,9 +6,20 @@ import os
 import sys
 
 from . import core
-from . import patches
 
 _installed = [False]
+
+# The modules we patch. `patches` itself (and functools with it) is imported only when
+# one of them is: a program that never uses multiprocessing does not pay for it.
+PATCHED = ('multiprocessing.process', 'multiprocessing.popen_fork',
+           'multiprocessing.popen_forkserver', 'multiprocessing.popen_spawn_posix',
+           'multiprocessing.queues', 'multiprocessing.spawn', 'multiprocessing.pool',
+           'multiprocessing.managers', 'concurrent.futures.process')
+
+
+def _patcher(name):
+    from . import patches
+    return patches.PATCHERS.get(name)
 
 
 class _PostImportLoader(object):
@@ -45,16 +56,17 @@ class _PostImportLoader(object):
 class _PostImportFinder(object):
     """A sys.meta_path entry that only ever answers for the modules we patch."""
 
-    def __init__(self, patchers):
-        self.patchers = patchers
+    def __init__(self, names):
+        self.names = frozenset(names)
         self.busy = set()
 
     def find_spec(self, fullname, path=None, target=None):
-        patch = self.patchers.get(fullname)
-        if patch is None or fullname in self.busy:
+        # Called for every import of the program: one set lookup for all the others.
+        if fullname not in self.names or fullname in self.busy:
             return None
         self.busy.add(fullname)
         try:
+            patch = _patcher(fullname)
             spec = None
             for finder in sys.meta_path:
                 if finder is self:
@@ -65,7 +77,8 @@ class _PostImportFinder(object):
                 spec = find(fullname, path, target)
                 if spec is not None:
                     break
-            if spec is None or spec.loader is None or not hasattr(spec.loader, 'exec_module'):
+            if patch is None or spec is None or spec.loader is None or \
+                    not hasattr(spec.loader, 'exec_module'):
                 return spec
             spec.loader = _PostImportLoader(spec.loader, patch)
             return spec
@@ -105,6 +118,25 @@ def _startup_identity():
     return core.Identity(parent_pid=os.getppid()), True, True
 
 
+def cache_bytecode(site_file):
+    """With PYTHONDONTWRITEBYTECODE (or -B) every process of the run would compile our
+    sitecustomize.py from source, and the first compilation in an interpreter is dear
+    (~15M instructions, 3-4 ms, for 60 lines: the compiler's own start-up), as would be
+    `patches`, imported later. The import system reads an existing .pyc whatever that
+    flag says, so write ours once per Python version if missing. (mptree_runtime itself
+    is imported with the flag lifted, by sitecustomize.)"""
+    try:
+        cache_from_source = sys.modules['_frozen_importlib_external'].cache_from_source
+        here = os.path.dirname(os.path.abspath(__file__))
+        for src in (site_file, os.path.join(here, 'patches.py')):
+            cached = cache_from_source(src)
+            if not os.path.exists(cached):
+                import py_compile
+                py_compile.compile(src, cfile=cached, doraise=True)
+    except Exception:
+        pass   # a read-only folder: each process compiles, as without us
+
+
 def install():
     """Called by our sitecustomize when the session's environment is present."""
     if _installed[0]:
@@ -120,12 +152,12 @@ def install():
     atexit.register(core.at_exit)
     os.register_at_fork(after_in_child=core.after_fork_child)
 
-    finder = _PostImportFinder(patches.PATCHERS)
+    finder = _PostImportFinder(PATCHED)
     sys.meta_path.insert(0, finder)
-    for name, patch in patches.PATCHERS.items():
+    for name in PATCHED:
         mod = sys.modules.get(name)
         if mod is not None:
-            _apply(name, mod, patch)
+            _apply(name, mod, _patcher(name))
 
     if hello_now:
         core.connection()

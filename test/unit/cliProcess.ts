@@ -1,0 +1,40 @@
+// Shared by the CLI tests: starts `mptree run` the way a terminal would.
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+
+export const repoRoot = path.resolve(__dirname, '..', '..', '..');
+export const cliPath = path.join(repoRoot, 'dist', 'cli.js');
+
+/**
+ * Starts the CLI in its own process group, as a terminal starts a foreground job, so a test can
+ * signal the group (Ctrl+C) or mptree alone. The fixture prints "ready" once its processes run
+ * and records their pids in MPTREE_TRUTH.
+ */
+export function startInGroup(args: string[], truthFile: string, readyTimeoutMs = 30_000) {
+  const child = spawn(process.execPath, [cliPath, 'run', '--quiet', ...args], {
+    cwd: repoRoot,
+    detached: true,
+    env: { ...process.env, MPTREE_TRUTH: truthFile },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const ready = async () => {
+    const deadline = Date.now() + readyTimeoutMs;
+    while (!stdout.includes('ready')) {
+      if (Date.now() > deadline) throw new Error(`fixture never got ready:\n${stderr}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  const cleanup = () => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // Gone, as it should be.
+    }
+  };
+  return { child, exited, ready, cleanup, output: () => ({ stdout, stderr }), stderr: () => stderr };
+}
