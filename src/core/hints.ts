@@ -68,17 +68,10 @@ export const DEFAULT_HINT_OPTIONS: HintOptions = {
   bootstrapMs: 3000,
 };
 
-/**
- * Facts the runtime does not report yet (see docs/hints.md, "What would make hints sharper").
- * Read when present, so the hints get precise as soon as the model fills them, and nothing
- * here has to change.
- */
-type ProcessFacts = ProcessInfo & {
-  /** When the process's own code finished (`process.atexit`): exit handlers run from here. */
-  codeDoneAt?: number | null;
-  /** "file:line" of the `start()` call. */
-  site?: string | null;
-};
+// A process's `site` and `codeDoneAt` come from the runtime (process.started, process.atexit)
+// and are null where it could not tell. Which pids put into and got from a queue is not
+// reported yet (see docs/hints.md, "What would make hints sharper"): read when present.
+type ProcessFacts = ProcessInfo;
 type QueueFacts = QueueInfo & {
   /** Pids that ever put into / got from the queue. */
   putters?: readonly number[];

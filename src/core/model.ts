@@ -289,6 +289,11 @@ export class RunModel {
         else if (node.exitCode !== code) this.update(node, { exitCode: code, signal: signalName(code) });
         return;
       }
+      case 'process.atexit': {
+        const node = this.memberNode(message.pid, message.type);
+        if (node && node.codeDoneAt === null) this.update(node, { codeDoneAt: message.t });
+        return;
+      }
       case 'process.exiting': {
         const node = this.memberNode(message.pid, message.type);
         if (!node) return;
@@ -470,6 +475,7 @@ export class RunModel {
       startMethod: m.startMethod,
       target: m.target,
       poolId: m.poolId,
+      ...(m.site ? { site: m.site } : {}),
     };
     if (!node) {
       node = this.createNode(m.pid, m.t, { ...fields, instrumented: true });
@@ -679,6 +685,8 @@ export class RunModel {
       orphaned: false,
       instrumented: false,
       poolId: null,
+      site: null,
+      codeDoneAt: null,
       createdAt: null,
       startedAt: since,
       exitedAt: null,

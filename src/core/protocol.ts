@@ -40,6 +40,8 @@ export interface ProcessStartedMessage {
   startMethod: string | null;
   target: string | null;
   poolId: string | null;
+  /** "file:line" in the user's code where start() was called, when the runtime found it. */
+  site?: string | null;
   t: number;
 }
 
@@ -48,6 +50,14 @@ export interface ProcessExitedMessage {
   type: 'process.exited';
   pid: number;
   exitCode: number;
+  t: number;
+}
+
+/** The process's own code is done: the interpreter began its exit (atexit handlers run). */
+export interface ProcessAtexitMessage {
+  v: 1;
+  type: 'process.atexit';
+  pid: number;
   t: number;
 }
 
@@ -143,6 +153,7 @@ export type RuntimeMessage =
   | ProcessStartedMessage
   | ProcessExitedMessage
   | ProcessExitingMessage
+  | ProcessAtexitMessage
   | ProcessReapedMessage
   | QueueCreatedMessage
   | QueueCountsMessage
@@ -332,8 +343,10 @@ const SCHEMAS: Record<RuntimeMessageType, Record<string, FieldSpec>> = {
     startMethod: opt(orNull(isString)),
     target: opt(orNull(isString)),
     poolId: opt(orNull(isString)),
+    site: opt(orNull(isString)),
     t: opt(isNumber),
   },
+  'process.atexit': { pid: req(isPid), t: opt(isNumber) },
   'process.exited': { pid: req(isPid), exitCode: req(isInt), t: opt(isNumber) },
   'process.exiting': { pid: req(isPid), exitCode: req(isInt), t: opt(isNumber) },
   'process.reaped': { pid: req(isPid), joined: opt(isBool), t: opt(isNumber) },

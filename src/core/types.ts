@@ -38,6 +38,10 @@ export interface ProcessInfo {
   /** The runtime inside it (or its parent) reports for it; false for OS-only processes. */
   instrumented: boolean;
   poolId: string | null;
+  /** "file:line" of the start() call that made it, when the runtime reports it. */
+  site: string | null;
+  /** When its own code finished and the interpreter began to exit (process.atexit). */
+  codeDoneAt: number | null;
   createdAt: number | null;
   startedAt: number;
   exitedAt: number | null;

@@ -32,14 +32,43 @@ class Collector(object):
         self.rejected = []          # first lines of connections we refused
         self.bad_lines = []
         self.conns = {}             # pid -> socket of its latest hello
+        self.origins = []           # connection serial of each message, parallel to messages
+        self.serial = 0
         self.open_conns = 0
         self.cond = threading.Condition()
+        self.closed = False
+        self._listen()
+
+    def _listen(self):
         self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.server.bind(self.path)
         self.server.listen(256)
-        self.closed = False
-        t = threading.Thread(target=self._accept, daemon=True)
+        t = threading.Thread(target=self._accept, args=(self.server,), daemon=True)
         t.start()
+
+    def drop(self, pid):
+        """Close the connection of `pid` from our side, as a session may (or a restarted
+        one did); the process is expected to connect again."""
+        with self.cond:
+            conn = self.conns.pop(pid)
+        try:
+            conn.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        conn.close()
+
+    def restart(self):
+        """Like a session restarted on the same path: every connection and the listening
+        socket closed, a new listening socket bound."""
+        old = self.server
+        try:
+            old.close()
+        except OSError:
+            pass
+        os.unlink(self.path)
+        for pid in list(self.conns):
+            self.drop(pid)
+        self._listen()
 
     def env(self, base=None, extra_pythonpath=None):
         env = dict(os.environ if base is None else base)
@@ -51,17 +80,19 @@ class Collector(object):
         env['PYTHONPATH'] = os.pathsep.join([RUNTIME] + ([extra_pythonpath] if extra_pythonpath else []))
         return env
 
-    def _accept(self):
+    def _accept(self, server):
         while not self.closed:
             try:
-                conn, _ = self.server.accept()
+                conn, _ = server.accept()
             except OSError:
                 return
             with self.cond:
                 self.open_conns += 1
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+                self.serial += 1
+                serial = self.serial
+            threading.Thread(target=self._serve, args=(conn, serial), daemon=True).start()
 
-    def _serve(self, conn):
+    def _serve(self, conn, serial=0):
         buf = b''
         first = True
         try:
@@ -92,6 +123,7 @@ class Collector(object):
                         if msg.get('type') == 'hello':
                             self.conns[msg.get('pid')] = conn
                         self.messages.append(msg)
+                        self.origins.append(serial)
                         self.cond.notify_all()
         finally:
             with self.cond:

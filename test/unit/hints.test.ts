@@ -128,11 +128,13 @@ function proc(fields: Partial<ProcessInfo> & { pid: number }): ProcessInfo {
     orphaned: false,
     instrumented: true,
     poolId: null,
+    site: null,
+    codeDoneAt: null,
     createdAt: null,
     startedAt: 1000,
     exitedAt: null,
     ...fields,
-  };
+  } as ProcessInfo;
 }
 
 function queue(fields: Partial<QueueInfo> & { id: string; ownerPid: number }): QueueInfo {

@@ -55,6 +55,24 @@ function newModel(maxExited?: number) {
 }
 
 describe('RunModel', () => {
+  it('keeps where start() was called and when a process\'s own code finished', () => {
+    const { model, changes } = newModel();
+    model.setRootPid(100);
+    model.apply([hello(100), started(101, 100, { site: '/w/prog.py:12' }), started(102, 100)]);
+    const child = model.processByPid(101)!;
+    assert.equal(child.site, '/w/prog.py:12');
+    assert.equal(model.processByPid(102)!.site, null, 'no site reported: null, not invented');
+    assert.equal(model.processByPid(100)!.codeDoneAt, null);
+    changes.length = 0;
+    model.apply([{ v: 1, type: 'process.atexit', pid: 100, t: 5000 }]);
+    assert.equal(model.processByPid(100)!.codeDoneAt, 5000);
+    assert.deepEqual(changes.flatMap((c) => c.processes), [model.processByPid(100)!.key]);
+    // The first report stands; a pid outside the run is dropped.
+    model.apply([{ v: 1, type: 'process.atexit', pid: 100, t: 6000 }, { v: 1, type: 'process.atexit', pid: 999, t: 6000 }]);
+    assert.equal(model.processByPid(100)!.codeDoneAt, 5000);
+    assert.equal(model.processByPid(999), undefined);
+  });
+
   it('builds the tree from hello and process.started, one change per batch', () => {
     const { model, changes } = newModel();
     model.setRootPid(100, { name: 'prog.py' });

@@ -122,19 +122,35 @@ def cache_bytecode(site_file):
     """With PYTHONDONTWRITEBYTECODE (or -B) every process of the run would compile our
     sitecustomize.py from source, and the first compilation in an interpreter is dear
     (~15M instructions, 3-4 ms, for 60 lines: the compiler's own start-up), as would be
-    `patches`, imported later. The import system reads an existing .pyc whatever that
-    flag says, so write ours once per Python version if missing. (mptree_runtime itself
-    is imported with the flag lifted, by sitecustomize.)"""
+    `patches`, imported later. The import system reads an up-to-date .pyc whatever that
+    flag says, so write ours once per Python version when missing or stale (a copied or
+    updated runtime folder). mptree_runtime itself is imported with the flag lifted."""
     try:
-        cache_from_source = sys.modules['_frozen_importlib_external'].cache_from_source
+        bootstrap = sys.modules['_frozen_importlib_external']
         here = os.path.dirname(os.path.abspath(__file__))
         for src in (site_file, os.path.join(here, 'patches.py')):
-            cached = cache_from_source(src)
-            if not os.path.exists(cached):
+            cached = bootstrap.cache_from_source(src)
+            if not _fresh(src, cached, bootstrap.MAGIC_NUMBER):
                 import py_compile
                 py_compile.compile(src, cfile=cached, doraise=True)
     except Exception:
         pass   # a read-only folder: each process compiles, as without us
+
+
+def _fresh(src, cached, magic):
+    # The 16-byte header of a timestamp .pyc: magic, flags, source mtime, source size.
+    try:
+        st = os.stat(src)
+        fd = os.open(cached, os.O_RDONLY)
+        try:
+            head = os.read(fd, 16)
+        finally:
+            os.close(fd)
+    except OSError:
+        return False
+    return (len(head) == 16 and head[:4] == magic and head[4:8] == b'\0\0\0\0'
+            and int.from_bytes(head[8:12], 'little') == int(st.st_mtime) & 0xFFFFFFFF
+            and int.from_bytes(head[12:16], 'little') == st.st_size & 0xFFFFFFFF)
 
 
 def install():

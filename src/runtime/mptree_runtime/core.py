@@ -559,6 +559,15 @@ def settle_at_exit(p):
             fail('reconnect at exit')
 
 
+def final_flush(p):
+    """The last counts of a process that is about to end."""
+    settle_at_exit(p)
+    if has_counts(p):
+        flush()
+    if p.reconnecting:
+        settle_at_exit(p)    # that flush found the connection gone: reconnect and resend
+
+
 def _block_signals():
     # Signals are the main thread's business; one delivered to our threads would not
     # interrupt the main thread's blocking call as it should.
@@ -1089,9 +1098,7 @@ def at_exit():
     try:
         p = P
         if p is not None and p.pid == os.getpid():
-            settle_at_exit(p)
-            if has_counts(p):
-                flush()
+            final_flush(p)
     except Exception:
         fail('at_exit')
 

@@ -315,9 +315,7 @@ def _child_end(proc, code, parent_sentinel):
             if code is None or not core.parent_is_gone(parent_pid, parent_sentinel):
                 return
         else:
-            core.settle_at_exit(p)
-            if core.has_counts(p):
-                core.flush()
+            core.final_flush(p)
             if code is None:
                 return
             if p.conn is None and not p.conn_dead and not p.reconnecting and \
