@@ -20,7 +20,7 @@ PATTERNS = ['process_basics.py', 'exit_codes.py', 'daemon.py', 'pipe_lock_value.
 # the very same bytes.
 DETERMINISTIC = ['process_basics.py', 'exit_codes.py', 'pipe_lock_value.py',
                  'queue_patterns.py', 'nested.py', 'pool_patterns.py']
-KNOWN_TYPES = {'hello', 'process.started', 'process.exited', 'process.exiting',
+KNOWN_TYPES = {'hello', 'process.started', 'process.exited', 'process.exiting', 'process.atexit',
                'process.reaped', 'queue.created', 'queue.counts', 'pool.created',
                'pool.workers', 'pool.counts', 'pool.state', 'control.result'}
 
@@ -214,6 +214,35 @@ class SpecificFacts(unittest.TestCase):
         for q in r.facts.queues.values():
             self.assertTrue(q['created']['site'].startswith(fixture('queue_patterns.py') + ':'),
                             q['created'])
+
+
+class SiteAndAtexit(unittest.TestCase):
+    """process.started carries the user's start() line; process.atexit marks the moment the
+    main code is done, before multiprocessing's exit handler joins the lingering child."""
+
+    def test_site_and_atexit(self):
+        path = fixture('site_and_atexit.py')
+        with open(path, encoding='utf-8') as f:
+            start_line = next(i for i, line in enumerate(f, 1) if 'START_LINE' in line)
+        for method in METHODS:
+            with self.subTest(method=method):
+                r = run_script(path, [method])
+                self.assertEqual(r.rc, 0, r.stderr)
+                extra = r.truth['extra']
+                started = {m['pid']: m for m in r.messages if m['type'] == 'process.started'}
+                self.assertEqual(started[extra['child']]['site'], '%s:%d' % (path, start_line))
+                workers = [m for m in started.values() if m['kind'] == 'pool-worker']
+                self.assertEqual(len(workers), 2)
+                self.assertTrue(all(m['site'] is None for m in workers), workers)
+                main = r.truth['main']
+                atexit = [m for m in r.messages if m['type'] == 'process.atexit' and m['pid'] == main]
+                self.assertEqual(len(atexit), 1, 'one process.atexit from the main process')
+                # After the main code's last line, and before the child it then waits for exits.
+                exited = [m for m in r.messages if m['type'] == 'process.exited'
+                          and m['pid'] == extra['child']]
+                self.assertEqual(len(exited), 1)
+                self.assertGreaterEqual(atexit[0]['t'], extra['codeDone'])
+                self.assertLess(atexit[0]['t'], exited[0]['t'])
 
 
 class Demo(unittest.TestCase):

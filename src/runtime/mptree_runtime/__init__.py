@@ -11,7 +11,7 @@ _installed = [False]
 
 # The modules we patch. `patches` itself (and functools with it) is imported only when
 # one of them is: a program that never uses multiprocessing does not pay for it.
-PATCHED = ('multiprocessing.process', 'multiprocessing.popen_fork',
+PATCHED = ('multiprocessing.util', 'multiprocessing.process', 'multiprocessing.popen_fork',
            'multiprocessing.popen_forkserver', 'multiprocessing.popen_spawn_posix',
            'multiprocessing.queues', 'multiprocessing.spawn', 'multiprocessing.pool',
            'multiprocessing.managers', 'concurrent.futures.process')

@@ -161,8 +161,13 @@ def patch_process(mod):
     def make_start(orig):
         def start(self):
             pre = None
+            site = None
             try:
                 pre = classify(self)
+                # Where the user's code called start(): hints put their diagnostic there.
+                # Workers and helpers are started by multiprocessing itself; skip the walk.
+                if pre[0] == 'process':
+                    site = call_site()
             except Exception:
                 core.fail('start')
             try:
@@ -172,7 +177,7 @@ def patch_process(mod):
                 raise
             if pre is not None:
                 try:
-                    _after_start(self, pre)
+                    _after_start(self, pre, site)
                 except Exception:
                     core.fail('start')
         return start
@@ -225,11 +230,11 @@ def patch_process(mod):
 
 _STARTED = ('{"v":1,"type":"process.started","pid":%d,"parentPid":%d,"name":%s,'
             '"daemon":%s,"kind":%s,"role":%s,"startMethod":%s,"target":%s,"poolId":%s,'
-            '"t":%r}\n')
+            '"site":%s,"t":%r}\n')
 _WORKERS = '{"v":1,"type":"pool.workers","id":%s,"pids":[%d],"t":%r}\n'
 
 
-def _after_start(proc, pre):
+def _after_start(proc, pre, site=None):
     kind, role, pool_id, target = pre
     popen = proc._popen
     pid = popen.pid
@@ -238,7 +243,7 @@ def _after_start(proc, pre):
     j = core._j
     now = core._time() * 1000.0
     data = _STARTED % (pid, p.pid, j(proc.name), j(bool(proc.daemon)), j(kind), j(role),
-                       j(method), j(target), j(pool_id), now)
+                       j(method), j(target), j(pool_id), j(site), now)
     if pool_id is not None:
         data += _WORKERS % (j(pool_id), pid, now)
     data = data.encode('ascii')
@@ -333,6 +338,44 @@ def _collected(popen, rc):
     st = popen.__dict__.get('_mptree_st')
     if st is not None and not st.reaped and not getattr(core.tls, 'joining', False):
         core.report_collected(st, rc, False)
+
+
+_ATEXIT = '{"v":1,"type":"process.atexit","pid":%d,"t":%r}\n'
+
+
+def patch_util(mod):
+    """process.atexit: the moment a process's own code is done. multiprocessing's exit
+    function runs first thing at interpreter exit (main: an atexit handler registered when
+    multiprocessing.util is imported; children: called by _bootstrap), before it terminates
+    daemonic children and joins the rest — so a hang after this message is a child's doing."""
+    orig = mod.__dict__.get('_exit_function')
+    if orig is None or getattr(orig, MARK, False):
+        return
+
+    def _exit_function(*args, **kwargs):
+        try:
+            p = core.P
+            # Only on an existing connection: a quiet fork child stays quiet.
+            if p is not None and p.conn is not None and p.pid == os.getpid():
+                data = (_ATEXIT % (p.pid, core._time() * 1000.0)).encode('ascii')
+                with p.lock:
+                    core.send_raw_locked(p, data)
+        except Exception:
+            core.fail('atexit')
+        return orig(*args, **kwargs)
+
+    setattr(_exit_function, MARK, True)
+    _exit_function.__wrapped__ = orig
+    mod._exit_function = _exit_function
+    # The main process's atexit registry holds the original function object: swap it in
+    # place. Nothing else is registered between util's import and this patch, so the order
+    # of exit handlers stays as without us.
+    try:
+        import atexit
+        atexit.unregister(orig)
+        atexit.register(_exit_function)
+    except Exception:
+        core.fail('atexit')
 
 
 def patch_popen_fork(mod):
@@ -1020,6 +1063,7 @@ def _done_counter(pid, n):
 
 
 PATCHERS = {
+    'multiprocessing.util': patch_util,
     'multiprocessing.process': patch_process,
     'multiprocessing.popen_fork': patch_popen_fork,
     'multiprocessing.popen_forkserver': patch_popen_forkserver,
