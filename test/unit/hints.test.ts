@@ -65,7 +65,14 @@ describe('hints from real programs', { skip: !posix && 'POSIX processes', concur
     { kind: 'unjoined-child', final: true, check: (h) => assert.match(h.message, /'forgotten'.*zombie/) },
     { kind: 'queue-full-blocked', final: false, check: (h) => assert.match(h.message, /full \(2\/2\)/) },
     { kind: 'queue-empty-no-producers', final: false, check: (h) => assert.match(h.message, /'consumer'/) },
-    { kind: 'non-daemon-blocks-exit', final: true, check: (h) => assert.match(h.message, /'straggler'/) },
+    {
+      kind: 'non-daemon-blocks-exit',
+      final: true,
+      check: (h) => {
+        assert.match(h.message, /'straggler'/);
+        assert.match(h.site ?? '', /non_daemon_blocks_exit_bad\.py:12$/, 'points at the start() line');
+      },
+    },
     { kind: 'daemon-killed-with-parent', final: true, check: (h) => assert.match(h.message, /'log-writer'/) },
     {
       kind: 'pool-not-closed',
