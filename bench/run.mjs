@@ -279,7 +279,9 @@ async function startup() {
   // Measure the production bundle: that is what ships.
   spawnSync(process.execPath, [path.join(root, 'esbuild.mjs'), '--production'], { cwd: root, stdio: 'inherit' });
   const entry = { extensionJsBytes: fs.statSync(bundle).size, cliJsBytes: fs.statSync(path.join(root, 'dist', 'cli.js')).size };
-  const vsce = spawnSync('npx', ['--no-install', 'vsce', 'package', '--no-dependencies', '--out', path.join(os.tmpdir(), 'mptree-bench.vsix')], { cwd: root, encoding: 'utf8' });
+  // The same packaging as npm run package (it runs the production build itself).
+  const vsce = spawnSync(process.execPath, [path.join(root, 'test', 'harness', 'packageVsix.mjs'), '--out', path.join(os.tmpdir(), 'mptree-bench.vsix')], { cwd: root, encoding: 'utf8' });
+  if (vsce.status !== 0) process.stderr.write(`bench: packaging failed: ${vsce.stderr}\n`);
   if (vsce.status === 0) {
     entry.vsixBytes = fs.statSync(path.join(os.tmpdir(), 'mptree-bench.vsix')).size;
     fs.rmSync(path.join(os.tmpdir(), 'mptree-bench.vsix'), { force: true });
