@@ -52,6 +52,8 @@ export interface BeyondApi {
     /** Updates posted to a run's timeline webview, and updates the webview acknowledged. */
     updatesPosted(runId: string): number;
     updatesAcked(runId: string): number;
+    /** Frames the webview drew: how long each took and how many lanes it had. */
+    draws(runId: string): ReadonlyArray<{ ms: number; lanes: number }>;
   };
 }
 
@@ -172,6 +174,7 @@ export function registerBeyondTreeFeatures(deps: BeyondDeps): BeyondApi {
     testHooks: {
       updatesPosted: (runId) => timelines.get(runId)?.postedUpdates ?? 0,
       updatesAcked: (runId) => timelines.get(runId)?.ackedUpdates ?? 0,
+      draws: (runId) => timelines.get(runId)?.draws ?? [],
     },
   };
 

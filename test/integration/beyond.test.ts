@@ -67,6 +67,30 @@ describe('beyond the tree: timeline, hints, shareable runs', () => {
     assert.equal(await beyond.revealProcess(run.runId, main.key), true);
   });
 
+  it('draws a live timeline of 1,000 processes (frame times recorded for npm run bench)', async () => {
+    const script = vscode.Uri.file(path.resolve(HINT_FIXTURES, '..', 'workspace', 'thousand.py'));
+    const runs = await vscode.commands.executeCommand<Run[]>('mptree.runFile', script);
+    const run = runs![0];
+    await waitFor('the run to start', () => run.info.rootPid !== null);
+    await vscode.commands.executeCommand<TimelinePanel>('mptree.showTimeline', api.treeProvider.runNode(run));
+    // Every process gets a lane, and the webview keeps drawing while the run is live.
+    await waitFor(
+      '1,001 lanes drawn',
+      () => beyond.testHooks.draws(run.runId).some((d) => d.lanes >= 1001),
+      90_000,
+      () => `model: ${run.model.processes().length} processes; draws: ${JSON.stringify(beyond.testHooks.draws(run.runId).slice(-3))}`,
+    );
+    const firstBig = beyond.testHooks.draws(run.runId).length;
+    await waitFor('more frames of the full timeline', () => beyond.testHooks.draws(run.runId).length >= firstBig + 5, 30_000);
+    const frames = beyond.testHooks.draws(run.runId).filter((d) => d.lanes >= 1001).map((d) => d.ms).sort((a, b) => a - b);
+    assert.ok(frames.length >= 5, `only ${frames.length} frames of the full timeline`);
+    // A figure for the benchmark, not an assertion: timing depends on the machine.
+    const at = (q: number) => frames[Math.min(frames.length - 1, Math.floor(q * frames.length))];
+    const record = { lanes: 1001, frames: frames.length, p50Ms: at(0.5), p95Ms: at(0.95), maxMs: frames[frames.length - 1], host: `VS Code ${vscode.version}` };
+    fs.writeFileSync(path.resolve(HINT_FIXTURES, '..', '..', '..', 'out', 'timeline-draw.json'), JSON.stringify(record, null, 2) + '\n');
+    await vscode.commands.executeCommand('mptree.stopRun', api.treeProvider.runNode(run));
+  });
+
   it('shows hints for a mistaken program: tree badge, tooltip lines and a diagnostic on the line', async () => {
     const file = path.join(HINT_FIXTURES, 'pool_not_closed_bad.py');
     const run = await runHintFixture(api, 'pool_not_closed_bad.py');

@@ -47,7 +47,11 @@ export type ToWebview =
   | { type: 'reset'; seq: number; run: TimelineRunInfo; lanes: Lane[]; series: Series[]; now: number }
   | { type: 'update'; seq: number; run: TimelineRunInfo; lanes: Lane[]; order: string[] | null; series: Array<Pick<Series, 'id' | 'points'> & Partial<Series>>; now: number };
 
-export type FromWebview = { type: 'ready' } | { type: 'reveal'; key: string } | { type: 'ack'; seq: number };
+export type FromWebview =
+  | { type: 'ready' }
+  | { type: 'reveal'; key: string }
+  | { type: 'ack'; seq: number }
+  | { type: 'drawn'; ms: number; lanes: number };
 
 /** Samples kept per series in the webview's copy; older ones are thinned in the builder. */
 const MAX_POINTS = 4000;

@@ -41,6 +41,8 @@ export class TimelinePanel implements vscode.Disposable {
   /** Test hooks: updates posted to the webview, and updates the webview said it drew. */
   postedUpdates = 0;
   ackedUpdates = 0;
+  /** The webview's own frame times (ms) and lane counts, newest last, for the benchmark. */
+  readonly draws: Array<{ ms: number; lanes: number }> = [];
 
   constructor(
     private readonly source: TimelineSource,
@@ -102,6 +104,12 @@ export class TimelinePanel implements vscode.Disposable {
         return;
       case 'ack':
         if (typeof m.seq === 'number') this.ackedUpdates++;
+        return;
+      case 'drawn':
+        if (typeof m.ms === 'number' && typeof m.lanes === 'number') {
+          this.draws.push({ ms: m.ms, lanes: m.lanes });
+          if (this.draws.length > 500) this.draws.splice(0, this.draws.length - 500);
+        }
         return;
     }
   }
