@@ -247,47 +247,6 @@ _owned_fds = []          # our fds: a fork child closes them at once
 _stale = []              # a fork child's inherited states, kept so GC never closes their fds
 _fork_parent = [None, None]   # in a fork child: (parent pid, parent's helper role)
 
-# Per-child bookkeeping deferred off the program's fork->join path (see patches): start()
-# and join() only append a small tuple here; the supervisor thread (or the exit path)
-# turns the items into messages and ChildStates, in order, under BATCH_LOCK. After a
-# fork every page the parent writes costs a copy-on-write fault, so doing this work for
-# many children at once, while the main thread waits in join(), is much cheaper.
-BATCH = []               # items, appended only at the end (list.append is atomic)
-BATCH_WAKE = [False]     # the supervisor has been told about BATCH
-BATCH_LOCK = _thread.allocate_lock()
-BATCH_DELAY = 0.005 * _SCALE
-batch_hook = [None]      # patches: processes a list of items
-
-
-def enqueue(item):
-    """Hand an item to the supervisor, which processes it within BATCH_DELAY."""
-    BATCH.append(item)
-    if not BATCH_WAKE[0]:
-        BATCH_WAKE[0] = True
-        ensure_supervisor().wake()
-
-
-def batch_busy():
-    return bool(BATCH) or BATCH_LOCK.locked()
-
-
-def process_batch():
-    """Process what is queued, in order (supervisor, control, exit)."""
-    if not BATCH:
-        return
-    with BATCH_LOCK:
-        # Cleared before taking: an item appended after the take sees the flag down and
-        # wakes the supervisor again.
-        BATCH_WAKE[0] = False
-        n = len(BATCH)
-        if not n:
-            return
-        items = BATCH[:n]
-        del BATCH[:n]
-        hook = batch_hook[0]
-        if hook is not None:
-            hook(items)
-
 
 def init(identity, connect_eagerly):
     global P
@@ -316,7 +275,7 @@ def after_fork_child():
     """os.register_at_fork(after_in_child=...). Only what cannot wait: the parent's fds
     (its connection, epoll, wake-up pipe) are closed so the session sees the parent's
     connection end when the parent ends, and the parent's state is set aside."""
-    global P, _owned_fds, BATCH_LOCK
+    global P, _owned_fds
     try:
         old = P
         # The counts inherited are the parent's to report. (The lists stay alive in the
@@ -326,11 +285,6 @@ def after_fork_child():
         if PC:
             PC.clear()
         DIRTY[0] = False
-        if BATCH:
-            del BATCH[:]     # the parent's children, the parent's to report
-        BATCH_WAKE[0] = False
-        if BATCH_LOCK.locked():
-            BATCH_LOCK = _thread.allocate_lock()
         if old is not None:
             _stale.append(old)
             _fork_parent[0] = old.pid
@@ -607,10 +561,6 @@ def settle_at_exit(p):
 
 def final_flush(p):
     """The last counts of a process that is about to end."""
-    try:
-        process_batch()
-    except Exception:
-        fail('batch at exit')
     settle_at_exit(p)
     if has_counts(p):
         flush()
@@ -753,42 +703,32 @@ def report_exit(st, code):
         send_raw_locked(p, (_EXITED % (st.pid, code, st.exited_t)).encode('ascii'))
 
 
-def report_collected(st, code, joined, now=None):
+def report_collected(st, code, joined):
     """The user's code collected the exit status (join, is_alive, exitcode, ...)."""
     p = state()
     with p.lock:
-        data = collected_locked(p, st, code, joined, now)
-        if data is None:
+        if st.reaped:
             return
+        st.reaped = True
+        now = _time() * 1000.0
+        data = _REAPED % (st.pid, 'true' if joined else 'false', now)
+        if not st.exited:
+            st.exited = True
+            st.exit_code = code
+            st.exited_t = now
+            data = (_EXITED % (st.pid, code, now)) + data
         send_raw_locked(p, data.encode('ascii'))
+        # Forget collected children (a program may start millions), but remember the
+        # last exit codes a while for a late control `join`.
+        if p.children.get(st.pid) is st:
+            del p.children[st.pid]
+            p.collected[st.pid] = code
+            if len(p.collected) > 1000:
+                del p.collected[next(iter(p.collected))]
     if st.registered:
         sup = p.sup
         if sup is not None:
             sup.unwatch(st)
-
-
-def collected_locked(p, st, code, joined, now=None):
-    """Bookkeeping of a collection; the lines to send (str), or None if already reported.
-    The caller holds p.lock, sends the lines, then unwatches st if st.registered."""
-    if st.reaped:
-        return None
-    st.reaped = True
-    if now is None:
-        now = _time() * 1000.0
-    data = _REAPED % (st.pid, 'true' if joined else 'false', now)
-    if not st.exited:
-        st.exited = True
-        st.exit_code = code
-        st.exited_t = now
-        data = (_EXITED % (st.pid, code, now)) + data
-    # Forget collected children (a program may start millions), but remember the
-    # last exit codes a while for a late control `join`.
-    if p.children.get(st.pid) is st:
-        del p.children[st.pid]
-        p.collected[st.pid] = code
-        if len(p.collected) > 1000:
-            del p.collected[next(iter(p.collected))]
-    return data
 
 
 def exit_status(pid):
@@ -821,7 +761,6 @@ class Supervisor(object):
         self.ticking = False
         self.retry = []          # [due, delay, ChildState]
         self.flush_due = None
-        self.batch_due = None
         self.sock_fd = None
         self.rbuf = b''
         self.wake_r, self.wake_w = os.pipe()
@@ -875,13 +814,13 @@ class Supervisor(object):
                 self.sock_fd = None
             self.rbuf = b''
 
-    def add(self, st, wake=True):
+    def add(self, st):
         st.due = _monotonic() + GRACE
         with self.lock:
             self.pending.append(st)
             need_wake = not self.ticking
             self.ticking = True
-        if need_wake and wake:
+        if need_wake:
             self.wake()
 
     def _register_due(self):
@@ -956,11 +895,6 @@ class Supervisor(object):
             if self.flush_due is None:
                 self.flush_due = now + FLUSH_INTERVAL
             t = max(0.0, self.flush_due - now)
-        if BATCH:
-            if self.batch_due is None:
-                self.batch_due = now + BATCH_DELAY
-            d = max(0.0, self.batch_due - now)
-            t = d if t is None else min(t, d)
         if self.ticking:
             t = GRACE if t is None else min(t, GRACE)
         if self.retry:
@@ -991,9 +925,6 @@ class Supervisor(object):
                         st.registered = False
                 if st is not None:
                     self._child_ready(st, 0.001)
-        if self.batch_due is not None and _monotonic() >= self.batch_due:
-            self.batch_due = None
-            process_batch()
         if self.ticking:
             self._register_due()
         if self.retry:
@@ -1096,10 +1027,10 @@ def ensure_supervisor():
     return sup
 
 
-def watch_child(st, wake=True):
+def watch_child(st):
     p = state()
     p.children[st.pid] = st
-    ensure_supervisor().add(st, wake)
+    ensure_supervisor().add(st)
 
 
 # ---------------------------------------------------------------------------------------
@@ -1110,7 +1041,6 @@ def handle_control(msg):
     op = msg.get('op')
     pid = msg.get('pid')
     p = state()
-    process_batch()      # a child started a moment ago may still be in the batch
     st = p.children.get(pid) if type(pid) is int else None
     proc = st.proc_ref() if st is not None else None
 

@@ -78,38 +78,15 @@ def _mp_dir():
     return _MP_DIR
 
 
-_SITE_FILES = {}    # co_filename -> its absolute path, or '' for frames to skip
-
-
-def _site_file(fn):
-    mp = _mp_dir()
-    if (mp and mp in fn) or (_RUNTIME_DIR and _RUNTIME_DIR in fn) or _CF_DIR in fn:
-        out = ''
-    else:
-        out = os.path.abspath(fn) if not fn.startswith('<') else fn
-    if mp or sys.modules.get('multiprocessing') is None:
-        if len(_SITE_FILES) > 10000:
-            _SITE_FILES.clear()
-        _SITE_FILES[fn] = out
-    return out
-
-
-_CF_DIR = os.path.join('concurrent', 'futures')
-
-
 def call_site():
-    """file:line of the first frame outside multiprocessing, concurrent.futures and us.
-    The verdict per file name is cached (abspath costs a getcwd and string work)."""
+    """file:line of the first frame outside multiprocessing, concurrent.futures and us."""
     try:
         f = sys._getframe(2)
-        files = _SITE_FILES
+        skip = (_mp_dir(), _RUNTIME_DIR, os.path.join('concurrent', 'futures'))
         while f is not None:
             fn = f.f_code.co_filename
-            out = files.get(fn)
-            if out is None:
-                out = _site_file(fn)
-            if out:
-                return '%s:%d' % (out, f.f_lineno)
+            if not any(s and s in fn for s in skip):
+                return '%s:%d' % (os.path.abspath(fn) if not fn.startswith('<') else fn, f.f_lineno)
             f = f.f_back
     except Exception:
         pass
@@ -138,11 +115,12 @@ class _Internal(object):
 _base_run = [None]    # BaseProcess.run, set when multiprocessing.process is patched
 
 
-def _target_name(proc, t):
+def _target_name(proc):
     try:
         run = getattr(type(proc), 'run', None)
         if run is not None and run is not _base_run[0]:
             return '%s.run' % (type(proc).__qualname__,)
+        t = proc.__dict__.get('_target')
         if t is None:
             return None
         if isinstance(t, functools.partial):
@@ -155,26 +133,21 @@ def _target_name(proc, t):
 
 def classify(proc):
     """(kind, role, poolId, target) of a multiprocessing Process object."""
-    d = proc.__dict__
-    return classify_with(proc, d.get('_target'), d.get('_args'))
-
-
-def classify_with(proc, t, args):
-    """classify() from the target and arguments read before start() dropped them."""
-    args = args or ()
+    t = proc.__dict__.get('_target')
+    args = proc.__dict__.get('_args') or ()
     if t is not None:
         pool_mod = sys.modules.get('multiprocessing.pool')
         cf = sys.modules.get('concurrent.futures.process')
         if (pool_mod is not None and t is getattr(pool_mod, 'worker', None)) or \
                 (cf is not None and t is getattr(cf, '_process_worker', None)):
             pool_id = getattr(args[0], '_mptree_pool', None) if args else None
-            return 'pool-worker', None, pool_id, _target_name(proc, t)
+            return 'pool-worker', None, pool_id, _target_name(proc)
         mgr = sys.modules.get('multiprocessing.managers')
         if mgr is not None and getattr(t, '__func__', None) is not None:
             base = getattr(mgr, 'BaseManager', None)
             if base is not None and t.__func__ is base.__dict__['_run_server'].__func__:
-                return 'helper', 'manager', None, _target_name(proc, t)
-    return 'process', None, None, _target_name(proc, t)
+                return 'helper', 'manager', None, _target_name(proc)
+    return 'process', None, None, _target_name(proc)
 
 
 def _popen_method(proc, popen):
@@ -187,24 +160,26 @@ def patch_process(mod):
 
     def make_start(orig):
         def start(self):
-            # Only what cannot wait is done here (start() drops _target/_args, the call
-            # site is in the frames, the name can change later); the rest is done by the
-            # supervisor thread in batches (_process_batch): after a fork every page the
-            # program's thread writes costs a copy-on-write fault.
-            d = self.__dict__
-            target = d.get('_target')
-            args = d.get('_args')
-            site = call_site()
+            pre = None
+            site = None
+            try:
+                pre = classify(self)
+                # Where the user's code called start(): hints put their diagnostic there.
+                # Workers and helpers are started by multiprocessing itself; skip the walk.
+                if pre[0] == 'process':
+                    site = call_site()
+            except Exception:
+                core.fail('start')
             try:
                 orig(self)
             except BaseException as e:
                 _hide(e, sys._getframe())
                 raise
-            try:
-                core.enqueue((_START, self, self._popen, target, args, site,
-                              core._time() * 1000.0, self._name))
-            except Exception:
-                core.fail('start')
+            if pre is not None:
+                try:
+                    _after_start(self, pre, site)
+                except Exception:
+                    core.fail('start')
         return start
 
     def make_join(orig):
@@ -259,109 +234,43 @@ _STARTED = ('{"v":1,"type":"process.started","pid":%d,"parentPid":%d,"name":%s,'
 _WORKERS = '{"v":1,"type":"pool.workers","id":%s,"pids":[%d],"t":%r}\n'
 
 
-_START = 1
-_COLLECT = 2
-_ORPHANS = {}     # id(popen) -> collect item that came before its start was processed
-_CHUNK = 1 << 18
-
-
-def _process_batch(items):
-    """The deferred part of start() and of a collection, for a batch of items in order
-    (core.process_batch, under core.BATCH_LOCK). Starts first, then collections: order
-    only matters per child (started before exited/reaped), and a collection can only
-    follow its own start."""
+def _after_start(proc, pre, site=None):
+    kind, role, pool_id, target = pre
+    popen = proc._popen
+    pid = popen.pid
+    method = _popen_method(proc, popen)
     p = core.state()
     j = core._j
-    sup = core.ensure_supervisor()
-    out = []
-    size = 0
-    collects = []
-    unwatch = []
+    now = core._time() * 1000.0
+    data = _STARTED % (pid, p.pid, j(proc.name), j(bool(proc.daemon)), j(kind), j(role),
+                       j(method), j(target), j(pool_id), j(site), now)
+    if pool_id is not None:
+        data += _WORKERS % (j(pool_id), pid, now)
+    data = data.encode('ascii')
     with p.lock:
-        for it in items:
-            if it[0] != _START:
-                collects.append(it)
-                continue
-            try:
-                _, proc, popen, target, args, site, now, name = it
-                kind, role, pool_id, tname = classify_with(proc, target, args)
-                if kind != 'process':
-                    site = None     # workers and helpers are started by multiprocessing
-                pid = popen.pid
-                method = _popen_method(proc, popen)
-                data = _STARTED % (pid, p.pid, j(name), j(bool(proc.daemon)), j(kind), j(role),
-                                   j(method), j(tname), j(pool_id), j(site), now)
-                if pool_id is not None:
-                    data += _WORKERS % (j(pool_id), pid, now)
-                data = data.encode('ascii')
-                out.append(data)
-                size += len(data)
-                sentinel = getattr(popen, 'sentinel', None)
-                if type(sentinel) is not int:
-                    continue
-                st = core.ChildState(pid, method, pool_id, proc, sentinel, data)
-                popen.__dict__['_mptree_st'] = st
-                p.children[pid] = st
-                # Already collected: its collect item follows (every collection goes
-                # through our poll/wait wrappers), so there is nothing to watch.
-                if getattr(popen, 'returncode', None) is None:
-                    sup.add(st, False)
-                if _ORPHANS:
-                    o = _ORPHANS.pop(id(popen), None)
-                    if o is not None and o[1] is popen:
-                        collects.insert(0, o)
-            except Exception:
-                core.fail('start batch')
-            if size > _CHUNK:
-                core.send_raw_locked(p, b''.join(out))
-                out = []
-                size = 0
-        for it in collects:
-            try:
-                _, popen, rc, join, now = it
-                st = popen.__dict__.get('_mptree_st')
-                if st is None:
-                    # Collected before its start item was even queued (another thread),
-                    # or not a child we know of: keep it a while for its start item.
-                    if len(_ORPHANS) > 100:
-                        del _ORPHANS[next(iter(_ORPHANS))]
-                    _ORPHANS[id(popen)] = it
-                    continue
-                # The pool's own clean-up joins its workers: that is not the user joining.
-                data = core.collected_locked(p, st, rc, join and st.pool_id is None, now)
-                if data is None:
-                    continue
-                data = data.encode('ascii')
-                out.append(data)
-                size += len(data)
-                if st.registered:
-                    unwatch.append(st)
-            except Exception:
-                core.fail('collect batch')
-            if size > _CHUNK:
-                core.send_raw_locked(p, b''.join(out))
-                out = []
-                size = 0
-        if out:
-            core.send_raw_locked(p, b''.join(out))
-    for st in unwatch:
-        sup.unwatch(st)
-
-
-core.batch_hook[0] = _process_batch
+        core.send_raw_locked(p, data)
+    sentinel = getattr(popen, 'sentinel', None)
+    if type(sentinel) is not int:
+        return
+    st = core.ChildState(pid, method, pool_id, proc, sentinel, data)
+    popen.__dict__['_mptree_st'] = st
+    core.watch_child(st)
+    # Another thread may have collected it between start() and here.
+    rc = getattr(popen, 'returncode', None)
+    if rc is not None:
+        core.report_collected(st, rc, False)
 
 
 def _after_join(proc):
     popen = proc.__dict__.get('_popen')
     if popen is None:
         return
-    rc = getattr(popen, 'returncode', None)
-    if rc is None:
-        return
     st = popen.__dict__.get('_mptree_st')
-    if st is not None and st.reaped:
+    rc = getattr(popen, 'returncode', None)
+    if st is None or rc is None or st.reaped:
         return
-    core.enqueue((_COLLECT, popen, rc, True, core._time() * 1000.0))
+    # The pool's own clean-up joins its workers: that is not the user joining them.
+    core.report_collected(st, rc, st.pool_id is None)
 
 
 def _describe(proc, p):
@@ -426,17 +335,9 @@ def _child_end(proc, code, parent_sentinel):
 # Popen: exit status collected by the user's code
 
 def _collected(popen, rc):
-    if getattr(core.tls, 'joining', False):
-        return      # join() reports it, as joined
     st = popen.__dict__.get('_mptree_st')
-    if st is not None:
-        if st.reaped:
-            return
-        if not core.batch_busy():
-            core.report_collected(st, rc, False)
-            return
-    # Its start (or a join of it) is still queued: report after it, in order.
-    core.enqueue((_COLLECT, popen, rc, False, core._time() * 1000.0))
+    if st is not None and not st.reaped and not getattr(core.tls, 'joining', False):
+        core.report_collected(st, rc, False)
 
 
 _ATEXIT = '{"v":1,"type":"process.atexit","pid":%d,"t":%r}\n'
@@ -454,8 +355,6 @@ def patch_util(mod):
     def _exit_function(*args, **kwargs):
         try:
             p = core.P
-            if p is not None and p.pid == os.getpid():
-                core.process_batch()    # children started so far come first
             # Only on an existing connection: a quiet fork child stays quiet.
             if p is not None and p.conn is not None and p.pid == os.getpid():
                 data = (_ATEXIT % (p.pid, core._time() * 1000.0)).encode('ascii')
