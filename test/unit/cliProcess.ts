@@ -38,3 +38,22 @@ export function startInGroup(args: string[], truthFile: string, readyTimeoutMs =
   };
   return { child, exited, ready, cleanup, output: () => ({ stdout, stderr }), stderr: () => stderr };
 }
+
+/** Polls the OS until kill(pid, 0) fails with ESRCH for every pid; returns the ones left. */
+export async function stillThere(pids: Iterable<number>, ms = 10_000): Promise<number[]> {
+  const deadline = Date.now() + ms;
+  let left = [...pids];
+  for (;;) {
+    left = left.filter((pid) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch (error) {
+        return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+      }
+    });
+    // Orphans are reaped by init, which may take a moment: wait for ESRCH, not for "zombie".
+    if (left.length === 0 || Date.now() > deadline) return left;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

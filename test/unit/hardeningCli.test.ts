@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { SnapshotJson } from '../../src/core/types';
-import { startInGroup } from './cliProcess';
+import { startInGroup, stillThere } from './cliProcess';
 
 const root = path.resolve(__dirname, '..', '..', '..');
 const cli = path.join(root, 'dist', 'cli.js');
@@ -44,25 +44,6 @@ function runCli(args: string[], options: { input?: string; env?: NodeJS.ProcessE
 }
 
 const NODE_STACK = /\n\s+at .+[(:]\d+/;
-
-/** Polls the OS until kill(pid, 0) fails with ESRCH for every pid; returns the ones left. */
-async function stillThere(pids: readonly number[], ms = 10_000): Promise<number[]> {
-  const deadline = Date.now() + ms;
-  let left = [...pids];
-  for (;;) {
-    left = left.filter((pid) => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch (error) {
-        return (error as NodeJS.ErrnoException).code !== 'ESRCH';
-      }
-    });
-    // Orphans are reaped by init, which may take a moment: wait for ESRCH, not for "zombie".
-    if (left.length === 0 || Date.now() > deadline) return left;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 let tmp: string;
 let realPython: string;

@@ -14,6 +14,7 @@ import { liveness, ProcLister } from '../../src/core/osScan';
 import { PythonError } from '../../src/core/python';
 import { RunSession, SessionError, type RunSessionOptions } from '../../src/core/session';
 import type { ModelChange } from '../../src/core/types';
+import { stillThere } from './cliProcess';
 
 const root = path.resolve(__dirname, '..', '..', '..');
 const runtimeDir = path.join(root, 'src', 'runtime');
@@ -33,24 +34,6 @@ async function until<T>(what: string, check: () => T | undefined | false, ms = 2
     if (value) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** Polls the OS until kill(pid, 0) fails with ESRCH for every pid; returns the ones left. */
-async function stillThere(pids: Iterable<number>, ms = 10_000): Promise<number[]> {
-  const deadline = Date.now() + ms;
-  let left = [...pids];
-  for (;;) {
-    left = left.filter((pid) => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch (error) {
-        return (error as NodeJS.ErrnoException).code !== 'ESRCH';
-      }
-    });
-    if (left.length === 0 || Date.now() > deadline) return left;
-    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
