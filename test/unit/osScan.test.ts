@@ -14,32 +14,47 @@ describe('OS process listers', { skip: !posix && 'POSIX ps' }, () => {
       '-c',
       [
         'import os, subprocess, sys, time',
-        "a = subprocess.Popen(['sleep', '5'])",
-        "b = subprocess.Popen(['sh', '-c', 'sleep 5'])",
+        "a = subprocess.Popen(['sleep', '60'])",
+        "b = subprocess.Popen(['sh', '-c', 'sleep 60'])",
         "z = subprocess.Popen(['true'])",
         "print(a.pid, b.pid, z.pid, flush=True)",
-        'time.sleep(5)',
+        'time.sleep(60)',
       ].join('\n'),
     ]);
     try {
-      const line = await new Promise<string>((resolve) => parent.stdout.once('data', (d) => resolve(String(d))));
+      // One line, however the pipe splits it into chunks.
+      const line = await new Promise<string>((resolve) => {
+        let text = '';
+        const onData = (d: Buffer) => {
+          text += String(d);
+          if (!text.includes('\n')) return;
+          parent.stdout.off('data', onData);
+          resolve(text.slice(0, text.indexOf('\n')));
+        };
+        parent.stdout.on('data', onData);
+      });
       const [a, b, z] = line.trim().split(' ').map(Number);
       children = [a, b];
+      // ps-tree reads `ps` in one pass in pid order: a child whose pid is lower than its
+      // parent's (the pid counter wrapped in between; pid_max can be 32768) is invisible to it,
+      // a documented limit of the default lister (osScan.ts). Only then is it left out here.
+      const wrapped = [a, b, z].some((pid) => pid < parent.pid!);
       // Wait (bounded) until `true` has become a zombie and both listers see the same set:
       // on a loaded machine a fixed sleep races process start-up. The assertions below still
       // decide the outcome; a lister that never agrees fails them after the deadline.
-      const listers = [new PsTreeLister(), ...(ProcLister.isSupported() ? [new ProcLister()] : [])];
+      const listers = [...(wrapped ? [] : [new PsTreeLister()]), ...(ProcLister.isSupported() ? [new ProcLister()] : [])];
+      assert.ok(listers.length > 0, 'no lister to check');
       const settled = (lists: Awaited<ReturnType<PsTreeLister['list']>>[]) =>
         lists.every((list) => list.find((p) => p.pid === z)?.zombie === true && list.some((p) => p.pid === b)) &&
         new Set(lists.map((list) => list.map((p) => p.pid).sort().join(','))).size === 1;
       let results = await Promise.all(listers.map((l) => l.list(parent.pid!)));
-      for (const deadline = Date.now() + 5000; !settled(results) && Date.now() < deadline; ) {
+      for (const deadline = Date.now() + 15_000; !settled(results) && Date.now() < deadline; ) {
         await new Promise((r) => setTimeout(r, 100));
         results = await Promise.all(listers.map((l) => l.list(parent.pid!)));
       }
       for (const [i, list] of results.entries()) {
         const pids = new Set(list.map((p) => p.pid));
-        assert.ok(pids.has(a) && pids.has(b) && pids.has(z), `${listers[i].name}: ${JSON.stringify(list)}`);
+        assert.ok(pids.has(a) && pids.has(b) && pids.has(z), `${listers[i].name}: expected ${a} ${b} ${z} (parent ${parent.pid}) in ${JSON.stringify(list)}`);
         assert.equal(list.find((p) => p.pid === a)!.ppid, parent.pid);
         assert.equal(list.find((p) => p.pid === z)!.zombie, true, `${listers[i].name} marks the zombie`);
         assert.equal(list.find((p) => p.pid === a)!.zombie, false);
