@@ -57,3 +57,18 @@ export async function stillThere(pids: Iterable<number>, ms = 10_000): Promise<n
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** The first line a child prints, however the pipe splits it into chunks. */
+export function firstLine(stream: NodeJS.ReadableStream): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const onData = (d: Buffer | string) => {
+      text += String(d);
+      if (!text.includes('\n')) return;
+      stream.off('data', onData);
+      resolve(text.slice(0, text.indexOf('\n')));
+    };
+    stream.on('data', onData);
+    stream.once('end', () => reject(new Error(`the stream ended before a whole line: ${JSON.stringify(text)}`)));
+  });
+}

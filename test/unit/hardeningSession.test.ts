@@ -14,7 +14,7 @@ import { liveness, ProcLister } from '../../src/core/osScan';
 import { PythonError } from '../../src/core/python';
 import { RunSession, SessionError, type RunSessionOptions } from '../../src/core/session';
 import type { ModelChange } from '../../src/core/types';
-import { stillThere } from './cliProcess';
+import { firstLine, stillThere } from './cliProcess';
 
 const root = path.resolve(__dirname, '..', '..', '..');
 const runtimeDir = path.join(root, 'src', 'runtime');
@@ -172,7 +172,7 @@ describe('hardening: RunSession', { skip: !posix && 'POSIX processes', concurren
       '-c',
       "import signal, subprocess, time\nsignal.signal(signal.SIGCHLD, signal.SIG_IGN)\np = subprocess.Popen(['sleep', '60'])\nprint(p.pid, flush=True)\ntime.sleep(60)",
     ]);
-    const childPid = Number(await new Promise<string>((resolve) => rootProcess.stdout!.once('data', (d) => resolve(String(d)))));
+    const childPid = Number(await firstLine(rootProcess.stdout!));
     const stranger = spawnTracked('sleep', ['60']);
     await new Promise((r) => stranger.once('spawn', r));
     const session = await newSession({ target: { script: path.join(cliFixtures, 'echo_stdin.py'), args: [] }, osScanIntervalMs: 100 });

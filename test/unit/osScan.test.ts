@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { liveness, ProcLister, PsTreeLister } from '../../src/core/osScan';
+import { firstLine } from './cliProcess';
 
 const posix = process.platform !== 'win32';
 
@@ -22,17 +23,7 @@ describe('OS process listers', { skip: !posix && 'POSIX ps' }, () => {
       ].join('\n'),
     ]);
     try {
-      // One line, however the pipe splits it into chunks.
-      const line = await new Promise<string>((resolve) => {
-        let text = '';
-        const onData = (d: Buffer) => {
-          text += String(d);
-          if (!text.includes('\n')) return;
-          parent.stdout.off('data', onData);
-          resolve(text.slice(0, text.indexOf('\n')));
-        };
-        parent.stdout.on('data', onData);
-      });
+      const line = await firstLine(parent.stdout);
       const [a, b, z] = line.trim().split(' ').map(Number);
       children = [a, b];
       // ps-tree reads `ps` in one pass in pid order: a child whose pid is lower than its
