@@ -200,7 +200,15 @@ describe('process tree view', () => {
     // The pool finishes a task every ~250 ms per worker and the runtime reports counts every
     // 50 ms: without coalescing, the view would be told far more often than this.
     const events: Array<unknown> = [];
-    const sub = api.treeProvider.onDidChangeTreeData((e) => events.push(e));
+    const root = shownTree(api, run)[0].node;
+    const rootTexts: string[] = [];
+    const sub = api.treeProvider.onDidChangeTreeData((e) => {
+      events.push(e);
+      if (Array.isArray(e) && e.includes(root)) {
+        const item = api.treeProvider.getTreeItem(root);
+        rootTexts.push(`${String(item.label)} ${String(item.description)}`);
+      }
+    });
     await new Promise((r) => setTimeout(r, 3000));
     sub.dispose();
     assert.ok(events.length >= 3, `only ${events.length} refreshes in 3 s of a busy pool`);
@@ -209,9 +217,13 @@ describe('process tree view', () => {
     assert.ok(events.every((e) => Array.isArray(e) && e.length > 0), 'a whole-tree refresh for a count change');
     const pool = shownTree(api, run).find((s) => isPool(s.node))!.node;
     assert.ok(events.some((e) => (e as unknown[]).includes(pool)), 'the pool node was never refreshed by itself');
-    const root = shownTree(api, run)[0].node;
-    const rootRefreshes = events.filter((e) => (e as unknown[]).includes(root)).length;
-    assert.ok(rootRefreshes <= 4, `the run node (whole subtree) was refreshed ${rootRefreshes} times in 3 s`);
+    // Refreshing the run node repaints its whole expanded subtree, so it is refreshed only when
+    // its own text changed (the duration ticks once a second; process counts change as
+    // processes come and go), never for a counter deeper down.
+    for (let i = 1; i < rootTexts.length; i++) {
+      assert.notEqual(rootTexts[i], rootTexts[i - 1], `the run node was refreshed without a change: ${rootTexts.join(' | ')}`);
+    }
+    assert.ok(rootTexts.length < events.length, `every refresh included the run node: ${rootTexts.join(' | ')}`);
   });
 
   it('shows several runs at once, each as its own root', async () => {
