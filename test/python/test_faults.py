@@ -93,8 +93,12 @@ class Reconnect(unittest.TestCase):
         main = p.pid
         self.assertTrue(c.wait_for(lambda ms: main in c.conns, 10))
         before = len(c.snapshot())
-        between(c, main)
-        since = min(before, len(c.snapshot()))    # the restart test clears the messages
+        # Where to look for the new hello: after what was there before, unless `between`
+        # cleared the messages (a restart) and says so. The reconnection may already have
+        # arrived by the time it returns, so this index must not be read off the list now.
+        since = between(c, main)
+        if since is None:
+            since = before
 
         def reconnected(ms):
             return [m for m in ms[since:] if m['type'] == 'hello' and m['pid'] == main]
@@ -161,9 +165,11 @@ class Reconnect(unittest.TestCase):
         # A new session knows nothing: the hello and the re-announcement describe the
         # process, its queue and its live children (counts from then on are deltas).
         def restart(c, pid):
-            del c.messages[:]
-            del c.origins[:]
+            with c.cond:
+                del c.messages[:]
+                del c.origins[:]
             c.restart()
+            return 0
         c, truth, _ = self._run(RECONNECT_PROG, ['fork'], restart)
         facts = support.reduce_messages(c.snapshot())
         main = truth['main']
