@@ -206,7 +206,9 @@ async function run(options: CliOptions): Promise<number> {
   const collectHints = () => {
     for (const hint of computeHints(session.model, session.info, Date.now(), hintTracker)) hintsSeen.set(hintId(hint), hint);
   };
-  session.onDidChange(() => hintTracker.observe(session.model, Date.now()));
+  // Zombie→collected transitions and queue activity are only visible as they happen: each
+  // change is observed (incrementally, so a run of thousands of processes stays linear).
+  session.onDidChange((change) => hintTracker.observeChange(session.model, change, Date.now()));
   const hintTimer = options.snapshot ? setInterval(collectHints, 500) : undefined;
 
   session.start('inherit');

@@ -3,7 +3,7 @@ pays per process. Usage: proc_start.py METHOD N"""
 import multiprocessing as mp
 import sys
 
-from _timing import now, report
+from _timing import cpu_now, now, report
 
 
 def work():
@@ -17,9 +17,11 @@ if __name__ == "__main__":
     warm = ctx.Process(target=work)
     warm.start()
     warm.join()
+    cpu = cpu_now()
     began = now()
     for _ in range(count):
         p = ctx.Process(target=work)
         p.start()
         p.join()
-    report("proc_start", now() - began, method=method, count=count)
+    seconds = now() - began
+    report("proc_start", seconds, method=method, count=count, cpuSeconds=cpu_now() - cpu)

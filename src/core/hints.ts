@@ -3,7 +3,7 @@
 // caller decides when to ask (on each model change, on a tick while a run is live) and keeps
 // a HintTracker for what only time reveals (how long a queue has been full, a child a zombie).
 // docs/hints.md explains every hint to users; keep the two in step.
-import type { PoolInfo, ProcessInfo, QueueInfo, RunInfo } from './types';
+import type { ModelChange, PoolInfo, ProcessInfo, QueueInfo, RunInfo } from './types';
 
 export type HintKind =
   | 'unjoined-child'
@@ -117,28 +117,53 @@ export class HintTracker {
     const seenQueues = new Set<string>();
     for (const q of model.queues()) {
       seenQueues.add(q.key);
-      let track = this.queues.get(q.key);
-      if (!track) {
-        track = { puts: q.puts, gets: q.gets, lastPutAt: q.puts > 0 ? now : null, lastActivityAt: now, fullSince: null };
-        this.queues.set(q.key, track);
-      }
-      if (q.puts !== track.puts) track.lastPutAt = now;
-      if (q.puts !== track.puts || q.gets !== track.gets) track.lastActivityAt = now;
-      track.puts = q.puts;
-      track.gets = q.gets;
-      if (q.maxsize > 0 && q.depth >= q.maxsize) track.fullSince ??= now;
-      else track.fullSince = null;
+      this.observeQueue(q, now);
     }
     for (const key of this.queues.keys()) if (!seenQueues.has(key)) this.queues.delete(key);
 
     const seenProcesses = new Set<string>();
     for (const p of model.processes()) {
       seenProcesses.add(p.key);
-      if (p.state === 'zombie') this.wasZombie.add(p.key);
-      else if (p.state === 'exited' && this.wasZombie.has(p.key) && !this.reapedAt.has(p.key)) this.reapedAt.set(p.key, now);
+      this.observeProcess(p, now);
     }
     for (const key of this.wasZombie) if (!seenProcesses.has(key)) this.wasZombie.delete(key);
     for (const key of this.reapedAt.keys()) if (!seenProcesses.has(key)) this.reapedAt.delete(key);
+  }
+
+  /**
+   * Only what one model change touched: the cost follows the change, not the model (a run
+   * that starts thousands of processes fires a change per message, and a full observe on
+   * each would be quadratic). Entries of forgotten processes and queues are dropped by the
+   * next full observe (computeHints does one).
+   */
+  observeChange(model: HintModelView, change: Pick<ModelChange, 'processes' | 'queues'>, now: number): void {
+    if (change.queues.length) {
+      const changed = new Set(change.queues);
+      for (const q of model.queues()) if (changed.has(q.key)) this.observeQueue(q, now);
+    }
+    for (const key of change.processes) {
+      const p = model.get(key);
+      if (p) this.observeProcess(p, now);
+    }
+  }
+
+  private observeQueue(q: QueueInfo, now: number): void {
+    let track = this.queues.get(q.key);
+    if (!track) {
+      track = { puts: q.puts, gets: q.gets, lastPutAt: q.puts > 0 ? now : null, lastActivityAt: now, fullSince: null };
+      this.queues.set(q.key, track);
+    }
+    if (q.puts !== track.puts) track.lastPutAt = now;
+    if (q.puts !== track.puts || q.gets !== track.gets) track.lastActivityAt = now;
+    track.puts = q.puts;
+    track.gets = q.gets;
+    if (q.maxsize > 0 && q.depth >= q.maxsize) track.fullSince ??= now;
+    else track.fullSince = null;
+  }
+
+  private observeProcess(p: ProcessInfo, now: number): void {
+    if (p.state === 'zombie') this.wasZombie.add(p.key);
+    else if (p.state === 'exited' && this.wasZombie.has(p.key) && !this.reapedAt.has(p.key)) this.reapedAt.set(p.key, now);
   }
 
   queue(key: string): Readonly<QueueTrack> | undefined {

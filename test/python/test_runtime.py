@@ -4,6 +4,7 @@ compared with the ground truth each program recorded about itself."""
 import concurrent.futures
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -477,6 +478,131 @@ class LiveTests(unittest.TestCase):
                 c.wait_quiet(5)
                 reaped = [m for m in c.snapshot() if m['type'] == 'process.reaped']
                 self.assertEqual([(m['pid'], m['joined']) for m in reaped], [(pid, True)])
+
+
+
+# A fork child's start is reported after the fork (see core.defer_start): with its exit when
+# the parent collects it first, else by the supervisor's next tick. Each program prints what
+# it did on stdout; the test reads the collector.
+DEFERRED_PROG = r"""
+import json, multiprocessing as mp, os, signal, sys, time
+
+def nap(seconds, code=0):
+    time.sleep(seconds)
+    sys.exit(code)
+
+if __name__ == '__main__':
+    mp.set_start_method('fork')
+    case = sys.argv[1]
+    if case == 'live':
+        p = mp.Process(target=nap, args=(60,), name='long-lived')
+        p.start()
+        print(json.dumps({'pid': p.pid}), flush=True)
+        sys.stdin.readline()
+        p.terminate()
+        p.join()
+    elif case == 'polled':
+        p = mp.Process(target=nap, args=(0,), name='polled')
+        p.start()
+        while p.is_alive():
+            time.sleep(0.001)
+        p.join()
+        print(json.dumps({'pid': p.pid, 'code': p.exitcode}), flush=True)
+    elif case == 'joined':
+        kids = []
+        for i in range(20):
+            p = mp.Process(target=nap, args=(0, i % 3), name='quick-%d' % i)
+            p.start()
+            p.join()
+            kids.append([p.pid, p.exitcode])
+        print(json.dumps({'kids': kids}), flush=True)
+    elif case == 'parent-killed':
+        p = mp.Process(target=nap, args=(0.5, 3), name='outlives-parent')
+        p.start()
+        print(json.dumps({'pid': p.pid}), flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+class DeferredStartReports(unittest.TestCase):
+    # The line of the joined case's start() call.
+    START_LINE = DEFERRED_PROG[:DEFERRED_PROG.index('p.start()\n            p.join()')].count('\n') + 1
+
+    def _run(self, case):
+        c = support.Collector()
+        self.addCleanup(c.close)
+        d = tempfile.mkdtemp(prefix='mptree-deferred-')
+        self.addCleanup(shutil.rmtree, d, True)
+        prog = os.path.join(d, 'prog.py')
+        with open(prog, 'w') as f:
+            f.write(DEFERRED_PROG)
+        p = subprocess.Popen([sys.executable, prog, case], env=c.env(), cwd=d,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.addCleanup(lambda: p.poll() is None and p.kill())
+        return c, p
+
+    @staticmethod
+    def _of(msgs, pid, kind):
+        return [m for m in msgs if m.get('pid') == pid and m['type'] == kind]
+
+    def test_live_child_reported_by_the_next_tick(self):
+        c, p = self._run('live')
+        pid = json.loads(p.stdout.readline())['pid']
+        started = c.wait_for(lambda ms: self._of(ms, pid, 'process.started'), 5)
+        self.assertTrue(started, 'never reported while it ran')
+        os.kill(pid, 0)     # still running: reported live, not at its end
+        self.assertEqual((started[0]['name'], started[0]['parentPid']), ('long-lived', p.pid))
+        self.assertFalse(self._of(c.snapshot(), pid, 'process.exited'))
+        p.communicate(b'go\n', timeout=30)
+        c.wait_quiet(5)
+        msgs = c.snapshot()
+        self.assertEqual([m['exitCode'] for m in self._of(msgs, pid, 'process.exited')], [-15])
+        self.assertEqual([m['joined'] for m in self._of(msgs, pid, 'process.reaped')], [True])
+
+    def test_child_collected_by_is_alive_before_its_report(self):
+        c, p = self._run('polled')
+        out, err = p.communicate(timeout=30)
+        self.assertEqual(p.returncode, 0, err)
+        truth = json.loads(out)
+        c.wait_quiet(5)
+        msgs = c.snapshot()
+        pid = truth['pid']
+        kinds = [m['type'] for m in msgs if m.get('pid') == pid]
+        self.assertEqual(kinds, ['process.started', 'process.exited', 'process.reaped'])
+        self.assertEqual(self._of(msgs, pid, 'process.exited')[0]['exitCode'], 0)
+        # Collected by is_alive(), not by the join after it.
+        self.assertEqual(self._of(msgs, pid, 'process.reaped')[0]['joined'], False)
+        started = self._of(msgs, pid, 'process.started')[0]
+        self.assertLessEqual(started['t'], self._of(msgs, pid, 'process.exited')[0]['t'])
+
+    def test_children_joined_at_once_reported_whole_and_in_order(self):
+        c, p = self._run('joined')
+        out, err = p.communicate(timeout=60)
+        self.assertEqual(p.returncode, 0, err)
+        c.wait_quiet(5)
+        msgs = c.snapshot()
+        for i, (pid, code) in enumerate(json.loads(out)['kids']):
+            kinds = [m['type'] for m in msgs if m.get('pid') == pid]
+            self.assertEqual(kinds, ['process.started', 'process.exited', 'process.reaped'], pid)
+            started = self._of(msgs, pid, 'process.started')[0]
+            self.assertEqual(started['name'], 'quick-%d' % i)
+            self.assertTrue(started['site'].endswith('prog.py:%d' % self.START_LINE), started['site'])
+            self.assertEqual(self._of(msgs, pid, 'process.exited')[0]['exitCode'], code)
+            self.assertEqual(self._of(msgs, pid, 'process.reaped')[0]['joined'], True)
+
+    def test_child_of_a_killed_parent_reports_itself(self):
+        # The parent dies before its report could go out: the child, finding its parent
+        # gone at its end, says who it is and how it ended.
+        c, p = self._run('parent-killed')
+        pid = json.loads(p.stdout.readline())['pid']
+        p.communicate(timeout=30)
+        self.assertEqual(p.returncode, -9)
+        exiting = c.wait_for(lambda ms: self._of(ms, pid, 'process.exiting'), 10)
+        self.assertTrue(exiting, 'the orphan said nothing')
+        self.assertEqual(exiting[0]['exitCode'], 3)
+        hello = self._of(c.snapshot(), pid, 'hello')[0]
+        self.assertEqual((hello['name'], hello['parentPid'], hello['startMethod']),
+                         ('outlives-parent', p.pid, 'fork'))
 
 
 if __name__ == '__main__':

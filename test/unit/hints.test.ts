@@ -185,6 +185,33 @@ describe('hint rules on hand-made models', () => {
     assert.deepEqual(kinds(computeHints(model, liveRun, 14_000, tracker)), []);
   });
 
+  it('the tracker observes one change at a time as it would the whole model, without listing the model', () => {
+    const main = proc({ pid: 1, kind: 'main' });
+    const child = proc({ pid: 2, parentPid: 1, parentKey: main.key, name: 'late' });
+    const q = queue({ id: 'q1-1', ownerPid: 1, maxsize: 2, puts: 2, depth: 2 });
+    const model = new StaticModel([main, child], [q], []);
+    const whole = new HintTracker();
+    const incremental = new HintTracker();
+    // A view that only answers lookups: observeChange must not walk every process.
+    const lookupsOnly = { ...model, get: (key: string) => model.get(key), queues: () => model.queues(), processes: (): ProcessInfo[] => assert.fail('listed every process') };
+    const step = (now: number, change: { processes: string[]; queues: string[] }) => {
+      whole.observe(model, now);
+      incremental.observeChange(lookupsOnly as unknown as StaticModel, change, now);
+    };
+    step(1000, { processes: [main.key, child.key], queues: [q.key] });
+    child.state = 'zombie';
+    child.exitedAt = 1500;
+    step(1500, { processes: [child.key], queues: [] });
+    child.state = 'exited';
+    q.gets = 1;
+    q.depth = 1;
+    step(4000, { processes: [child.key], queues: [q.key] });
+    for (const t of [whole, incremental]) {
+      assert.equal(t.zombieMs(child, 9000), 2500, 'a zombie from 1.5 s, collected at 4 s');
+      assert.deepEqual(t.queue(q.key), { puts: 2, gets: 1, lastPutAt: 1000, lastActivityAt: 4000, fullSince: null });
+    }
+  });
+
   it('queue-empty-no-producers: precise with per-process counts', () => {
     const main = proc({ pid: 1, kind: 'main' });
     const producer = proc({ pid: 2, parentPid: 1, parentKey: main.key, name: 'producer', state: 'exited', exitCode: 0, exitedAt: 2000, joined: true, reaped: true });

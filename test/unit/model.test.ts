@@ -112,6 +112,24 @@ describe('RunModel', () => {
     assert.equal(model.processByPid(101)!.name, 'Worker-1b', 'the later, richer hello is merged');
   });
 
+  it('a fork child heard from before its parent’s deferred process.started: one node, the parent’s account merged', () => {
+    const { model } = newModel();
+    model.setRootPid(100);
+    model.apply([hello(100)]);
+    // The child made a queue (so it connected) before the parent's report went out.
+    model.apply([hello(101, { kind: 'process', parentPid: 100, ppid: 100, name: 'Process-1', startMethod: 'fork', t: 1010, created: 1000 })]);
+    model.apply([started(101, 100, { name: 'Process-1', startMethod: 'fork', site: '/w/prog.py:9', t: 1000 })]);
+    assert.equal(model.processes().filter((p) => p.pid === 101).length, 1);
+    const child = model.processByPid(101)!;
+    assert.equal(child.site, '/w/prog.py:9');
+    assert.equal(child.state, 'running');
+    assert.equal(child.parentKey, model.processByPid(100)!.key);
+    // Deferred until it was collected: started, exited and reaped in one batch.
+    model.apply([started(102, 100, { t: 2000 }), exited(102, 0, 2400), reaped(102, true, 2400)]);
+    assert.equal(model.processes().filter((p) => p.pid === 102).length, 1);
+    assert.deepEqual([model.processByPid(102)!.state, model.processByPid(102)!.joined], ['exited', true]);
+  });
+
   it('places a child that arrives before its parent under the parent once it appears', () => {
     const { model } = newModel();
     model.setRootPid(100);

@@ -201,6 +201,7 @@ class ProcState(object):
         self.connect_eagerly = connect_eagerly
         self.sup = None                      # Supervisor, started lazily
         self.children = {}                   # pid -> ChildState, for control requests
+        self.starts = {}                     # id(Process) -> a start not reported yet
         self.collected = {}                  # pid -> exit code of recently collected ones
         self.qcounts = {}                    # queue id -> Counters
         self.pcounts = {}                    # pool id -> Counters
@@ -243,9 +244,11 @@ tls = _thread._local()
 QC = {}
 PC = {}
 DIRTY = [False]          # some count changed since the last flush
-_owned_fds = []          # our fds: a fork child closes them at once
-_stale = []              # a fork child's inherited states, kept so GC never closes their fds
-_fork_parent = [None, None]   # in a fork child: (parent pid, parent's helper role)
+_socket_fds = []         # our connections' fds: a fork child closes them at once
+# A fork child's ancestry: for each fork, the parent's state (kept so GC never closes its
+# fds) or, if the parent had none, its pid. The last entry is this process's parent.
+_stale = []
+forked_by_forkserver = [False]
 
 
 def init(identity, connect_eagerly):
@@ -262,9 +265,10 @@ def state():
 
 def _child_state():
     global P, tls
-    ident = Identity(kind='python', start_method='os.fork', parent_pid=_fork_parent[0])
+    parent_pid, parent_role = fork_parent()
+    ident = Identity(kind='python', start_method='os.fork', parent_pid=parent_pid)
     p = ProcState(ident, connect_eagerly=False)
-    p.forked_from_role = _fork_parent[1]
+    p.forked_from_role = parent_role
     # Thread-local flags (e.g. "inside Pool.__init__") were the forking thread's.
     tls = _thread._local()
     P = p
@@ -272,34 +276,47 @@ def _child_state():
 
 
 def after_fork_child():
-    """os.register_at_fork(after_in_child=...). Only what cannot wait: the parent's fds
-    (its connection, epoll, wake-up pipe) are closed so the session sees the parent's
-    connection end when the parent ends, and the parent's state is set aside."""
-    global P, _owned_fds
+    """os.register_at_fork(after_in_child=...). Only what cannot wait: the parent's
+    connection is closed so the session sees it end when the parent ends, and the parent's
+    state is set aside. Every page written here is a copy-on-write fault in each child, so
+    this is kept to a few writes (the parent's epoll and wake-up pipe are left open: the
+    child never uses them, and they are close-on-exec)."""
+    global P
     try:
         old = P
-        # The counts inherited are the parent's to report. (The lists stay alive in the
-        # parent's state, set aside below, so clearing frees nothing.)
+        P = None
+        _stale.append(old if old is not None else os.getppid())
+        # Read by every child's _bootstrap: a flag, written only when it changes.
+        if old is not None and old.identity.role == 'forkserver':
+            forked_by_forkserver[0] = True
+        elif forked_by_forkserver[0]:
+            forked_by_forkserver[0] = False
+        # The counts inherited are the parent's to report.
         if QC:
             QC.clear()
         if PC:
             PC.clear()
-        DIRTY[0] = False
-        if old is not None:
-            _stale.append(old)
-            _fork_parent[0] = old.pid
-            _fork_parent[1] = old.identity.role
-        else:
-            _fork_parent[0] = os.getppid()
-        P = None
-        fds, _owned_fds = _owned_fds, []
-        for fd in fds:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        if DIRTY[0]:
+            DIRTY[0] = False
+        if _socket_fds:
+            for fd in _socket_fds:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            del _socket_fds[:]
     except Exception:
         fail('after_fork_child')
+
+
+def fork_parent():
+    """In a fork child: (parent pid, parent's helper role); (None, None) otherwise."""
+    if not _stale:
+        return None, None
+    last = _stale[-1]
+    if type(last) is int:
+        return last, None
+    return last.pid, last.identity.role
 
 
 def new_id(prefix):
@@ -358,7 +375,7 @@ def _open_socket(p):
 def _adopt_locked(p, sock):
     p.conn = sock
     p.ever_connected = True
-    _owned_fds.append(sock.fileno())
+    _socket_fds.append(sock.fileno())
     if p.sup is not None:
         p.sup.watch_socket()
 
@@ -410,8 +427,8 @@ def lost_locked(p, conn):
         sup.forget_socket(conn)
     try:
         fd = conn.fileno()
-        if fd in _owned_fds:
-            _owned_fds.remove(fd)
+        if fd in _socket_fds:
+            _socket_fds.remove(fd)
         conn.close()
     except Exception:
         pass
@@ -560,8 +577,10 @@ def settle_at_exit(p):
 
 
 def final_flush(p):
-    """The last counts of a process that is about to end."""
+    """The last reports and counts of a process that is about to end."""
     settle_at_exit(p)
+    if p.starts:
+        flush_starts(p)
     if has_counts(p):
         flush()
     if p.reconnecting:
@@ -764,7 +783,6 @@ class Supervisor(object):
         self.sock_fd = None
         self.rbuf = b''
         self.wake_r, self.wake_w = os.pipe()
-        _owned_fds.extend((self.wake_r, self.wake_w))
         os.set_blocking(self.wake_r, False)
         os.set_blocking(self.wake_w, False)
         self.ep = None
@@ -772,7 +790,6 @@ class Supervisor(object):
         try:
             import select
             self.ep = select.epoll()
-            _owned_fds.append(self.ep.fileno())
             self._IN = select.EPOLLIN
             self._ONESHOT = select.EPOLLONESHOT
             self.ep.register(self.wake_r, select.EPOLLIN)
@@ -814,8 +831,8 @@ class Supervisor(object):
                 self.sock_fd = None
             self.rbuf = b''
 
-    def add(self, st):
-        st.due = _monotonic() + GRACE
+    def add(self, st, due=None):
+        st.due = _monotonic() + GRACE if due is None else due
         with self.lock:
             self.pending.append(st)
             need_wake = not self.ticking
@@ -823,7 +840,18 @@ class Supervisor(object):
         if need_wake:
             self.wake()
 
+    def expect_starts(self):
+        # Deferred start reports are sent on the next tick at the latest.
+        if not self.ticking:
+            with self.lock:
+                need_wake = not self.ticking
+                self.ticking = True
+            if need_wake:
+                self.wake()
+
     def _register_due(self):
+        if self.p.starts:
+            flush_starts(self.p)
         now = _monotonic()
         with self.lock:
             keep = []
@@ -854,7 +882,7 @@ class Supervisor(object):
                 st.registered = True
             had = bool(self.pending)
             self.pending = keep
-            if not keep and not had:
+            if not keep and not had and not self.p.starts:
                 self.ticking = False
             return self.ticking
 
@@ -1027,10 +1055,81 @@ def ensure_supervisor():
     return sup
 
 
-def watch_child(st):
+def watch_child(st, due=None):
     p = state()
     p.children[st.pid] = st
-    ensure_supervisor().add(st)
+    ensure_supervisor().add(st, due)
+
+
+# ---------------------------------------------------------------------------------------
+# Deferred start reports
+#
+# Right after fork() every page of the parent is shared copy-on-write with the child: the
+# first write to each page while the child lives costs a copy (~4 us on the benchmark
+# machine, against ~1 us once the child is gone). Formatting and sending a child's
+# process.started at that moment wrote some 70 pages, and was a third of what the runtime
+# added to starting a short child. So start() prepares the report before the fork
+# (defer_start) and it goes out with whichever comes first: the user collecting the child
+# (join, is_alive, exitcode: in the same write as its exit, usually after it is gone), the
+# supervisor's next tick (at most GRACE later), a control request, or this process's exit.
+# Spawn and forkserver children, which share no pages, are reported as soon as start()
+# has them.
+
+announce_pending = [None]   # patches._announce(p, pendings), called with p.lock held
+
+
+def defer_start(proc, info):
+    """Before the child exists: remember what to report once it does. Returns the token
+    start() hands back to cancel_start if the start fails."""
+    p = state()
+    # (Process, what patches knows of it, start() time, when to start watching it)
+    pending = (proc, info, _time() * 1000.0, _monotonic() + GRACE)
+    p.starts[id(proc)] = pending
+    ensure_supervisor().expect_starts()
+    return pending
+
+
+def cancel_start(pending):
+    p = P
+    if p is not None and p.starts.get(id(pending[0])) is pending:
+        p.starts.pop(id(pending[0]), None)
+
+
+def take_start(p, proc):
+    """The report of `proc` not sent yet, now the caller's to send (None if there is none).
+    Called with p.lock held."""
+    pending = p.starts.get(id(proc))
+    if pending is None or pending[0] is not proc:
+        return None
+    del p.starts[id(proc)]
+    return pending
+
+
+def flush_starts(p=None):
+    """Report every child started so far (one write), and watch them."""
+    p = p or P
+    if p is None or not p.starts or announce_pending[0] is None:
+        return
+    with p.lock:
+        ready = []
+        for key, pending in list(p.starts.items()):
+            # A start() still inside fork() on another thread stays for the next time.
+            if pending[0].__dict__.get('_popen') is not None:
+                del p.starts[key]
+                ready.append(pending)
+        if ready:
+            announce_pending[0](p, ready)
+
+
+def report_started_and_collected(p, started, pid, code, joined):
+    """A child that was collected before its start was reported. Called with p.lock held."""
+    now = _time() * 1000.0
+    data = started + ((_EXITED % (pid, code, now)) +
+                      (_REAPED % (pid, 'true' if joined else 'false', now))).encode('ascii')
+    send_raw_locked(p, data)
+    p.collected[pid] = code
+    if len(p.collected) > 1000:
+        del p.collected[next(iter(p.collected))]
 
 
 # ---------------------------------------------------------------------------------------
@@ -1041,6 +1140,7 @@ def handle_control(msg):
     op = msg.get('op')
     pid = msg.get('pid')
     p = state()
+    flush_starts(p)     # the session may know a child from its own hello already
     st = p.children.get(pid) if type(pid) is int else None
     proc = st.proc_ref() if st is not None else None
 
@@ -1105,7 +1205,8 @@ def at_exit():
 
 def parent_is_gone(parent_pid, parent_sentinel):
     try:
-        if _fork_parent[1] != 'forkserver' and _fork_parent[0] is not None:
+        fork_pid, fork_role = fork_parent()
+        if fork_role != 'forkserver' and fork_pid is not None:
             # A fork child's OS parent is its logical parent: one cheap syscall.
             return os.getppid() != parent_pid
         if parent_sentinel is not None:

@@ -78,15 +78,31 @@ def _mp_dir():
     return _MP_DIR
 
 
+_SITE_FILES = {}   # co_filename -> its absolute path, or '' for multiprocessing's and ours
+
+
+def _site_file(fn):
+    r = _SITE_FILES.get(fn)
+    if r is None:
+        skip = (_mp_dir(), _RUNTIME_DIR, os.path.join('concurrent', 'futures'))
+        if any(s and s in fn for s in skip):
+            r = ''
+        else:
+            r = os.path.abspath(fn) if not fn.startswith('<') else fn
+        if len(_SITE_FILES) < 4096:
+            _SITE_FILES[fn] = r
+    return r
+
+
 def call_site():
-    """file:line of the first frame outside multiprocessing, concurrent.futures and us."""
+    """file:line of the first frame outside multiprocessing, concurrent.futures and us.
+    Paths are worked out once per file: this runs in every start()."""
     try:
         f = sys._getframe(2)
-        skip = (_mp_dir(), _RUNTIME_DIR, os.path.join('concurrent', 'futures'))
         while f is not None:
-            fn = f.f_code.co_filename
-            if not any(s and s in fn for s in skip):
-                return '%s:%d' % (os.path.abspath(fn) if not fn.startswith('<') else fn, f.f_lineno)
+            path = _site_file(f.f_code.co_filename)
+            if path:
+                return '%s:%d' % (path, f.f_lineno)
             f = f.f_back
     except Exception:
         pass
@@ -160,49 +176,65 @@ def patch_process(mod):
 
     def make_start(orig):
         def start(self):
-            pre = None
-            site = None
+            pending = None
             try:
-                pre = classify(self)
-                # Where the user's code called start(): hints put their diagnostic there.
-                # Workers and helpers are started by multiprocessing itself; skip the walk.
-                if pre[0] == 'process':
-                    site = call_site()
+                pending = _before_start(self)
             except Exception:
                 core.fail('start')
             try:
                 orig(self)
             except BaseException as e:
+                if pending is not None:
+                    core.cancel_start(pending)
                 _hide(e, sys._getframe())
                 raise
-            if pre is not None:
+            # A fork child is reported later (see core.defer_start): right after fork()
+            # every page this process writes is a copy-on-write fault. Spawn and forkserver
+            # children are reported now. (Making a fork child's line here, while the child
+            # starts up beside us, and only sending it later was measured too: no faster.)
+            if pending is not None and type(self._popen) is not _FORK_POPEN[0]:
                 try:
-                    _after_start(self, pre, site)
+                    _report_pending(core.state(), self)
                 except Exception:
                     core.fail('start')
         return start
 
     def make_join(orig):
+        # Nothing before the wait: while the child lives, every page written here is a
+        # copy-on-write fault. _collected tells a join by its frame (_in_join).
         def join(self, *args, **kwargs):
-            prev = getattr(core.tls, 'joining', False)
-            core.tls.joining = True
             try:
-                try:
-                    return orig(self, *args, **kwargs)
-                except BaseException as e:
-                    _hide(e, sys._getframe())
-                    raise
+                return orig(self, *args, **kwargs)
+            except BaseException as e:
+                _hide(e, sys._getframe())
+                raise
             finally:
-                core.tls.joining = prev
                 try:
                     _after_join(self)
                 except Exception:
                     core.fail('join')
+        _JOIN_CODE[0] = getattr(orig, '__code__', None)
         return join
 
     def make_bootstrap(orig):
         def _bootstrap(self, *args, **kwargs):
-            sentinel = args[0] if args else kwargs.get('parent_sentinel')
+            if core.P is None and not core.forked_by_forkserver[0]:
+                # A quiet fork child, the usual case: its parent reports its start and its
+                # exit, so nothing is done here beyond noting who it is. Every page a new
+                # fork child writes is a copy, and this path runs in each one.
+                core.me[0] = self
+                try:
+                    code = orig(self, *args, **kwargs)
+                except BaseException as e:
+                    _hide(e, sys._getframe())
+                    _child_end(self, None, _parent_sentinel(args, kwargs))
+                    raise
+                if core.P is not None or os.getppid() != self.__dict__.get('_parent_pid'):
+                    # It said something (connected), or its parent is gone and nobody
+                    # else will report how it ended.
+                    _child_end(self, code, _parent_sentinel(args, kwargs))
+                return code
+            sentinel = _parent_sentinel(args, kwargs)
             child = False
             try:
                 child = _child_begin(self)
@@ -234,40 +266,98 @@ _STARTED = ('{"v":1,"type":"process.started","pid":%d,"parentPid":%d,"name":%s,'
 _WORKERS = '{"v":1,"type":"pool.workers","id":%s,"pids":[%d],"t":%r}\n'
 
 
-def _after_start(proc, pre, site=None):
-    kind, role, pool_id, target = pre
-    popen = proc._popen
+_FORK_POPEN = [None]   # multiprocessing.popen_fork.Popen, once imported
+
+
+def _before_start(proc):
+    """Everything about a child that is known before it exists, so that the fork, when it
+    comes, finds the work done."""
+    pre = classify(proc)
+    # Where the user's code called start(): hints put their diagnostic there. Workers and
+    # helpers are started by multiprocessing itself; skip the walk.
+    site = call_site() if pre[0] == 'process' else None
+    return core.defer_start(proc, (pre, site))
+
+
+def _started_line(p, proc, popen, info, t):
+    (kind, role, pool_id, target), site = info
     pid = popen.pid
-    method = _popen_method(proc, popen)
-    p = core.state()
     j = core._j
-    now = core._time() * 1000.0
     data = _STARTED % (pid, p.pid, j(proc.name), j(bool(proc.daemon)), j(kind), j(role),
-                       j(method), j(target), j(pool_id), j(site), now)
+                       j(_popen_method(proc, popen)), j(target), j(pool_id), j(site), t)
     if pool_id is not None:
-        data += _WORKERS % (j(pool_id), pid, now)
-    data = data.encode('ascii')
+        data += _WORKERS % (j(pool_id), pid, t)
+    return data.encode('ascii')
+
+
+def _report_pending(p, proc):
+    """Send the deferred report of one started child and watch it (core.flush_starts does
+    the same for all of them)."""
     with p.lock:
-        core.send_raw_locked(p, data)
-    sentinel = getattr(popen, 'sentinel', None)
-    if type(sentinel) is not int:
-        return
-    st = core.ChildState(pid, method, pool_id, proc, sentinel, data)
-    popen.__dict__['_mptree_st'] = st
-    core.watch_child(st)
-    # Another thread may have collected it between start() and here.
-    rc = getattr(popen, 'returncode', None)
-    if rc is not None:
-        core.report_collected(st, rc, False)
+        pending = core.take_start(p, proc)
+        if pending is not None:
+            _announce(p, [pending])
+
+
+def _announce(p, pendings):
+    """process.started for children that exist and are not collected yet, in one write;
+    then each is watched. Called with p.lock held."""
+    ready = []
+    data = []
+    for proc, info, t, due in pendings:
+        popen = proc.__dict__.get('_popen')
+        if popen is None or getattr(popen, 'pid', None) is None:
+            continue
+        line = _started_line(p, proc, popen, info, t)
+        data.append(line)
+        ready.append((proc, popen, info, line, due))
+    if data:
+        core.send_raw_locked(p, b''.join(data))
+    for proc, popen, info, line, due in ready:
+        sentinel = getattr(popen, 'sentinel', None)
+        if type(sentinel) is not int:
+            continue
+        pool_id = info[0][2]
+        st = core.ChildState(popen.pid, _popen_method(proc, popen), pool_id, proc, sentinel, line)
+        popen.__dict__['_mptree_st'] = st
+        core.watch_child(st, due)
+        # Collected by another thread before this report went out.
+        rc = getattr(popen, 'returncode', None)
+        if rc is not None:
+            core.report_collected(st, rc, False)
+
+
+core.announce_pending[0] = _announce
+
+
+def _report_collected_pending(p, proc, popen, rc, joined):
+    """A child collected before its deferred report went out: started, exited and reaped
+    in one write (the usual case for a short child joined at once). Called with p.lock."""
+    pending = core.take_start(p, proc)
+    if pending is None:
+        return False
+    _, info, t, _ = pending
+    line = _started_line(p, proc, popen, info, t)
+    core.report_started_and_collected(p, line, popen.pid, rc, joined and info[0][2] is None)
+    return True
 
 
 def _after_join(proc):
     popen = proc.__dict__.get('_popen')
     if popen is None:
         return
-    st = popen.__dict__.get('_mptree_st')
     rc = getattr(popen, 'returncode', None)
-    if st is None or rc is None or st.reaped:
+    if rc is None:
+        return
+    st = popen.__dict__.get('_mptree_st')
+    if st is None:
+        p = core.P
+        if p is not None and p.starts:
+            with p.lock:
+                if _report_collected_pending(p, proc, popen, rc, True):
+                    return
+            st = popen.__dict__.get('_mptree_st')
+    if st is None or st.reaped:
         return
     # The pool's own clean-up joins its workers: that is not the user joining them.
     core.report_collected(st, rc, st.pool_id is None)
@@ -285,6 +375,10 @@ def _describe(proc, p):
 
 
 core.describe[0] = _describe
+
+
+def _parent_sentinel(args, kwargs):
+    return args[0] if args else kwargs.get('parent_sentinel')
 
 
 def _child_begin(proc):
@@ -310,6 +404,8 @@ def _child_begin(proc):
 
 def _child_end(proc, code, parent_sentinel):
     try:
+        if proc.__dict__.get('_parent_pid') == os.getpid():
+            return      # _bootstrap called in-process: not a child
         p = core.P
         if p is not None and p.pid != os.getpid():
             return
@@ -334,9 +430,40 @@ def _child_end(proc, code, parent_sentinel):
 # ---------------------------------------------------------------------------------------
 # Popen: exit status collected by the user's code
 
+_JOIN_CODE = [None]   # the code of multiprocessing's own Process.join
+
+
+def _in_join():
+    """Called (through _collected) from Popen.poll: is that poll part of a Process.join?
+    Asked only once a child is collected, so the frame walk is off the hot path."""
+    code = _JOIN_CODE[0]
+    if code is None:
+        return False
+    f = sys._getframe(3)
+    for _ in range(4):
+        if f is None:
+            return False
+        if f.f_code is code:
+            return True
+        f = f.f_back
+    return False
+
+
 def _collected(popen, rc):
+    if _in_join():
+        return      # join reports it, as joined
     st = popen.__dict__.get('_mptree_st')
-    if st is not None and not st.reaped and not getattr(core.tls, 'joining', False):
+    if st is None:
+        p = core.P
+        if p is not None and p.starts:
+            with p.lock:
+                for pending in list(p.starts.values()):
+                    proc = pending[0]
+                    if proc.__dict__.get('_popen') is popen:
+                        _report_collected_pending(p, proc, popen, rc, False)
+                        return
+            st = popen.__dict__.get('_mptree_st')
+    if st is not None and not st.reaped:
         core.report_collected(st, rc, False)
 
 
@@ -380,6 +507,7 @@ def patch_util(mod):
 
 def patch_popen_fork(mod):
     Popen = mod.Popen
+    _FORK_POPEN[0] = Popen
 
     def make_poll(orig):
         def poll(self, *args, **kwargs):
@@ -396,8 +524,8 @@ def patch_popen_fork(mod):
             return r
         return poll
 
+    # Only poll: wait() collects through poll() too.
     _wrap(Popen, 'poll', make_poll)
-    _wrap(Popen, 'wait', make_poll)
 
 
 def patch_popen_forkserver(mod):
