@@ -24,4 +24,8 @@ if __name__ == "__main__":
         p.start()
         p.join()
     seconds = now() - began
-    report("proc_start", seconds, method=method, count=count, cpuSeconds=cpu_now() - cpu)
+    extra = {}
+    if method != "forkserver":
+        # (forkserver children are the forkserver's, not ours: their CPU is not counted)
+        extra["cpuSeconds"] = cpu_now() - cpu
+    report("proc_start", seconds, method=method, count=count, **extra)
