@@ -59,10 +59,24 @@ describe('process commands', () => {
     const started = Date.now();
     const result = await vscode.commands.executeCommand<SignalCommandResult>('mptree.terminate', stubborn);
     assert.deepEqual(result?.stillRunning, [stubborn.info!.pid], 'the SIGTERM-ignoring process was not reported');
+    assert.deepEqual(result?.killed, [], 'killed without asking (the default asks)');
     assert.ok(Date.now() - started >= 900, 'did not wait the grace period');
     assert.equal(stubborn.info!.state, 'running');
     await vscode.commands.executeCommand('mptree.kill', stubborn);
     await waitForShown(api, run, 'stubborn', (d) => /SIGKILL/.test(d));
+  });
+
+  it('Terminate kills a process that ignores SIGTERM after the grace period when set to, and says so', async () => {
+    await setting('terminateGraceSeconds', 1);
+    await setting('afterTerminateGrace', 'kill');
+    const run = await runFixture(api, 'tree_family.py');
+    await familyReady(api, run);
+    const stubborn = processNodeOf(findShown(api, run, 'stubborn')!);
+    const pid = stubborn.info!.pid;
+    const result = await vscode.commands.executeCommand<SignalCommandResult>('mptree.terminate', stubborn);
+    assert.deepEqual([result?.stillRunning, result?.killed], [[pid], [pid]]);
+    await waitForShown(api, run, 'stubborn', (d) => /SIGKILL/.test(d));
+    assert.equal(stubborn.info!.exitCode, -9);
   });
 
   it('acts on the whole multi-selection when the clicked node is part of it', async () => {

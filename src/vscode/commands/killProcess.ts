@@ -7,5 +7,5 @@ export async function killProcess(services: Services, node?: unknown, nodes?: un
   const targets = await processTargets(services, node, nodes, { title: 'Kill Process', filter: isRunning, canPickMany: true });
   if (targets.length === 0 || !(await confirmMany('Kill', targets))) return undefined;
   const signalled = await signalAll(services, targets, (t) => t.run.session.kill(t.process.pid), 'kill');
-  return { signalled: signalled.map((t) => t.process.pid), stillRunning: [] };
+  return { signalled: signalled.map((t) => t.process.pid), stillRunning: [], killed: [] };
 }

@@ -1,12 +1,14 @@
 import * as vscode from 'vscode';
 import type { Services } from '../services';
 import { confirmMany, describeTarget, isRunning, processTargets, type ProcessTarget } from './targets';
-import { graceMs, offerKill, waitForExit } from './waitForExit';
+import { afterGrace, graceMs, waitForExit } from './waitForExit';
 
 export interface SignalCommandResult {
   signalled: number[];
-  /** Still running after the grace period (terminate) — the user was offered SIGKILL. */
+  /** Still running after the grace period: offered SIGKILL, or killed (`killed`). */
   stillRunning: number[];
+  /** Killed after the grace period (`mptree.afterTerminateGrace`: `kill`). */
+  killed: number[];
 }
 
 /** SIGTERM (through the parent's Process.terminate() when it can), then offer SIGKILL. */
@@ -16,8 +18,8 @@ export async function terminateProcess(services: Services, node?: unknown, nodes
   const signalled = await signalAll(services, targets, (t) => t.run.session.terminate(t.process.pid), 'terminate');
   const ms = graceMs();
   const stragglers = await waitForExit(services, signalled, ms);
-  offerKill(services, stragglers, ms / 1000);
-  return { signalled: signalled.map((t) => t.process.pid), stillRunning: stragglers.map((t) => t.process.pid) };
+  const killed = await afterGrace(services, stragglers, ms / 1000);
+  return { signalled: signalled.map((t) => t.process.pid), stillRunning: stragglers.map((t) => t.process.pid), killed: killed.map((t) => t.process.pid) };
 }
 
 /** Runs one signal per target; reports failures together. Returns the targets signalled. */

@@ -2,7 +2,7 @@ import type { ProcessInfo } from '../../core/types';
 import type { Services } from '../services';
 import { confirmMany, isRunning, processTargets, type ProcessTarget } from './targets';
 import { signalAll, type SignalCommandResult } from './terminateProcess';
-import { graceMs, offerKill, waitForExit } from './waitForExit';
+import { afterGrace, graceMs, waitForExit } from './waitForExit';
 
 /** SIGTERM to a process and every process below it, deepest first (children before parents). */
 export async function terminateTree(services: Services, node?: unknown, nodes?: unknown): Promise<SignalCommandResult | undefined> {
@@ -14,8 +14,8 @@ export async function terminateTree(services: Services, node?: unknown, nodes?: 
   await signalAll(services, roots, (t) => t.run.session.terminateTree(t.process.pid), 'terminate the tree of');
   const ms = graceMs();
   const stragglers = await waitForExit(services, everyone, ms);
-  offerKill(services, stragglers, ms / 1000);
-  return { signalled: everyone.map((t) => t.process.pid), stillRunning: stragglers.map((t) => t.process.pid) };
+  const killed = await afterGrace(services, stragglers, ms / 1000);
+  return { signalled: everyone.map((t) => t.process.pid), stillRunning: stragglers.map((t) => t.process.pid), killed: killed.map((t) => t.process.pid) };
 }
 
 function uniqueSubtrees(roots: readonly ProcessTarget[]): ProcessTarget[] {

@@ -32,6 +32,36 @@ export function graceMs(): number {
 }
 
 /**
+ * What happens to the processes still running after the grace period, as the
+ * `mptree.afterTerminateGrace` setting says: offered a kill (the default), or killed at once.
+ * Returns the targets killed.
+ */
+export async function afterGrace(services: Services, stragglers: readonly ProcessTarget[], seconds: number): Promise<ProcessTarget[]> {
+  if (stragglers.length === 0) return [];
+  const mode = vscode.workspace.getConfiguration('mptree').get<string>('afterTerminateGrace', 'ask');
+  if (mode !== 'kill') {
+    offerKill(services, stragglers, seconds);
+    return [];
+  }
+  const killed: ProcessTarget[] = [];
+  for (const t of stragglers) {
+    try {
+      await t.run.session.kill(t.process.pid);
+      killed.push(t);
+    } catch (error) {
+      services.log.error(`kill ${t.process.pid}: ${(error as Error).message}`);
+    }
+  }
+  if (killed.length > 0) {
+    const who = killed.length === 1 ? describeTarget(killed[0]) : `${killed.length} processes`;
+    const message = `${who} ignored SIGTERM for ${seconds} s: killed with SIGKILL.`;
+    services.log.warn(message);
+    void vscode.window.showWarningMessage(`mptree: ${message}`);
+  }
+  return killed;
+}
+
+/**
  * Not awaited by the commands: a notification's promise settles only when the user answers,
  * and the command (and a test awaiting it) must not hang on that.
  */
