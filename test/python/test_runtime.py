@@ -510,7 +510,8 @@ if __name__ == '__main__':
         print(json.dumps({'pid': p.pid, 'code': p.exitcode}), flush=True)
     elif case == 'joined':
         kids = []
-        for i in range(20):
+        # Enough children that the supervisor's ticks (every 30 ms) fall on some joins.
+        for i in range(60):
             p = mp.Process(target=nap, args=(0, i % 3), name='quick-%d' % i)
             p.start()
             p.join()

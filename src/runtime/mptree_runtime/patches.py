@@ -321,10 +321,8 @@ def _announce(p, pendings):
         st = core.ChildState(popen.pid, _popen_method(proc, popen), pool_id, proc, sentinel, line)
         popen.__dict__['_mptree_st'] = st
         core.watch_child(st, due)
-        # Collected by another thread before this report went out.
-        rc = getattr(popen, 'returncode', None)
-        if rc is not None:
-            core.report_collected(st, rc, False)
+        # A collection meanwhile (returncode set) is reported by the collecting thread:
+        # it takes p.lock, held here, and then finds this state.
 
 
 core.announce_pending[0] = _announce
@@ -351,11 +349,14 @@ def _after_join(proc):
         return
     st = popen.__dict__.get('_mptree_st')
     if st is None:
+        # Not reported yet, or being reported by the supervisor right now: under the lock
+        # we either take the report over or see the state it made.
         p = core.P
-        if p is not None and p.starts:
-            with p.lock:
-                if _report_collected_pending(p, proc, popen, rc, True):
-                    return
+        if p is None:
+            return
+        with p.lock:
+            if _report_collected_pending(p, proc, popen, rc, True):
+                return
             st = popen.__dict__.get('_mptree_st')
     if st is None or st.reaped:
         return
@@ -455,13 +456,14 @@ def _collected(popen, rc):
     st = popen.__dict__.get('_mptree_st')
     if st is None:
         p = core.P
-        if p is not None and p.starts:
-            with p.lock:
-                for pending in list(p.starts.values()):
-                    proc = pending[0]
-                    if proc.__dict__.get('_popen') is popen:
-                        _report_collected_pending(p, proc, popen, rc, False)
-                        return
+        if p is None:
+            return
+        with p.lock:     # as in _after_join
+            for pending in list(p.starts.values()):
+                proc = pending[0]
+                if proc.__dict__.get('_popen') is popen:
+                    _report_collected_pending(p, proc, popen, rc, False)
+                    return
             st = popen.__dict__.get('_mptree_st')
     if st is not None and not st.reaped:
         core.report_collected(st, rc, False)
