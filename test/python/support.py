@@ -169,6 +169,23 @@ class Collector(object):
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def start_program(test, code, args=(), collector=None):
+    """Write `code` to prog.py in a temporary folder and start it there under the runtime
+    (a new Collector unless one is given), with stdin, stdout and stderr piped. The test
+    case cleans up the folder, the collector and a process left running."""
+    c = collector or Collector()
+    test.addCleanup(c.close)
+    d = tempfile.mkdtemp(prefix='mptree-prog-')
+    test.addCleanup(shutil.rmtree, d, True)
+    prog = os.path.join(d, 'prog.py')
+    with open(prog, 'w', encoding='utf-8') as f:
+        f.write(code)
+    p = subprocess.Popen([sys.executable, prog] + list(args), env=c.env(), cwd=d,
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    test.addCleanup(lambda: p.poll() is None and p.kill())
+    return c, p
+
+
 class Result(object):
     def __init__(self, rc, stdout, stderr, messages, truth, collector):
         self.rc = rc

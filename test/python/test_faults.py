@@ -78,17 +78,7 @@ class Reconnect(unittest.TestCase):
     maxDiff = None
 
     def _run(self, code, args, between, early=True):
-        c = support.Collector()
-        self.addCleanup(c.close)
-        d = tempfile.mkdtemp(prefix='mptree-faults-')
-        self.addCleanup(shutil.rmtree, d, True)
-        prog = os.path.join(d, 'prog.py')
-        with open(prog, 'w', encoding='utf-8') as f:
-            f.write(code)
-        p = subprocess.Popen([sys.executable, prog] + list(args), env=c.env(), cwd=d,
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE)
-        self.addCleanup(lambda: p.poll() is None and p.kill())
+        c, p = support.start_program(self, code, args)
         self.assertEqual(p.stdout.readline().strip(), b'ready')
         main = p.pid
         self.assertTrue(c.wait_for(lambda ms: main in c.conns, 10))
@@ -187,17 +177,7 @@ class Reconnect(unittest.TestCase):
             c.server.close()
             os.unlink(c.path)
             c.drop(pid)
-        c = support.Collector()
-        self.addCleanup(c.close)
-        d = tempfile.mkdtemp(prefix='mptree-faults-')
-        self.addCleanup(shutil.rmtree, d, True)
-        prog = os.path.join(d, 'prog.py')
-        with open(prog, 'w') as f:
-            f.write(RECONNECT_PROG)
-        p = subprocess.Popen([sys.executable, prog, 'fork'], env=c.env(), cwd=d,
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE)
-        self.addCleanup(lambda: p.poll() is None and p.kill())
+        c, p = support.start_program(self, RECONNECT_PROG, ['fork'])
         self.assertEqual(p.stdout.readline().strip(), b'ready')
         c.wait_for(lambda ms: p.pid in c.conns, 10)
         vanish(c, p.pid)

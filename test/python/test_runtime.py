@@ -4,7 +4,6 @@ compared with the ground truth each program recorded about itself."""
 import concurrent.futures
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -530,17 +529,7 @@ class DeferredStartReports(unittest.TestCase):
     START_LINE = DEFERRED_PROG[:DEFERRED_PROG.index('p.start()\n            p.join()')].count('\n') + 1
 
     def _run(self, case):
-        c = support.Collector()
-        self.addCleanup(c.close)
-        d = tempfile.mkdtemp(prefix='mptree-deferred-')
-        self.addCleanup(shutil.rmtree, d, True)
-        prog = os.path.join(d, 'prog.py')
-        with open(prog, 'w') as f:
-            f.write(DEFERRED_PROG)
-        p = subprocess.Popen([sys.executable, prog, case], env=c.env(), cwd=d,
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.addCleanup(lambda: p.poll() is None and p.kill())
-        return c, p
+        return support.start_program(self, DEFERRED_PROG, [case])
 
     @staticmethod
     def _of(msgs, pid, kind):
