@@ -737,17 +737,21 @@ def report_collected(st, code, joined):
             st.exited_t = now
             data = (_EXITED % (st.pid, code, now)) + data
         send_raw_locked(p, data.encode('ascii'))
-        # Forget collected children (a program may start millions), but remember the
-        # last exit codes a while for a late control `join`.
         if p.children.get(st.pid) is st:
             del p.children[st.pid]
-            p.collected[st.pid] = code
-            if len(p.collected) > 1000:
-                del p.collected[next(iter(p.collected))]
+            _remember_collected(p, st.pid, code)
     if st.registered:
         sup = p.sup
         if sup is not None:
             sup.unwatch(st)
+
+
+def _remember_collected(p, pid, code):
+    # Forget collected children (a program may start millions), but remember the last exit
+    # codes a while for a late control `join`.
+    p.collected[pid] = code
+    if len(p.collected) > 1000:
+        del p.collected[next(iter(p.collected))]
 
 
 def exit_status(pid):
@@ -835,8 +839,7 @@ class Supervisor(object):
         st.due = _monotonic() + GRACE if due is None else due
         with self.lock:
             self.pending.append(st)
-            need_wake = not self.ticking
-            self.ticking = True
+            need_wake = self._tick_locked()
         if need_wake:
             self.wake()
 
@@ -844,10 +847,15 @@ class Supervisor(object):
         # Deferred start reports are sent on the next tick at the latest.
         if not self.ticking:
             with self.lock:
-                need_wake = not self.ticking
-                self.ticking = True
+                need_wake = self._tick_locked()
             if need_wake:
                 self.wake()
+
+    def _tick_locked(self):
+        """Keep ticking every GRACE; True if the thread must be woken to start."""
+        need_wake = not self.ticking
+        self.ticking = True
+        return need_wake
 
     def _register_due(self):
         if self.p.starts:
@@ -1127,9 +1135,7 @@ def report_started_and_collected(p, started, pid, code, joined):
     data = started + ((_EXITED % (pid, code, now)) +
                       (_REAPED % (pid, 'true' if joined else 'false', now))).encode('ascii')
     send_raw_locked(p, data)
-    p.collected[pid] = code
-    if len(p.collected) > 1000:
-        del p.collected[next(iter(p.collected))]
+    _remember_collected(p, pid, code)
 
 
 # ---------------------------------------------------------------------------------------
