@@ -167,6 +167,7 @@ def install():
     # after it (atexit is LIFO): children joined at exit are reported before our flush.
     atexit.register(core.at_exit)
     os.register_at_fork(after_in_child=core.after_fork_child)
+    os._exit = core.os_exit
 
     finder = _PostImportFinder(PATCHED)
     sys.meta_path.insert(0, finder)

@@ -201,7 +201,6 @@ class ProcState(object):
         self.connect_eagerly = connect_eagerly
         self.sup = None                      # Supervisor, started lazily
         self.children = {}                   # pid -> ChildState, for control requests
-        self.starts = {}                     # id(Process) -> a start not reported yet
         self.collected = {}                  # pid -> exit code of recently collected ones
         self.qcounts = {}                    # queue id -> Counters
         self.pcounts = {}                    # pool id -> Counters
@@ -307,6 +306,28 @@ def after_fork_child():
             del _socket_fds[:]
     except Exception:
         fail('after_fork_child')
+
+
+_real_os_exit = os._exit
+
+
+def os_exit(status):
+    """Stands in for os._exit, which skips atexit: a process that still holds reports (its
+    fork journal, counts) sends them first. A quiet fork child has no state and goes
+    straight through; every multiprocessing fork child ends here."""
+    p = P
+    if p is not None:
+        try:
+            if p.pid == os.getpid():
+                final_flush(p)
+        except Exception:
+            fail('os._exit')
+    _real_os_exit(status)
+
+
+os_exit.__name__ = os_exit.__qualname__ = '_exit'
+os_exit.__doc__ = _real_os_exit.__doc__
+os_exit.__wrapped__ = _real_os_exit
 
 
 def fork_parent():
@@ -579,8 +600,8 @@ def settle_at_exit(p):
 def final_flush(p):
     """The last reports and counts of a process that is about to end."""
     settle_at_exit(p)
-    if p.starts:
-        flush_starts(p)
+    if JOURNAL:
+        flush_journal(p)
     if has_counts(p):
         flush()
     if p.reconnecting:
@@ -746,6 +767,14 @@ def report_collected(st, code, joined):
             sup.unwatch(st)
 
 
+def report_joined_late(pid):
+    """A join() that collected a child whose batch report had just gone out without it
+    (a rare interleaving of two threads): the model keeps joined once it is said."""
+    p = state()
+    with p.lock:
+        send_raw_locked(p, (_REAPED % (pid, 'true', _time() * 1000.0)).encode('ascii'))
+
+
 def _remember_collected(p, pid, code):
     # Forget collected children (a program may start millions), but remember the last exit
     # codes a while for a late control `join`.
@@ -858,8 +887,8 @@ class Supervisor(object):
         return need_wake
 
     def _register_due(self):
-        if self.p.starts:
-            flush_starts(self.p)
+        if JOURNAL:
+            flush_journal(self.p)
         now = _monotonic()
         with self.lock:
             keep = []
@@ -890,7 +919,7 @@ class Supervisor(object):
                 st.registered = True
             had = bool(self.pending)
             self.pending = keep
-            if not keep and not had and not self.p.starts:
+            if not keep and not had and not JOURNAL:
                 self.ticking = False
             return self.ticking
 
@@ -1070,72 +1099,51 @@ def watch_child(st, due=None):
 
 
 # ---------------------------------------------------------------------------------------
-# Deferred start reports
+# The fork journal: fork children are reported in batches
 #
-# Right after fork() every page of the parent is shared copy-on-write with the child: the
-# first write to each page while the child lives costs a copy (~4 us on the benchmark
-# machine, against ~1 us once the child is gone). Formatting and sending a child's
-# process.started at that moment wrote some 70 pages, and was a third of what the runtime
-# added to starting a short child. So start() prepares the report before the fork
-# (defer_start) and it goes out with whichever comes first: the user collecting the child
-# (join, is_alive, exitcode: in the same write as its exit, usually after it is gone), the
-# supervisor's next tick (at most GRACE later), a control request, or this process's exit.
-# Spawn and forkserver children, which share no pages, are reported as soon as start()
-# has them.
+# After fork() every page a process writes costs a copy-on-write fault, in the parent and
+# in the child (~4 us on the benchmark machine while the child lives, ~1 us after). For a
+# short child, whose whole life is ~1.3 ms and ~390 faults, what the runtime added was
+# mostly such faults: reporting each child from start(), join() and poll() ran enough of
+# our Python (classifying, formatting, sending, bookkeeping) to touch some 85 pages of the
+# parent per child, on the program's critical path. So a fork child's start() and its
+# collection only note references in a journal entry (on pages the program writes anyway),
+# and the supervisor turns the journal into reports in one pass every GRACE while children
+# are being started (at most GRACE after start(); also before a control request and at
+# exit). Our code's pages are then written once per batch, not once per child, and the
+# session wakes once per batch too. Spawn and forkserver children, which share no pages
+# with us, are reported as soon as start() has them.
+#
+# An entry is a list (one allocation, indexed below), made by start() after the fork:
 
-announce_pending = [None]   # patches._announce(p, pendings), called with p.lock held
+J_PROC, J_POPEN, J_RAW, J_T, J_RC, J_T_RC, J_JOINED, J_CLAIM, J_DONE = range(9)
+#   J_RAW     what start() deleted and where it was called (patches makes and reads it)
+#   J_T       time.time() of start(); J_RC, J_T_RC: exit code and time, once collected
+#   J_JOINED  collected by a join(); J_DONE: the batch has reported the collection
+#   J_CLAIM   [1]: whoever pops it first decides how the child is reported. The user's
+#             collection pops it after setting J_RC (then the batch reports started,
+#             exited and reaped together); the batch pops it to report a running child
+#             (then it becomes a ChildState and is collected the usual way).
+#
+# A fork child inherits its parent's journal; entries whose Process is not ours are
+# skipped when (and only if) the child ever reports children of its own.
+
+JOURNAL = []
+report_journal = [None]   # patches._report_journal(p), called with p.lock held
 
 
-def defer_start(proc, info):
-    """Before the child exists: remember what to report once it does. Returns the token
-    start() hands back to cancel_start if the start fails."""
-    p = state()
-    # (Process, what patches knows of it, start() time, when to start watching it)
-    pending = (proc, info, _time() * 1000.0, _monotonic() + GRACE)
-    p.starts[id(proc)] = pending
+def expect_forks():
+    """A fork child was journaled: make sure the supervisor is ticking."""
     ensure_supervisor().expect_starts()
-    return pending
 
 
-def cancel_start(pending):
-    p = P
-    if p is not None and p.starts.get(id(pending[0])) is pending:
-        p.starts.pop(id(pending[0]), None)
-
-
-def take_start(p, proc):
-    """The report of `proc` not sent yet, now the caller's to send (None if there is none).
-    Called with p.lock held."""
-    pending = p.starts.get(id(proc))
-    if pending is None or pending[0] is not proc:
-        return None
-    del p.starts[id(proc)]
-    return pending
-
-
-def flush_starts(p=None):
-    """Report every child started so far (one write), and watch them."""
+def flush_journal(p=None):
+    """Report every journaled fork child now (one write), and watch the live ones."""
     p = p or P
-    if p is None or not p.starts or announce_pending[0] is None:
+    if p is None or not JOURNAL or report_journal[0] is None:
         return
     with p.lock:
-        ready = []
-        for key, pending in list(p.starts.items()):
-            # A start() still inside fork() on another thread stays for the next time.
-            if pending[0].__dict__.get('_popen') is not None:
-                del p.starts[key]
-                ready.append(pending)
-        if ready:
-            announce_pending[0](p, ready)
-
-
-def report_started_and_collected(p, started, pid, code, joined):
-    """A child that was collected before its start was reported. Called with p.lock held."""
-    now = _time() * 1000.0
-    data = started + ((_EXITED % (pid, code, now)) +
-                      (_REAPED % (pid, 'true' if joined else 'false', now))).encode('ascii')
-    send_raw_locked(p, data)
-    _remember_collected(p, pid, code)
+        report_journal[0](p)
 
 
 # ---------------------------------------------------------------------------------------
@@ -1146,7 +1154,7 @@ def handle_control(msg):
     op = msg.get('op')
     pid = msg.get('pid')
     p = state()
-    flush_starts(p)     # the session may know a child from its own hello already
+    flush_journal(p)    # the session may know a child from its own hello already
     st = p.children.get(pid) if type(pid) is int else None
     proc = st.proc_ref() if st is not None else None
 

@@ -10,6 +10,8 @@ import os
 import sys
 
 from . import core
+from .core import (J_PROC, J_POPEN, J_RAW, J_T, J_RC, J_T_RC, J_JOINED, J_CLAIM,
+                   J_DONE)
 
 MARK = '_mptree_patched'
 _MP_DIR = None
@@ -129,14 +131,14 @@ class _Internal(object):
 # multiprocessing.process
 
 _base_run = [None]    # BaseProcess.run, set when multiprocessing.process is patched
+_UNSET = object()
 
 
-def _target_name(proc):
+def _target_name(proc, t):
     try:
         run = getattr(type(proc), 'run', None)
         if run is not None and run is not _base_run[0]:
             return '%s.run' % (type(proc).__qualname__,)
-        t = proc.__dict__.get('_target')
         if t is None:
             return None
         if isinstance(t, functools.partial):
@@ -147,23 +149,26 @@ def _target_name(proc):
         return None
 
 
-def classify(proc):
-    """(kind, role, poolId, target) of a multiprocessing Process object."""
-    t = proc.__dict__.get('_target')
-    args = proc.__dict__.get('_args') or ()
+def classify(proc, t=_UNSET, args=_UNSET):
+    """(kind, role, poolId, target) of a multiprocessing Process object. start() deletes
+    _target and _args: after it, pass what it had."""
+    if t is _UNSET:
+        t = proc.__dict__.get('_target')
+        args = proc.__dict__.get('_args')
+    args = args or ()
     if t is not None:
         pool_mod = sys.modules.get('multiprocessing.pool')
         cf = sys.modules.get('concurrent.futures.process')
         if (pool_mod is not None and t is getattr(pool_mod, 'worker', None)) or \
                 (cf is not None and t is getattr(cf, '_process_worker', None)):
             pool_id = getattr(args[0], '_mptree_pool', None) if args else None
-            return 'pool-worker', None, pool_id, _target_name(proc)
+            return 'pool-worker', None, pool_id, _target_name(proc, t)
         mgr = sys.modules.get('multiprocessing.managers')
         if mgr is not None and getattr(t, '__func__', None) is not None:
             base = getattr(mgr, 'BaseManager', None)
             if base is not None and t.__func__ is base.__dict__['_run_server'].__func__:
-                return 'helper', 'manager', None, _target_name(proc)
-    return 'process', None, None, _target_name(proc)
+                return 'helper', 'manager', None, _target_name(proc, t)
+    return 'process', None, None, _target_name(proc, t)
 
 
 def _popen_method(proc, popen):
@@ -176,41 +181,55 @@ def patch_process(mod):
 
     def make_start(orig):
         def start(self):
-            pending = None
+            # Before the fork, only references: what start() deletes (target, args) and
+            # the caller's line, for the report made later (see core's fork journal).
             try:
-                pending = _before_start(self)
+                f = _getframe(1)
+                raw = (self._target, self._args, f.f_code, f.f_lineno)
             except Exception:
-                core.fail('start')
+                raw = None
+            t = _time()
             try:
                 orig(self)
             except BaseException as e:
-                if pending is not None:
-                    core.cancel_start(pending)
-                _hide(e, sys._getframe())
+                _hide(e, _getframe())
                 raise
-            # A fork child is reported later (see core.defer_start): right after fork()
-            # every page this process writes is a copy-on-write fault. Spawn and forkserver
-            # children are reported now. (Making a fork child's line here, while the child
-            # starts up beside us, and only sending it later was measured too: no faster.)
-            if pending is not None and type(self._popen) is not _FORK_POPEN[0]:
-                try:
-                    _report_pending(core.state(), self)
-                except Exception:
-                    core.fail('start')
+            try:
+                popen = self._popen
+                if type(popen) is _FORK_POPEN[0]:
+                    # Journaled, reported by the next batch (this runs beside the child).
+                    entry = [self, popen, raw, t, None, None, False, [1], False]
+                    popen._mptree_st = entry
+                    _JOURNAL.append(entry)
+                    p = core.P
+                    if p is None or p.sup is None or not p.sup.ticking:
+                        core.expect_forks()
+                else:
+                    p = core.state()
+                    with p.lock:
+                        _announce(p, [(self, popen, _info(self, raw), t * 1000.0)])
+            except Exception:
+                core.fail('start')
         return start
 
     def make_join(orig):
-        # Nothing before the wait: while the child lives, every page written here is a
-        # copy-on-write fault. _collected tells a join by its frame (_in_join).
+        # Before the wait only reads, of objects the fork made us write anyway: while the
+        # child lives, every page written here is a copy-on-write fault.
         def join(self, *args, **kwargs):
+            try:
+                popen = self._popen
+                waiting = popen is not None and popen.returncode is None
+            except Exception:
+                popen = None
             try:
                 return orig(self, *args, **kwargs)
             except BaseException as e:
-                _hide(e, sys._getframe())
+                _hide(e, _getframe())
                 raise
             finally:
                 try:
-                    _after_join(self)
+                    if popen is not None:
+                        _after_join(popen, waiting)
                 except Exception:
                     core.fail('join')
         _JOIN_CODE[0] = getattr(orig, '__code__', None)
@@ -219,21 +238,11 @@ def patch_process(mod):
     def make_bootstrap(orig):
         def _bootstrap(self, *args, **kwargs):
             if core.P is None and not core.forked_by_forkserver[0]:
-                # A quiet fork child, the usual case: its parent reports its start and its
-                # exit, so nothing is done here beyond noting who it is. Every page a new
-                # fork child writes is a copy, and this path runs in each one.
-                core.me[0] = self
                 try:
-                    code = orig(self, *args, **kwargs)
+                    return _quiet_child(orig, self, args, kwargs)
                 except BaseException as e:
-                    _hide(e, sys._getframe())
-                    _child_end(self, None, _parent_sentinel(args, kwargs))
+                    _hide(e, _getframe())
                     raise
-                if core.P is not None or os.getppid() != self.__dict__.get('_parent_pid'):
-                    # It said something (connected), or its parent is gone and nobody
-                    # else will report how it ended.
-                    _child_end(self, code, _parent_sentinel(args, kwargs))
-                return code
             sentinel = _parent_sentinel(args, kwargs)
             child = False
             try:
@@ -244,7 +253,7 @@ def patch_process(mod):
                 try:
                     code = orig(self, *args, **kwargs)
                 except BaseException as e:
-                    _hide(e, sys._getframe())
+                    _hide(e, _getframe())
                     raise
             except BaseException:
                 if child:
@@ -255,9 +264,24 @@ def patch_process(mod):
             return code
         return _bootstrap
 
+    def bootstrap2(orig):
+        # _bootstrap(self, parent_sentinel=None), 3.8+: every fork child runs this, so it
+        # takes its arguments as they come (no packing into new objects).
+        slow = make_bootstrap(orig)
+
+        def _bootstrap(self, parent_sentinel=None):
+            try:
+                if core.P is None and not core.forked_by_forkserver[0]:
+                    return _quiet_child(orig, self, (parent_sentinel,), None)
+                return slow(self, parent_sentinel)
+            except BaseException as e:
+                _hide(e, _getframe())
+                raise
+        return _bootstrap
+
     _wrap(BaseProcess, 'start', make_start)
     _wrap(BaseProcess, 'join', make_join)
-    _wrap(BaseProcess, '_bootstrap', make_bootstrap)
+    _wrap(BaseProcess, '_bootstrap', make_bootstrap, exact={('self', 'parent_sentinel'): bootstrap2})
 
 
 _STARTED = ('{"v":1,"type":"process.started","pid":%d,"parentPid":%d,"name":%s,'
@@ -267,16 +291,25 @@ _WORKERS = '{"v":1,"type":"pool.workers","id":%s,"pids":[%d],"t":%r}\n'
 
 
 _FORK_POPEN = [None]   # multiprocessing.popen_fork.Popen, once imported
+_JOURNAL = core.JOURNAL
+_getframe = sys._getframe
+_time = core._time
 
 
-def _before_start(proc):
-    """Everything about a child that is known before it exists, so that the fork, when it
-    comes, finds the work done."""
-    pre = classify(proc)
+def _info(proc, raw):
+    """What the report says of a child, from the references start() kept: ((kind, role,
+    poolId, target), site)."""
+    if raw is None:
+        return ('process', None, None, _target_name(proc, None)), None
+    target, args, code, line = raw
+    pre = classify(proc, target, args)
     # Where the user's code called start(): hints put their diagnostic there. Workers and
-    # helpers are started by multiprocessing itself; skip the walk.
-    site = call_site() if pre[0] == 'process' else None
-    return core.defer_start(proc, (pre, site))
+    # helpers are started by multiprocessing itself.
+    site = None
+    if pre[0] == 'process':
+        path = _site_file(code.co_filename)
+        site = '%s:%d' % (path, line) if path else None
+    return pre, site
 
 
 def _started_line(p, proc, popen, info, t):
@@ -290,74 +323,91 @@ def _started_line(p, proc, popen, info, t):
     return data.encode('ascii')
 
 
-def _report_pending(p, proc):
-    """Send the deferred report of one started child and watch it (core.flush_starts does
-    the same for all of them)."""
-    with p.lock:
-        pending = core.take_start(p, proc)
-        if pending is not None:
-            _announce(p, [pending])
-
-
-def _announce(p, pendings):
+def _announce(p, started):
     """process.started for children that exist and are not collected yet, in one write;
-    then each is watched. Called with p.lock held."""
+    then each is watched. `started`: (Process, Popen, _info(), t in ms). Called with
+    p.lock held."""
     ready = []
     data = []
-    for proc, info, t, due in pendings:
-        popen = proc.__dict__.get('_popen')
-        if popen is None or getattr(popen, 'pid', None) is None:
-            continue
+    for proc, popen, info, t in started:
         line = _started_line(p, proc, popen, info, t)
         data.append(line)
-        ready.append((proc, popen, info, line, due))
+        ready.append((proc, popen, info, line, t))
     if data:
         core.send_raw_locked(p, b''.join(data))
-    for proc, popen, info, line, due in ready:
+    for proc, popen, info, line, t in ready:
         sentinel = getattr(popen, 'sentinel', None)
         if type(sentinel) is not int:
             continue
-        pool_id = info[0][2]
-        st = core.ChildState(popen.pid, _popen_method(proc, popen), pool_id, proc, sentinel, line)
-        popen.__dict__['_mptree_st'] = st
-        core.watch_child(st, due)
-        # A collection meanwhile (returncode set) is reported by the collecting thread:
-        # it takes p.lock, held here, and then finds this state.
+        st = core.ChildState(popen.pid, _popen_method(proc, popen), info[0][2], proc, sentinel, line)
+        popen._mptree_st = st
+        # Watched from GRACE after start() on: most short children are collected first.
+        core.watch_child(st, core._monotonic() + core.GRACE - (core._time() - t / 1000.0))
 
 
-core.announce_pending[0] = _announce
-
-
-def _report_collected_pending(p, proc, popen, rc, joined):
-    """A child collected before its deferred report went out: started, exited and reaped
-    in one write (the usual case for a short child joined at once). Called with p.lock."""
-    pending = core.take_start(p, proc)
-    if pending is None:
-        return False
-    _, info, t, _ = pending
-    line = _started_line(p, proc, popen, info, t)
-    core.report_started_and_collected(p, line, popen.pid, rc, joined and info[0][2] is None)
-    return True
-
-
-def _after_join(proc):
-    popen = proc.__dict__.get('_popen')
-    if popen is None:
+def _report_journal(p):
+    """The supervisor's batch (also before a control request and at exit): every fork
+    child journaled since the last one. A child collected meanwhile gets started, exited
+    and reaped; a running one is announced and watched. One write. Called with p.lock."""
+    n = len(_JOURNAL)
+    if not n:
         return
-    rc = getattr(popen, 'returncode', None)
+    entries = _JOURNAL[:n]
+    del _JOURNAL[:n]
+    me = os.getpid()
+    data = []
+    running = []
+    for e in entries:
+        proc, popen = e[J_PROC], e[J_POPEN]
+        if proc.__dict__.get('_parent_pid') != me:
+            continue    # inherited from our parent at the fork that made us
+        info = _info(proc, e[J_RAW])
+        t = e[J_T] * 1000.0
+        try:
+            e[J_CLAIM].pop()
+        except IndexError:
+            # Collected first (J_RC was set before the claim was taken): the whole story.
+            e[J_DONE] = True       # before reading J_JOINED: see _after_join
+            joined = e[J_JOINED] and info[0][2] is None   # a pool's clean-up is not a join
+            pid, rc, tc = popen.pid, e[J_RC], e[J_T_RC] * 1000.0
+            data.append(_started_line(p, proc, popen, info, t) +
+                        ((core._EXITED % (pid, rc, tc)) +
+                         (core._REAPED % (pid, 'true' if joined else 'false', tc))).encode('ascii'))
+            core._remember_collected(p, pid, rc)
+            # Break the Popen -> entry -> Process -> Popen cycle (the Popen's finalizer
+            # closes its fds); keep what a late join needs.
+            e[J_PROC] = e[J_POPEN] = None
+            e[J_RAW] = info[0][2]
+            continue
+        running.append((proc, popen, info, t))
+    if data:
+        core.send_raw_locked(p, b''.join(data))
+    if running:
+        # A collection from now on finds the ChildState (it waits for p.lock, held here).
+        _announce(p, running)
+
+
+core.report_journal[0] = _report_journal
+
+
+def _after_join(popen, waited):
+    """After a join(): report the collection it made, as joined. `waited`: the child was
+    not collected yet when join() began (a forkserver child's status may have been read by
+    the supervisor meanwhile: its ChildState tells)."""
+    rc = popen.returncode
     if rc is None:
+        return      # timed out
+    st = getattr(popen, '_mptree_st', None)
+    if type(st) is list:
+        if not waited:
+            return  # collected before, by is_alive() or exitcode
+        # Journaled: the batch reports it. Sequentially consistent under the GIL: the
+        # batch sets J_DONE before reading J_JOINED, so either it sees the join or we
+        # see that it reported without it and say it now.
+        st[J_JOINED] = True
+        if st[J_DONE] and st[J_RAW] is None:    # (J_RAW: its pool id by now)
+            core.report_joined_late(popen.pid)
         return
-    st = popen.__dict__.get('_mptree_st')
-    if st is None:
-        # Not reported yet, or being reported by the supervisor right now: under the lock
-        # we either take the report over or see the state it made.
-        p = core.P
-        if p is None:
-            return
-        with p.lock:
-            if _report_collected_pending(p, proc, popen, rc, True):
-                return
-            st = popen.__dict__.get('_mptree_st')
     if st is None or st.reaped:
         return
     # The pool's own clean-up joins its workers: that is not the user joining them.
@@ -380,6 +430,24 @@ core.describe[0] = _describe
 
 def _parent_sentinel(args, kwargs):
     return args[0] if args else kwargs.get('parent_sentinel')
+
+
+def _quiet_child(orig, self, args, kwargs):
+    """_bootstrap of a quiet fork child, the usual case: its parent reports its start and
+    its exit, so nothing is done here beyond noting who it is. Every page a new fork child
+    writes is a copy, and this path runs in each one."""
+    core.me[0] = self
+    try:
+        code = orig(self, *args) if kwargs is None else orig(self, *args, **kwargs)
+    except BaseException as e:
+        _hide(e, _getframe())
+        _child_end(self, None, _parent_sentinel(args, kwargs or {}))
+        raise
+    if core.P is not None or os.getppid() != self._parent_pid:
+        # It said something (connected), or its parent is gone and nobody else will
+        # report how it ended.
+        _child_end(self, code, _parent_sentinel(args, kwargs or {}))
+    return code
 
 
 def _child_begin(proc):
@@ -451,20 +519,28 @@ def _in_join():
 
 
 def _collected(popen, rc):
-    if _in_join():
-        return      # join reports it, as joined
-    st = popen.__dict__.get('_mptree_st')
-    if st is None:
+    """The first poll() that found the child's exit status (join, is_alive, exitcode)."""
+    st = getattr(popen, '_mptree_st', None)
+    if type(st) is list:
+        # Journaled, not reported yet: note it for the batch. Only if the batch took the
+        # claim first (it is announcing the child right now) do we report it ourselves,
+        # once it holds the child's ChildState (under p.lock, which the batch holds).
+        st[J_RC] = rc
+        st[J_T_RC] = _time()
+        try:
+            st[J_CLAIM].pop()
+            return
+        except IndexError:
+            pass
         p = core.P
         if p is None:
             return
-        with p.lock:     # as in _after_join
-            for pending in list(p.starts.values()):
-                proc = pending[0]
-                if proc.__dict__.get('_popen') is popen:
-                    _report_collected_pending(p, proc, popen, rc, False)
-                    return
-            st = popen.__dict__.get('_mptree_st')
+        with p.lock:
+            st = getattr(popen, '_mptree_st', None)
+        if type(st) is list:
+            return
+    if _in_join():
+        return      # join reports it, as joined
     if st is not None and not st.reaped:
         core.report_collected(st, rc, False)
 
@@ -513,10 +589,12 @@ def patch_popen_fork(mod):
 
     def make_poll(orig):
         def poll(self, *args, **kwargs):
+            if self.returncode is not None:
+                return orig(self, *args, **kwargs)    # collected already: nothing new
             try:
                 r = orig(self, *args, **kwargs)
             except BaseException as e:
-                _hide(e, sys._getframe())
+                _hide(e, _getframe())
                 raise
             if r is not None:
                 try:
@@ -538,7 +616,7 @@ def patch_popen_forkserver(mod):
 
     def make_poll(orig):
         def poll(self, *args, **kwargs):
-            st = self.__dict__.get('_mptree_st')
+            st = getattr(self, '_mptree_st', None)
             if st is None or st.lock is None or self.returncode is not None:
                 try:
                     r = orig(self, *args, **kwargs)
