@@ -516,6 +516,57 @@ if __name__ == '__main__':
             p.join()
             kids.append([p.pid, p.exitcode])
         print(json.dumps({'kids': kids}), flush=True)
+    elif case == 'os-exit':
+        # Ends with os._exit (no atexit) right after its children: the batch must not be lost.
+        kids = []
+        for i in range(5):
+            p = mp.Process(target=nap, args=(0, 7), name='before-os-exit-%d' % i)
+            p.start()
+            p.join()
+            kids.append(p.pid)
+        print(json.dumps({'kids': kids}), flush=True)
+        os._exit(0)
+    elif case == 'then-idle':
+        # One child joined at once, then nothing more for a while: the supervisor's tick,
+        # not the program's exit, reports it.
+        p = mp.Process(target=nap, args=(0,), name='then-idle')
+        p.start()
+        p.join()
+        print(json.dumps({'pid': p.pid}), flush=True)
+        sys.stdin.readline()
+    elif case == 'late-join':
+        # The batch runs between the collection inside join() and join()'s own end (on
+        # another thread this is a rare interleaving; here it is forced): the join must
+        # still be reported.
+        from mptree_runtime import core
+        p = mp.Process(target=nap, args=(0, 4), name='late-join')
+        with core.state().lock:     # keeps the supervisor's own batch out meanwhile
+            p.start()
+            wait = p._popen.wait
+            def wait_then_batch(timeout=None):
+                r = wait(timeout)
+                core.flush_journal()
+                return r
+            p._popen.wait = wait_then_batch
+            p.join()
+        print(json.dumps({'pid': p.pid}), flush=True)
+    elif case == 'fds':
+        # Journal entries must not keep a child's Popen (and its fds) alive past the batch
+        # through a reference cycle: with the cyclic GC off, the fds close as without us.
+        import gc
+        gc.disable()
+        def nfds():
+            return len(os.listdir('/proc/self/fd'))
+        mp.Process(target=nap, args=(0,)).start()     # multiprocessing's own set-up
+        time.sleep(0.2)
+        before = nfds()
+        for i in range(40):
+            p = mp.Process(target=nap, args=(0,))
+            p.start()
+            p.join()
+        del p
+        time.sleep(0.3)     # several supervisor ticks
+        print(json.dumps({'before': before, 'after': nfds()}), flush=True)
     elif case == 'parent-killed':
         p = mp.Process(target=nap, args=(0.5, 3), name='outlives-parent')
         p.start()
@@ -579,6 +630,45 @@ class DeferredStartReports(unittest.TestCase):
             self.assertTrue(started['site'].endswith('prog.py:%d' % self.START_LINE), started['site'])
             self.assertEqual(self._of(msgs, pid, 'process.exited')[0]['exitCode'], code)
             self.assertEqual(self._of(msgs, pid, 'process.reaped')[0]['joined'], True)
+
+    def test_children_reported_before_os_exit(self):
+        c, p = self._run('os-exit')
+        out, err = p.communicate(timeout=60)
+        self.assertEqual(p.returncode, 0, err)
+        c.wait_quiet(5)
+        msgs = c.snapshot()
+        for pid in json.loads(out)['kids']:
+            kinds = [m['type'] for m in msgs if m.get('pid') == pid]
+            self.assertEqual(kinds, ['process.started', 'process.exited', 'process.reaped'], pid)
+            self.assertEqual(self._of(msgs, pid, 'process.exited')[0]['exitCode'], 7)
+            self.assertEqual(self._of(msgs, pid, 'process.reaped')[0]['joined'], True)
+
+    def test_joined_child_reported_while_the_program_idles(self):
+        c, p = self._run('then-idle')
+        pid = json.loads(p.stdout.readline())['pid']
+        reaped = c.wait_for(lambda ms: self._of(ms, pid, 'process.reaped'), 5)
+        self.assertEqual([m['joined'] for m in reaped], [True])
+        self.assertIsNone(p.poll(), 'reported only at exit')
+        p.communicate(b'go\n', timeout=30)
+
+    def test_join_that_meets_the_batch_is_still_a_join(self):
+        c, p = self._run('late-join')
+        out, err = p.communicate(timeout=30)
+        self.assertEqual(p.returncode, 0, err)
+        pid = json.loads(out)['pid']
+        c.wait_quiet(5)
+        msgs = c.snapshot()
+        self.assertEqual([m['exitCode'] for m in self._of(msgs, pid, 'process.exited')], [4])
+        # The batch said "not joined" (the join had not ended); the join then says it was:
+        # the model keeps joined once it is said.
+        self.assertEqual([m['joined'] for m in self._of(msgs, pid, 'process.reaped')], [False, True])
+
+    def test_journal_keeps_no_fds_open(self):
+        c, p = self._run('fds')
+        out, err = p.communicate(timeout=60)
+        self.assertEqual(p.returncode, 0, err)
+        fds = json.loads(out)
+        self.assertLessEqual(fds['after'], fds['before'], fds)
 
     def test_child_of_a_killed_parent_reports_itself(self):
         # The parent dies before its report could go out: the child, finding its parent
