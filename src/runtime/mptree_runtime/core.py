@@ -185,10 +185,12 @@ class ProcState(object):
     def __init__(self, identity, connect_eagerly):
         self.pid = os.getpid()
         self.identity = identity
+        self.forkserver = identity.role == 'forkserver'   # read by each child's fork hook
         self.created = None
         self.lock = _thread.RLock()          # connection, sends, child bookkeeping
         self.flush_lock = _thread.allocate_lock()
         self.conn = None
+        self.conn_fd = -1                    # conn's fd: a fork child closes its copy
         self.conn_dead = False               # never again (no session, or gave up)
         self.ever_connected = False
         self.reconnecting = False            # lost; a background thread tries again
@@ -243,7 +245,6 @@ tls = _thread._local()
 QC = {}
 PC = {}
 DIRTY = [False]          # some count changed since the last flush
-_socket_fds = []         # our connections' fds: a fork child closes them at once
 # A fork child's ancestry: for each fork, the parent's state (kept so GC never closes its
 # fds) or, if the parent had none, its pid. The last entry is this process's parent.
 _stale = []
@@ -277,19 +278,32 @@ def _child_state():
 def after_fork_child():
     """os.register_at_fork(after_in_child=...). Only what cannot wait: the parent's
     connection is closed so the session sees it end when the parent ends, and the parent's
-    state is set aside. Every page written here is a copy-on-write fault in each child, so
-    this is kept to a few writes (the parent's epoll and wake-up pipe are left open: the
-    child never uses them, and they are close-on-exec)."""
+    state is set aside (kept: its socket object must never close a reused fd number). Every
+    page written here is a copy-on-write fault in each child (measured: about 12 of them
+    for an earlier version that walked a list of fds and the parent's identity; the
+    parent's epoll and wake-up pipe are left open: the child never uses them, and they are
+    close-on-exec), so it reads plain attributes and writes only what changes."""
     global P
     try:
         old = P
-        P = None
-        _stale.append(old if old is not None else os.getppid())
-        # Read by every child's _bootstrap: a flag, written only when it changes.
-        if old is not None and old.identity.role == 'forkserver':
-            forked_by_forkserver[0] = True
-        elif forked_by_forkserver[0]:
-            forked_by_forkserver[0] = False
+        if old is not None:
+            P = None
+            _stale.append(old)
+            fd = old.conn_fd
+            if fd >= 0:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            # Read by every child's _bootstrap: a flag, written only when it changes.
+            if old.forkserver:
+                forked_by_forkserver[0] = True
+            elif forked_by_forkserver[0]:
+                forked_by_forkserver[0] = False
+        else:
+            _stale.append(os.getppid())
+            if forked_by_forkserver[0]:
+                forked_by_forkserver[0] = False
         # The counts inherited are the parent's to report.
         if QC:
             QC.clear()
@@ -297,13 +311,6 @@ def after_fork_child():
             PC.clear()
         if DIRTY[0]:
             DIRTY[0] = False
-        if _socket_fds:
-            for fd in _socket_fds:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-            del _socket_fds[:]
     except Exception:
         fail('after_fork_child')
 
@@ -395,8 +402,8 @@ def _open_socket(p):
 
 def _adopt_locked(p, sock):
     p.conn = sock
+    p.conn_fd = sock.fileno()
     p.ever_connected = True
-    _socket_fds.append(sock.fileno())
     if p.sup is not None:
         p.sup.watch_socket()
 
@@ -442,14 +449,12 @@ def lost_locked(p, conn):
     if p.conn is not conn or conn is None:
         return
     p.conn = None
+    p.conn_fd = -1
     p.broken_line = False
     sup = p.sup
     if sup is not None:
         sup.forget_socket(conn)
     try:
-        fd = conn.fileno()
-        if fd in _socket_fds:
-            _socket_fds.remove(fd)
         conn.close()
     except Exception:
         pass

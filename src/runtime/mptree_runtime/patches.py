@@ -270,13 +270,23 @@ def patch_process(mod):
         slow = make_bootstrap(orig)
 
         def _bootstrap(self, parent_sentinel=None):
+            if core.P is not None or core.forked_by_forkserver[0]:
+                try:
+                    return slow(self, parent_sentinel)
+                except BaseException as e:
+                    _hide(e, _getframe())
+                    raise
+            # _quiet_child, written out: one call less in every fork child.
+            core.me[0] = self
             try:
-                if core.P is None and not core.forked_by_forkserver[0]:
-                    return _quiet_child(orig, self, (parent_sentinel,), None)
-                return slow(self, parent_sentinel)
+                code = orig(self, parent_sentinel)
             except BaseException as e:
                 _hide(e, _getframe())
+                _child_end(self, None, parent_sentinel)
                 raise
+            if core.P is not None or os.getppid() != self._parent_pid:
+                _child_end(self, code, parent_sentinel)
+            return code
         return _bootstrap
 
     _wrap(BaseProcess, 'start', make_start)
