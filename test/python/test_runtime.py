@@ -480,9 +480,9 @@ class LiveTests(unittest.TestCase):
 
 
 
-# A fork child's start is reported after the fork (see core.defer_start): with its exit when
-# the parent collects it first, else by the supervisor's next tick. Each program prints what
-# it did on stdout; the test reads the collector.
+# A fork child is journaled and reported by the supervisor's next batch (see core.JOURNAL):
+# with its exit when the parent collected it first, else as running. Each program prints
+# what it did on stdout; the test reads the collector.
 DEFERRED_PROG = r"""
 import json, multiprocessing as mp, os, signal, sys, time
 
