@@ -236,13 +236,9 @@ def patch_process(mod):
         return join
 
     def make_bootstrap(orig):
+        # Any signature; CPython 3.8+ gets the exact one below, with the quiet child's
+        # short path (this one serves a quiet child too, at a few more page writes).
         def _bootstrap(self, *args, **kwargs):
-            if core.P is None and not core.forked_by_forkserver[0]:
-                try:
-                    return _quiet_child(orig, self, args, kwargs)
-                except BaseException as e:
-                    _hide(e, _getframe())
-                    raise
             sentinel = _parent_sentinel(args, kwargs)
             child = False
             try:
@@ -276,7 +272,9 @@ def patch_process(mod):
                 except BaseException as e:
                     _hide(e, _getframe())
                     raise
-            # _quiet_child, written out: one call less in every fork child.
+            # A quiet fork child, the usual case: its parent reports its start and its exit,
+            # so nothing is done here beyond noting who it is. Every page a new fork child
+            # writes is a copy, and this path runs in each one.
             core.me[0] = self
             try:
                 code = orig(self, parent_sentinel)
@@ -285,6 +283,8 @@ def patch_process(mod):
                 _child_end(self, None, parent_sentinel)
                 raise
             if core.P is not None or os.getppid() != self._parent_pid:
+                # It said something (connected), or its parent is gone and nobody else
+                # will report how it ended.
                 _child_end(self, code, parent_sentinel)
             return code
         return _bootstrap
@@ -440,24 +440,6 @@ core.describe[0] = _describe
 
 def _parent_sentinel(args, kwargs):
     return args[0] if args else kwargs.get('parent_sentinel')
-
-
-def _quiet_child(orig, self, args, kwargs):
-    """_bootstrap of a quiet fork child, the usual case: its parent reports its start and
-    its exit, so nothing is done here beyond noting who it is. Every page a new fork child
-    writes is a copy, and this path runs in each one."""
-    core.me[0] = self
-    try:
-        code = orig(self, *args) if kwargs is None else orig(self, *args, **kwargs)
-    except BaseException as e:
-        _hide(e, _getframe())
-        _child_end(self, None, _parent_sentinel(args, kwargs or {}))
-        raise
-    if core.P is not None or os.getppid() != self._parent_pid:
-        # It said something (connected), or its parent is gone and nobody else will
-        # report how it ended.
-        _child_end(self, code, _parent_sentinel(args, kwargs or {}))
-    return code
 
 
 def _child_begin(proc):
