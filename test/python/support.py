@@ -143,11 +143,27 @@ class Collector(object):
                 self.cond.wait(left)
 
     def wait_quiet(self, timeout=5.0):
-        """Wait until every connection is closed (all processes of the run are gone)."""
+        """Wait until every connection is closed (all processes of the run are gone) and
+        stays so: a process that connected just before it ended (a fork child reporting
+        its children from os._exit) may still wait in the listen backlog, unaccepted and
+        uncounted, when the last open connection closes, so "none open" must hold with no
+        connection pending and none accepted for a moment."""
+        import select
         deadline = time.monotonic() + timeout
-        with self.cond:
-            while self.open_conns > 0 and time.monotonic() < deadline:
-                self.cond.wait(0.05)
+        while True:
+            with self.cond:
+                while self.open_conns > 0 and time.monotonic() < deadline:
+                    self.cond.wait(0.05)
+                seen = self.serial
+            try:
+                pending = bool(select.select([self.server], [], [], 0.1)[0])
+            except (OSError, ValueError):
+                pending = False
+            with self.cond:
+                settled = not pending and self.open_conns == 0 and self.serial == seen
+            if settled or time.monotonic() >= deadline:
+                break
+            time.sleep(0.02)
         time.sleep(0.02)
 
     def send_control(self, parent_pid, msg):

@@ -490,6 +490,9 @@ def nap(seconds, code=0):
     time.sleep(seconds)
     sys.exit(code)
 
+def quick():
+    pass
+
 if __name__ == '__main__':
     mp.set_start_method('fork')
     case = sys.argv[1]
@@ -525,6 +528,24 @@ if __name__ == '__main__':
             p.join()
             kids.append(p.pid)
         print(json.dumps({'kids': kids}), flush=True)
+        os._exit(0)
+    elif case == 'exit-mid-batch':
+        # os._exit while a batch, taken out of the journal by another thread, is still
+        # being sent (made slow here): the exit waits for it.
+        import threading
+        from mptree_runtime import core
+        with core.state().lock:     # no batch before the child is collected
+            p = mp.Process(target=nap, args=(0, 5), name='mid-batch')
+            p.start()
+            p.join()
+            send = core.send_raw_locked
+            def slow_send(state, data, keep=True):
+                time.sleep(0.3)
+                return send(state, data, keep)
+            core.send_raw_locked = slow_send
+            threading.Thread(target=core.flush_journal).start()
+        time.sleep(0.05)    # the batch has been taken (by that thread or the supervisor)
+        print(json.dumps({'pid': p.pid, 'left': len(core.JOURNAL)}), flush=True)
         os._exit(0)
     elif case == 'then-idle':
         # One child joined at once, then nothing more for a while: the supervisor's tick,
@@ -567,6 +588,45 @@ if __name__ == '__main__':
         del p
         time.sleep(0.3)     # several supervisor ticks
         print(json.dumps({'before': before, 'after': nfds()}), flush=True)
+    elif case == 'same-line':
+        # One start() line, several targets and a run() override: each described as itself.
+        class Napper(mp.Process):
+            def run(self):
+                pass
+        kids = []
+        for make in (lambda: mp.Process(target=nap, args=(0,)), lambda: mp.Process(target=quick),
+                     lambda: Napper(), lambda: mp.Process(target=nap, args=(0,)), lambda: Napper()):
+            p = make()
+            p.start()
+            p.join()
+            kids.append(p.pid)
+        print(json.dumps({'kids': kids}), flush=True)
+    elif case == 'lifetimes':
+        # As CPython's own test_close and test_lose_target_ref check: once the program lets
+        # go of a Process (and start() of its target), nothing of ours keeps them alive,
+        # even before the batch has run (held off here).
+        import gc, weakref
+        from mptree_runtime import core
+
+        class Target(object):
+            def __call__(self):
+                pass
+
+        with core.state().lock:
+            c = Target()
+            target_ref = weakref.ref(c)
+            p = mp.Process(target=c)
+            del c
+            p.start()
+            p.join()
+            gc.collect()
+            target_gone = target_ref() is None
+            process_ref = weakref.ref(p)
+            p.close()
+            del p
+            gc.collect()
+            process_gone = process_ref() is None
+        print(json.dumps({'target': target_gone, 'process': process_gone}), flush=True)
     elif case == 'parent-killed':
         p = mp.Process(target=nap, args=(0.5, 3), name='outlives-parent')
         p.start()
@@ -643,6 +703,17 @@ class DeferredStartReports(unittest.TestCase):
             self.assertEqual(self._of(msgs, pid, 'process.exited')[0]['exitCode'], 7)
             self.assertEqual(self._of(msgs, pid, 'process.reaped')[0]['joined'], True)
 
+    def test_exit_waits_for_a_batch_being_sent(self):
+        c, p = self._run('exit-mid-batch')
+        out, err = p.communicate(timeout=30)
+        self.assertEqual(p.returncode, 0, err)
+        truth = json.loads(out)
+        self.assertEqual(truth['left'], 0, 'the batch was not under way at exit')
+        c.wait_quiet(5)
+        msgs = c.snapshot()
+        kinds = [m['type'] for m in msgs if m.get('pid') == truth['pid']]
+        self.assertEqual(kinds, ['process.started', 'process.exited', 'process.reaped'])
+
     def test_joined_child_reported_while_the_program_idles(self):
         c, p = self._run('then-idle')
         pid = json.loads(p.stdout.readline())['pid']
@@ -669,6 +740,21 @@ class DeferredStartReports(unittest.TestCase):
         self.assertEqual(p.returncode, 0, err)
         fds = json.loads(out)
         self.assertLessEqual(fds['after'], fds['before'], fds)
+
+    def test_each_child_of_one_start_line_described_as_itself(self):
+        c, p = self._run('same-line')
+        out, err = p.communicate(timeout=30)
+        self.assertEqual(p.returncode, 0, err)
+        c.wait_quiet(5)
+        msgs = c.snapshot()
+        targets = [self._of(msgs, pid, 'process.started')[0]['target'] for pid in json.loads(out)['kids']]
+        self.assertEqual(targets, ['nap', 'quick', 'Napper.run', 'nap', 'Napper.run'])
+
+    def test_journal_keeps_no_process_or_target_alive(self):
+        c, p = self._run('lifetimes')
+        out, err = p.communicate(timeout=30)
+        self.assertEqual(p.returncode, 0, err)
+        self.assertEqual(json.loads(out), {'target': True, 'process': True})
 
     def test_child_of_a_killed_parent_reports_itself(self):
         # The parent dies before its report could go out: the child, finding its parent

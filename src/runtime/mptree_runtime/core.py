@@ -605,8 +605,7 @@ def settle_at_exit(p):
 def final_flush(p):
     """The last reports and counts of a process that is about to end."""
     settle_at_exit(p)
-    if JOURNAL:
-        flush_journal(p)
+    flush_journal(p, ending=True)
     if has_counts(p):
         flush()
     if p.reconnecting:
@@ -1119,10 +1118,14 @@ def watch_child(st, due=None):
 # session wakes once per batch too. Spawn and forkserver children, which share no pages
 # with us, are reported as soon as start() has them.
 #
-# An entry is a list (one allocation, indexed below), made by start() after the fork:
+# An entry is a list (one allocation, indexed below), made by start() after the fork,
+# while the child runs beside it. It holds no strong reference to the Process (a weak
+# one), its target or its Popen: the program must see them freed exactly when it would
+# without us (CPython's own tests check the Process and the target).
 
-J_PROC, J_POPEN, J_RAW, J_T, J_RC, J_T_RC, J_JOINED, J_CLAIM, J_DONE = range(9)
-#   J_RAW     what start() deleted and where it was called (patches makes and reads it)
+J_PROC, J_PID, J_INFO, J_T, J_RC, J_T_RC, J_JOINED, J_CLAIM, J_DONE = range(9)
+#   J_PROC    weakref to the Process (to watch it if it is still running at the batch)
+#   J_INFO    what the report says: (patches._info(), name, daemon, parent pid)
 #   J_T       time.time() of start(); J_RC, J_T_RC: exit code and time, once collected
 #   J_JOINED  collected by a join(); J_DONE: the batch has reported the collection
 #   J_CLAIM   [1]: whoever pops it first decides how the child is reported. The user's
@@ -1130,7 +1133,7 @@ J_PROC, J_POPEN, J_RAW, J_T, J_RC, J_T_RC, J_JOINED, J_CLAIM, J_DONE = range(9)
 #             exited and reaped together); the batch pops it to report a running child
 #             (then it becomes a ChildState and is collected the usual way).
 #
-# A fork child inherits its parent's journal; entries whose Process is not ours are
+# A fork child inherits its parent's journal; entries whose parent pid is not ours are
 # skipped when (and only if) the child ever reports children of its own.
 
 JOURNAL = []
@@ -1142,10 +1145,12 @@ def expect_forks():
     ensure_supervisor().expect_starts()
 
 
-def flush_journal(p=None):
-    """Report every journaled fork child now (one write), and watch the live ones."""
+def flush_journal(p=None, ending=False):
+    """Report every journaled fork child now (one write), and watch the live ones.
+    `ending`: the process is about to end; a batch the supervisor has taken out of the
+    journal but not sent yet must be let finish (it holds p.lock), or it dies with us."""
     p = p or P
-    if p is None or not JOURNAL or report_journal[0] is None:
+    if p is None or report_journal[0] is None or not (JOURNAL or ending):
         return
     with p.lock:
         report_journal[0](p)

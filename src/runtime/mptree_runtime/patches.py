@@ -10,7 +10,7 @@ import os
 import sys
 
 from . import core
-from .core import (J_PROC, J_POPEN, J_RAW, J_T, J_RC, J_T_RC, J_JOINED, J_CLAIM,
+from .core import (J_PROC, J_PID, J_INFO, J_T, J_RC, J_T_RC, J_JOINED, J_CLAIM,
                    J_DONE)
 
 MARK = '_mptree_patched'
@@ -196,9 +196,16 @@ def patch_process(mod):
                 raise
             try:
                 popen = self._popen
+                # Strings only from here on: start() deleted _target and _args so as not
+                # to keep them alive, and so do we.
+                info = _info(self, raw)
+                raw = None
                 if type(popen) is _FORK_POPEN[0]:
-                    # Journaled, reported by the next batch (this runs beside the child).
-                    entry = [self, popen, raw, t, None, None, False, [1], False]
+                    # Journaled, reported by the next batch. This runs beside the child,
+                    # while the program would only wait for it.
+                    entry = [_weakref_ref(self), popen.pid,
+                             (info, self.name, bool(self.daemon), self._parent_pid),
+                             t, None, None, False, [1], False]
                     popen._mptree_st = entry
                     _JOURNAL.append(entry)
                     p = core.P
@@ -207,7 +214,7 @@ def patch_process(mod):
                 else:
                     p = core.state()
                     with p.lock:
-                        _announce(p, [(self, popen, _info(self, raw), t * 1000.0)])
+                        _announce(p, [(self, popen, info, t * 1000.0)])
             except Exception:
                 core.fail('start')
         return start
@@ -304,6 +311,13 @@ _FORK_POPEN = [None]   # multiprocessing.popen_fork.Popen, once imported
 _JOURNAL = core.JOURNAL
 _getframe = sys._getframe
 _time = core._time
+_weakref_ref = core._weakref.ref
+
+
+# The last child's description, for the next one started by the same line with the same
+# target (a loop): (weakref to the target, code, line, Process class, _info()). A weak
+# reference: the target must die when the program lets go of it.
+_last_info = [None]
 
 
 def _info(proc, raw):
@@ -312,6 +326,12 @@ def _info(proc, raw):
     if raw is None:
         return ('process', None, None, _target_name(proc, None)), None
     target, args, code, line = raw
+    last = _last_info[0]
+    if last is not None and last[1] is code and last[2] == line and last[3] is type(proc):
+        ref = last[0]
+        if (target is None and ref is None) or \
+                (target is not None and ref is not None and ref() is target):
+            return last[4]
     pre = classify(proc, target, args)
     # Where the user's code called start(): hints put their diagnostic there. Workers and
     # helpers are started by multiprocessing itself.
@@ -319,15 +339,19 @@ def _info(proc, raw):
     if pre[0] == 'process':
         path = _site_file(code.co_filename)
         site = '%s:%d' % (path, line) if path else None
+        try:
+            ref = _weakref_ref(target) if target is not None else None   # (a run() override)
+            _last_info[0] = (ref, code, line, type(proc), (pre, site))
+        except TypeError:
+            _last_info[0] = None      # a target without weak references: not cached
     return pre, site
 
 
-def _started_line(p, proc, popen, info, t):
+def _started_line(p, pid, name, daemon, method, info, t):
     (kind, role, pool_id, target), site = info
-    pid = popen.pid
     j = core._j
-    data = _STARTED % (pid, p.pid, j(proc.name), j(bool(proc.daemon)), j(kind), j(role),
-                       j(_popen_method(proc, popen)), j(target), j(pool_id), j(site), t)
+    data = _STARTED % (pid, p.pid, j(name), j(daemon), j(kind), j(role), j(method),
+                       j(target), j(pool_id), j(site), t)
     if pool_id is not None:
         data += _WORKERS % (j(pool_id), pid, t)
     return data.encode('ascii')
@@ -340,7 +364,8 @@ def _announce(p, started):
     ready = []
     data = []
     for proc, popen, info, t in started:
-        line = _started_line(p, proc, popen, info, t)
+        line = _started_line(p, popen.pid, proc.name, bool(proc.daemon),
+                             _popen_method(proc, popen), info, t)
         data.append(line)
         ready.append((proc, popen, info, line, t))
     if data:
@@ -368,10 +393,9 @@ def _report_journal(p):
     data = []
     running = []
     for e in entries:
-        proc, popen = e[J_PROC], e[J_POPEN]
-        if proc.__dict__.get('_parent_pid') != me:
+        info, name, daemon, parent_pid = e[J_INFO]
+        if parent_pid != me:
             continue    # inherited from our parent at the fork that made us
-        info = _info(proc, e[J_RAW])
         t = e[J_T] * 1000.0
         try:
             e[J_CLAIM].pop()
@@ -379,17 +403,17 @@ def _report_journal(p):
             # Collected first (J_RC was set before the claim was taken): the whole story.
             e[J_DONE] = True       # before reading J_JOINED: see _after_join
             joined = e[J_JOINED] and info[0][2] is None   # a pool's clean-up is not a join
-            pid, rc, tc = popen.pid, e[J_RC], e[J_T_RC] * 1000.0
-            data.append(_started_line(p, proc, popen, info, t) +
+            pid, rc, tc = e[J_PID], e[J_RC], e[J_T_RC] * 1000.0
+            data.append(_started_line(p, pid, name, daemon, 'fork', info, t) +
                         ((core._EXITED % (pid, rc, tc)) +
                          (core._REAPED % (pid, 'true' if joined else 'false', tc))).encode('ascii'))
             core._remember_collected(p, pid, rc)
-            # Break the Popen -> entry -> Process -> Popen cycle (the Popen's finalizer
-            # closes its fds); keep what a late join needs.
-            e[J_PROC] = e[J_POPEN] = None
-            e[J_RAW] = info[0][2]
             continue
-        running.append((proc, popen, info, t))
+        proc = e[J_PROC]()
+        popen = proc.__dict__.get('_popen') if proc is not None else None
+        if popen is not None:
+            # (Running, so multiprocessing's _children still holds the Process.)
+            running.append((proc, popen, info, t))
     if data:
         core.send_raw_locked(p, b''.join(data))
     if running:
@@ -415,7 +439,7 @@ def _after_join(popen, waited):
         # batch sets J_DONE before reading J_JOINED, so either it sees the join or we
         # see that it reported without it and say it now.
         st[J_JOINED] = True
-        if st[J_DONE] and st[J_RAW] is None:    # (J_RAW: its pool id by now)
+        if st[J_DONE] and st[J_INFO][0][0][2] is None:    # (not a pool worker)
             core.report_joined_late(popen.pid)
         return
     if st is None or st.reaped:
