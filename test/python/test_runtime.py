@@ -284,6 +284,46 @@ class Transparency(unittest.TestCase):
             inst = run_script(path, args, truth=False, extra_env=extra_env)
         return bare, inst
 
+    @unittest.skipUnless(sys.version_info >= (3, 12), 'the multi-threaded fork warning is 3.12+')
+    def test_our_thread_adds_no_fork_warning(self):
+        # Python 3.12+ warns when a process with several threads forks. Our supervisor is
+        # a thread: a program run with its DeprecationWarnings shown must print what it
+        # prints bare, and one whose own thread makes the warning appear must still see it.
+        code = '''
+import multiprocessing as mp, sys, threading, time, warnings
+def quick():
+    pass
+if __name__ == '__main__':
+    mp.set_start_method('fork')
+    for i in range(5):
+        p = mp.Process(target=quick)
+        p.start()
+        p.join()
+        print(i, p.exitcode, flush=True)
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait)
+    t.start()
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter('always')
+        p = mp.Process(target=quick)
+        p.start()
+        p.join()
+    stop.set()
+    t.join()
+    print('with a thread of its own:', [str(w.message).split(')', 1)[1][:30] for w in seen], flush=True)
+'''
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, 'prog.py')
+            with open(path, 'w', encoding='utf-8') as f:
+                f.write(code)
+            bare = run_script(path, instrumented=False, truth=False,
+                              extra_env={'PYTHONWARNINGS': 'always::DeprecationWarning'})
+            inst = run_script(path, truth=False,
+                              extra_env={'PYTHONWARNINGS': 'always::DeprecationWarning'})
+        self.assertEqual(bare.rc, 0, bare.stderr)
+        self.assertEqual((inst.rc, inst.stdout, inst.stderr), (bare.rc, bare.stdout, bare.stderr))
+        self.assertIn(b'multi-threaded', bare.stdout)
+
     def test_tracebacks_through_patched_calls_are_unchanged(self):
         # Exceptions raised inside wrapped functions (start() of an unpicklable target,
         # Queue.put timing out, joining a running Pool) must read exactly as without us.

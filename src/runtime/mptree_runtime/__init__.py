@@ -168,6 +168,8 @@ def install():
     atexit.register(core.at_exit)
     os.register_at_fork(after_in_child=core.after_fork_child)
     os._exit = core.os_exit
+    if sys.version_info >= (3, 12) and hasattr(core._thread, '_count'):
+        os.fork = core.fork
 
     finder = _PostImportFinder(PATCHED)
     sys.meta_path.insert(0, finder)

@@ -208,6 +208,7 @@ class ProcState(object):
         self.pcounts = {}                    # pool id -> Counters
         self.seq = itertools.count(1)
         self.forked_from_role = None
+        self.threads = 0                     # our threads alive in this process (see fork())
 
 
 class Counters(object):
@@ -462,7 +463,7 @@ def lost_locked(p, conn):
         return
     p.reconnecting = True
     try:
-        _thread.start_new_thread(_reconnector, (p,))
+        start_thread(p, _reconnector, (p,))
     except Exception:
         p.reconnecting = False
         p.conn_dead = True
@@ -610,6 +611,56 @@ def final_flush(p):
         flush()
     if p.reconnecting:
         settle_at_exit(p)    # that flush found the connection gone: reconnect and resend
+
+
+def start_thread(p, fn, args):
+    """A thread of ours (never a threading.Thread: it must not show in the program's
+    threading.enumerate()), counted in p.threads while it lives (see fork())."""
+    def run():
+        try:
+            fn(*args)
+        finally:
+            with p.lock:
+                p.threads -= 1
+    with p.lock:
+        p.threads += 1
+    try:
+        _thread.start_new_thread(run, ())
+    except BaseException:
+        with p.lock:
+            p.threads -= 1
+        raise
+
+
+_real_fork = os.fork
+
+
+def fork():
+    """Stands in for os.fork on Python 3.12+, which warns (DeprecationWarning) that forking
+    a process with several threads may deadlock the child. Our supervisor is such a thread,
+    so without this every fork child of a run would warn where a bare run does not, and a
+    program run with -W error (or under pytest's warning capture) would fail or differ.
+    The warning is silenced only while every thread besides the main one is ours; with a
+    thread of the program's own, it shows as without us (from this frame, though)."""
+    p = P
+    # _thread._count() may lag behind a thread just started (ours, not yet running), and
+    # threading counts the program's threads from the moment they are started.
+    if p is None or not p.threads or _thread._count() > p.threads or _program_threads():
+        return _real_fork()
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', DeprecationWarning)
+        return _real_fork()
+
+
+def _program_threads():
+    threading = sys.modules.get('threading')
+    return threading is not None and threading.active_count() > 1
+
+
+fork.__name__ = fork.__qualname__ = 'fork'
+fork.__doc__ = _real_fork.__doc__
+fork.__wrapped__ = _real_fork
 
 
 def _block_signals():
@@ -835,7 +886,7 @@ class Supervisor(object):
             self.sel = selectors.DefaultSelector()
             self.sel.register(self.wake_r, selectors.EVENT_READ)
         self.watch_socket()
-        _thread.start_new_thread(self._run, ())
+        start_thread(p, self._run, ())
 
     def wake(self):
         try:
@@ -1209,7 +1260,7 @@ def handle_control(msg):
                 except Exception:
                     fail('control join')
 
-        _thread.start_new_thread(joiner, ())
+        start_thread(p, joiner, ())
         return
     answer(ok=False, error='unknown op %r' % (op,))
 
