@@ -324,6 +324,27 @@ if __name__ == '__main__':
         self.assertEqual((inst.rc, inst.stdout, inst.stderr), (bare.rc, bare.stdout, bare.stderr))
         self.assertIn(b'multi-threaded', bare.stdout)
 
+    def test_thread_pools_run_as_bare(self):
+        # A ThreadPool is not tracked, but its results go through the same wrapped
+        # ApplyResult/MapResult/IMapIterator classes: nothing of ours may fail on them (an
+        # exception on the result-handler thread would hang every caller).
+        code = '''
+import multiprocessing as mp, multiprocessing.dummy, multiprocessing.pool
+def sqr(x):
+    return x * x
+if __name__ == '__main__':
+    for make in (multiprocessing.dummy.Pool, multiprocessing.pool.ThreadPool):
+        with make(3) as pool:
+            print(list(pool.imap(sqr, range(10))), flush=True)
+            print(sorted(pool.imap_unordered(sqr, range(10), chunksize=3)), flush=True)
+            print(pool.map(sqr, range(10), chunksize=4), flush=True)
+            print(pool.apply_async(sqr, (7,)).get(timeout=10), flush=True)
+            print(pool.map_async(sqr, range(5)).get(timeout=10), flush=True)
+'''
+        bare, inst = self._both(code)
+        self.assertEqual(bare.rc, 0, bare.stderr)
+        self.assertEqual((inst.rc, inst.stdout, inst.stderr), (bare.rc, bare.stdout, bare.stderr))
+
     def test_tracebacks_through_patched_calls_are_unchanged(self):
         # Exceptions raised inside wrapped functions (start() of an unpicklable target,
         # Queue.put timing out, joining a running Pool) must read exactly as without us.

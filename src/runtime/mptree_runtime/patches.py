@@ -1074,19 +1074,22 @@ def patch_pool(mod):
 
         def set3(orig):   # (self, i, obj) / (self, i, success_result): once per task
             def _set(self, i, obj):
-                pid = self._mptree_pool
-                if pid is not None:
-                    try:
-                        if weight_of_item is None or self._chunksize == 1:
-                            next(_PC[pid][1])
-                            if not _DIRTY[0]:
-                                core.mark_dirty()
-                        else:
-                            _pool_count(pid, 1, weight_of_item(self, i))
-                    except KeyError:
-                        _pool_count(pid, 1, 1)    # the first in this process
-                    except Exception:
-                        core.fail('pool complete')
+                # Runs on the pool's result-handler thread: an exception of ours here
+                # would end that thread and hang every caller waiting for a result.
+                try:
+                    pid = self._mptree_pool
+                    if pid is not None:
+                        try:
+                            if weight_of_item is None or self._chunksize == 1:
+                                next(_PC[pid][1])
+                                if not _DIRTY[0]:
+                                    core.mark_dirty()
+                            else:
+                                _pool_count(pid, 1, weight_of_item(self, i))
+                        except KeyError:
+                            _pool_count(pid, 1, 1)    # the first in this process
+                except Exception:
+                    core.fail('pool complete')
                 try:
                     return orig(self, i, obj)
                 except BaseException as e:
@@ -1108,8 +1111,11 @@ def patch_pool(mod):
         cs = res._chunksize
         return max(0, min(cs, n - i * cs))
 
-    if '_mptree_pool' not in mod.ApplyResult.__dict__:
-        mod.ApplyResult._mptree_pool = None    # see the same for queues
+    # A class default None: results of pools we do not track (a ThreadPool) read it as a
+    # plain attribute miss (see the same for queues). IMapIterator is not an ApplyResult.
+    for cls in (mod.ApplyResult, mod.IMapIterator):
+        if '_mptree_pool' not in cls.__dict__:
+            cls._mptree_pool = None
     _wrap(Pool, '__init__', make_init)
     _wrap(Pool, '_repopulate_pool', make_repopulate)
     _wrap(Pool, 'close', make_state('closed'))
