@@ -23,13 +23,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
 from test.python.support import Collector, RUNTIME  # noqa: E402
 
-# A representative subset: processes, queues, pools, managers, connections, lifecycle.
+# A representative subset: processes, queues, pools (thread pools too: their results go
+# through the same wrapped classes), managers, connections, lifecycle.
 QUICK = [
     'WithProcessesTestProcess', 'WithProcessesTestQueue', 'WithProcessesTestPool',
     'WithProcessesTestPoolWorkerLifetime', 'WithProcessesTestLock',
     'WithProcessesTestConnection',
     'WithProcessesTestSubclassingProcess', 'WithProcessesTestPollEintr',
-    'WithManagerTestQueue', 'WithManagerTestPool',
+    'WithManagerTestQueue', 'WithManagerTestPool', 'WithThreadsTestPool',
     'WithProcessesTestValue', 'WithProcessesTestEvent',
     'TestStartMethod', 'TestForkAwareThreadLock', 'MiscTestCase',
 ]
