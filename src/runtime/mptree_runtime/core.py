@@ -465,8 +465,11 @@ def lost_locked(p, conn):
     try:
         start_thread(p, _reconnector, (p,))
     except Exception:
-        p.reconnecting = False
-        p.conn_dead = True
+        # No thread to be had: Python 3.12+ refuses new threads once the interpreter
+        # exits, which is where a final flush often finds the connection gone. Stay
+        # "reconnecting": the exit's settle_at_exit tries once, on this thread, and
+        # meanwhile lines wait in the bounded backlog.
+        pass
 
 
 def _reconnector(p):
