@@ -23,14 +23,16 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
 from test.python.support import Collector, RUNTIME  # noqa: E402
 
-# A representative subset: processes, queues, pools (thread pools too: their results go
-# through the same wrapped classes), managers, connections, lifecycle.
+# A representative subset: processes, queues, pools, managers, connections, lifecycle.
+# (Not WithThreadsTestPool: its test_terminate can run for many minutes even bare, on a
+# loaded machine — 10,000 one-second tasks a ThreadPool cannot stop. Thread pools are
+# covered by test_runtime's test_thread_pools_run_as_bare and the full run.)
 QUICK = [
     'WithProcessesTestProcess', 'WithProcessesTestQueue', 'WithProcessesTestPool',
     'WithProcessesTestPoolWorkerLifetime', 'WithProcessesTestLock',
     'WithProcessesTestConnection',
     'WithProcessesTestSubclassingProcess', 'WithProcessesTestPollEintr',
-    'WithManagerTestQueue', 'WithManagerTestPool', 'WithThreadsTestPool',
+    'WithManagerTestQueue', 'WithManagerTestPool',
     'WithProcessesTestValue', 'WithProcessesTestEvent',
     'TestStartMethod', 'TestForkAwareThreadLock', 'MiscTestCase',
 ]
