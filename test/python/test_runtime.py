@@ -703,6 +703,18 @@ class DeferredStartReports(unittest.TestCase):
     def _run(self, case):
         return support.start_program(self, DEFERRED_PROG, [case])
 
+    def _run_to_end(self, case, timeout=30):
+        """Run a case to its end: what it printed (one JSON line) and every message."""
+        c, p = self._run(case)
+        out, err = p.communicate(timeout=timeout)
+        self.assertEqual(p.returncode, 0, err)
+        c.wait_quiet(5)
+        return json.loads(out), c.snapshot()
+
+    @staticmethod
+    def _kinds(msgs, pid):
+        return [m['type'] for m in msgs if m.get('pid') == pid]
+
     @staticmethod
     def _of(msgs, pid, kind):
         return [m for m in msgs if m.get('pid') == pid and m['type'] == kind]
@@ -722,15 +734,9 @@ class DeferredStartReports(unittest.TestCase):
         self.assertEqual([m['joined'] for m in self._of(msgs, pid, 'process.reaped')], [True])
 
     def test_child_collected_by_is_alive_before_its_report(self):
-        c, p = self._run('polled')
-        out, err = p.communicate(timeout=30)
-        self.assertEqual(p.returncode, 0, err)
-        truth = json.loads(out)
-        c.wait_quiet(5)
-        msgs = c.snapshot()
+        truth, msgs = self._run_to_end('polled')
         pid = truth['pid']
-        kinds = [m['type'] for m in msgs if m.get('pid') == pid]
-        self.assertEqual(kinds, ['process.started', 'process.exited', 'process.reaped'])
+        self.assertEqual(self._kinds(msgs, pid), ['process.started', 'process.exited', 'process.reaped'])
         self.assertEqual(self._of(msgs, pid, 'process.exited')[0]['exitCode'], 0)
         # Collected by is_alive(), not by the join after it.
         self.assertEqual(self._of(msgs, pid, 'process.reaped')[0]['joined'], False)
@@ -738,14 +744,9 @@ class DeferredStartReports(unittest.TestCase):
         self.assertLessEqual(started['t'], self._of(msgs, pid, 'process.exited')[0]['t'])
 
     def test_children_joined_at_once_reported_whole_and_in_order(self):
-        c, p = self._run('joined')
-        out, err = p.communicate(timeout=60)
-        self.assertEqual(p.returncode, 0, err)
-        c.wait_quiet(5)
-        msgs = c.snapshot()
-        for i, (pid, code) in enumerate(json.loads(out)['kids']):
-            kinds = [m['type'] for m in msgs if m.get('pid') == pid]
-            self.assertEqual(kinds, ['process.started', 'process.exited', 'process.reaped'], pid)
+        truth, msgs = self._run_to_end('joined', timeout=60)
+        for i, (pid, code) in enumerate(truth['kids']):
+            self.assertEqual(self._kinds(msgs, pid), ['process.started', 'process.exited', 'process.reaped'], pid)
             started = self._of(msgs, pid, 'process.started')[0]
             self.assertEqual(started['name'], 'quick-%d' % i)
             self.assertTrue(started['site'].endswith('prog.py:%d' % self.START_LINE), started['site'])
@@ -753,27 +754,16 @@ class DeferredStartReports(unittest.TestCase):
             self.assertEqual(self._of(msgs, pid, 'process.reaped')[0]['joined'], True)
 
     def test_children_reported_before_os_exit(self):
-        c, p = self._run('os-exit')
-        out, err = p.communicate(timeout=60)
-        self.assertEqual(p.returncode, 0, err)
-        c.wait_quiet(5)
-        msgs = c.snapshot()
-        for pid in json.loads(out)['kids']:
-            kinds = [m['type'] for m in msgs if m.get('pid') == pid]
-            self.assertEqual(kinds, ['process.started', 'process.exited', 'process.reaped'], pid)
+        truth, msgs = self._run_to_end('os-exit', timeout=60)
+        for pid in truth['kids']:
+            self.assertEqual(self._kinds(msgs, pid), ['process.started', 'process.exited', 'process.reaped'], pid)
             self.assertEqual(self._of(msgs, pid, 'process.exited')[0]['exitCode'], 7)
             self.assertEqual(self._of(msgs, pid, 'process.reaped')[0]['joined'], True)
 
     def test_exit_waits_for_a_batch_being_sent(self):
-        c, p = self._run('exit-mid-batch')
-        out, err = p.communicate(timeout=30)
-        self.assertEqual(p.returncode, 0, err)
-        truth = json.loads(out)
+        truth, msgs = self._run_to_end('exit-mid-batch')
         self.assertEqual(truth['left'], 0, 'the batch was not under way at exit')
-        c.wait_quiet(5)
-        msgs = c.snapshot()
-        kinds = [m['type'] for m in msgs if m.get('pid') == truth['pid']]
-        self.assertEqual(kinds, ['process.started', 'process.exited', 'process.reaped'])
+        self.assertEqual(self._kinds(msgs, truth['pid']), ['process.started', 'process.exited', 'process.reaped'])
 
     def test_joined_child_reported_while_the_program_idles(self):
         c, p = self._run('then-idle')
@@ -784,38 +774,25 @@ class DeferredStartReports(unittest.TestCase):
         p.communicate(b'go\n', timeout=30)
 
     def test_join_that_meets_the_batch_is_still_a_join(self):
-        c, p = self._run('late-join')
-        out, err = p.communicate(timeout=30)
-        self.assertEqual(p.returncode, 0, err)
-        pid = json.loads(out)['pid']
-        c.wait_quiet(5)
-        msgs = c.snapshot()
+        truth, msgs = self._run_to_end('late-join')
+        pid = truth['pid']
         self.assertEqual([m['exitCode'] for m in self._of(msgs, pid, 'process.exited')], [4])
         # The batch said "not joined" (the join had not ended); the join then says it was:
         # the model keeps joined once it is said.
         self.assertEqual([m['joined'] for m in self._of(msgs, pid, 'process.reaped')], [False, True])
 
     def test_journal_keeps_no_fds_open(self):
-        c, p = self._run('fds')
-        out, err = p.communicate(timeout=60)
-        self.assertEqual(p.returncode, 0, err)
-        fds = json.loads(out)
+        fds, _ = self._run_to_end('fds', timeout=60)
         self.assertLessEqual(fds['after'], fds['before'], fds)
 
     def test_each_child_of_one_start_line_described_as_itself(self):
-        c, p = self._run('same-line')
-        out, err = p.communicate(timeout=30)
-        self.assertEqual(p.returncode, 0, err)
-        c.wait_quiet(5)
-        msgs = c.snapshot()
-        targets = [self._of(msgs, pid, 'process.started')[0]['target'] for pid in json.loads(out)['kids']]
+        truth, msgs = self._run_to_end('same-line')
+        targets = [self._of(msgs, pid, 'process.started')[0]['target'] for pid in truth['kids']]
         self.assertEqual(targets, ['nap', 'quick', 'Napper.run', 'nap', 'Napper.run'])
 
     def test_journal_keeps_no_process_or_target_alive(self):
-        c, p = self._run('lifetimes')
-        out, err = p.communicate(timeout=30)
-        self.assertEqual(p.returncode, 0, err)
-        self.assertEqual(json.loads(out), {'target': True, 'process': True})
+        truth, _ = self._run_to_end('lifetimes')
+        self.assertEqual(truth, {'target': True, 'process': True})
 
     def test_child_of_a_killed_parent_reports_itself(self):
         # The parent dies before its report could go out: the child, finding its parent
