@@ -87,6 +87,10 @@ export class RunModel {
   private readonly poolsByOwner = new Map<string, Set<string>>();
   // Counts may arrive (from another process's connection) before the creator's *.created.
   private readonly earlyQueueCounts = new Map<string, [number, number, number]>();
+  /** Queues whose depth the runtime reads from the queue itself: id → time of the latest sample. */
+  private readonly depthSampledAt = new Map<string, number>();
+  /** Depth samples that came before their queue.created: id → [depth, t]. */
+  private readonly earlyQueueDepths = new Map<string, [number, number]>();
   private readonly earlyPoolCounts = new Map<string, [number, number]>();
   private readonly earlyPoolWorkers = new Map<string, Set<number>>();
   private readonly maxExited: number;
@@ -336,6 +340,9 @@ export class RunModel {
         const early = this.earlyQueueCounts.get(message.id);
         this.earlyQueueCounts.delete(message.id);
         if (early) this.addQueueCounts(queue, ...early);
+        const earlyDepth = this.earlyQueueDepths.get(message.id);
+        this.earlyQueueDepths.delete(message.id);
+        if (earlyDepth) this.sampleQueueDepth(queue, ...earlyDepth);
         this.markQueue(queue);
         this.markStructural();
         return;
@@ -348,6 +355,17 @@ export class RunModel {
             this.markQueue(queue);
           } else {
             this.early(this.earlyQueueCounts, id, [puts, gets, done]);
+          }
+        }
+        return;
+      case 'queue.depth':
+        for (const [id, depth] of message.depths) {
+          const queue = this.queueMap.get(id);
+          if (queue) {
+            this.sampleQueueDepth(queue, depth, message.t);
+            this.markQueue(queue);
+          } else if (this.earlyQueueDepths.size < 10_000 && message.t >= (this.earlyQueueDepths.get(id)?.[1] ?? -Infinity)) {
+            this.earlyQueueDepths.set(id, [depth, message.t]);
           }
         }
         return;
@@ -597,8 +615,31 @@ export class RunModel {
     queue.puts += puts;
     queue.gets += gets;
     queue.tasksDone += done;
-    // Counts from different processes arrive in any order: a get may be counted before its put.
-    queue.depth = Math.max(0, queue.puts - queue.gets);
+    this.settleQueue(queue);
+  }
+
+  /**
+   * A depth read from the queue itself (multiprocessing.Queue, JoinableQueue): it wins over
+   * counting, and gets are not counted for such a queue. Several processes may read the
+   * same queue, and their messages arrive in any order: the latest reading stands.
+   */
+  private sampleQueueDepth(queue: QueueInfo, depth: number, t: number): void {
+    const last = this.depthSampledAt.get(queue.id);
+    if (last !== undefined && t < last) return;
+    this.depthSampledAt.set(queue.id, t);
+    queue.depth = depth;
+    this.settleQueue(queue);
+  }
+
+  private settleQueue(queue: QueueInfo): void {
+    if (this.depthSampledAt.has(queue.id)) {
+      // Puts are counted per process and reported within ~50 ms, the depth is read on
+      // its own tick: for that moment the derived gets may lag or lead by what is in flight.
+      queue.gets = Math.max(0, queue.puts - queue.depth);
+    } else {
+      // Counts from different processes arrive in any order: a get may be counted before its put.
+      queue.depth = Math.max(0, queue.puts - queue.gets);
+    }
     if (queue.unfinished !== null) queue.unfinished = Math.max(0, queue.puts - queue.tasksDone);
   }
 
@@ -794,6 +835,7 @@ export class RunModel {
       this.queueActivity.delete(id);
       if (!queue) continue;
       this.queueMap.delete(id);
+      this.depthSampledAt.delete(id);
       const owner = this.ownerKeyOf.get(`q:${id}`);
       this.ownerKeyOf.delete(`q:${id}`);
       if (owner !== undefined) this.queuesByOwner.get(owner)?.delete(id);

@@ -98,6 +98,16 @@ export interface QueueCountsMessage {
   t: number;
 }
 
+/** `[id, depth]`: a queue's depth read from the queue itself (its semaphore) at `t`. */
+export type QueueDepthEntry = [string, number];
+
+export interface QueueDepthMessage {
+  v: 1;
+  type: 'queue.depth';
+  depths: QueueDepthEntry[];
+  t: number;
+}
+
 export interface PoolCreatedMessage {
   v: 1;
   type: 'pool.created';
@@ -157,6 +167,7 @@ export type RuntimeMessage =
   | ProcessReapedMessage
   | QueueCreatedMessage
   | QueueCountsMessage
+  | QueueDepthMessage
   | PoolCreatedMessage
   | PoolWorkersMessage
   | PoolCountsMessage
@@ -359,6 +370,7 @@ const SCHEMAS: Record<RuntimeMessageType, Record<string, FieldSpec>> = {
     t: opt(isNumber),
   },
   'queue.counts': { counts: req(arrayOf(tuple(isString, isCount, isCount, isCount))), t: opt(isNumber) },
+  'queue.depth': { depths: req(arrayOf(tuple(isString, isCount))), t: opt(isNumber) },
   'pool.created': {
     id: req(isString),
     kind: req(oneOf(...POOL_KINDS)),

@@ -57,9 +57,10 @@ export interface QueueInfo {
   ownerPid: number;
   maxsize: number;
   puts: number;
+  /** Counted (SimpleQueue, manager queues), or puts − depth where the depth is read from the queue. */
   gets: number;
   tasksDone: number;
-  /** puts − gets, never below 0. */
+  /** Read from the queue itself (multiprocessing.Queue, JoinableQueue: its qsize()), else puts − gets; never below 0. */
   depth: number;
   /** JoinableQueue: puts − tasksDone; null for other kinds. */
   unfinished: number | null;

@@ -280,7 +280,7 @@ class Facts(object):
 
     def depth(self, qid):
         q = self.queues[qid]
-        return q['puts'] - q['gets']
+        return q['depth'] if 'depth' in q else q['puts'] - q['gets']
 
 
 def reduce_messages(messages):
@@ -310,6 +310,13 @@ def reduce_messages(messages):
                 q['puts'] += puts
                 q['gets'] += gets
                 q['done'] += done
+        elif t == 'queue.depth':
+            # Read from the queue itself (a Queue's semaphore); the latest reading stands.
+            for qid, depth in m['depths']:
+                q = f.queues.setdefault(qid, {'puts': 0, 'gets': 0, 'done': 0})
+                if m['t'] >= q.get('depth_t', float('-inf')):
+                    q['depth'], q['depth_t'] = depth, m['t']
+                q['samples'] = q.get('samples', 0) + 1
         elif t == 'pool.created':
             pl = f.pools.setdefault(m['id'], {'workers': [], 'submitted': 0, 'completed': 0,
                                               'states': []})
@@ -329,4 +336,9 @@ def reduce_messages(messages):
             f.controls.append(m)
         else:
             f.unknown.append(m)
+    for q in f.queues.values():
+        if 'depth' in q:
+            # As the model does: gets of a queue whose depth is read are not counted.
+            q['counted_gets'] = q['gets']
+            q['gets'] = max(0, q['puts'] - q['depth'])
     return f

@@ -165,6 +165,9 @@ class Reconnect(unittest.TestCase):
         main = truth['main']
         self.assertEqual(facts.procs[main]['hello']['kind'], 'python')
         self.assertEqual(len(facts.queues), 1)
+        # Depth readings are absolute: the new session has the queue's true depth.
+        (qid, q), = facts.queues.items()
+        self.assertEqual(facts.depth(qid), truth['depth'])
         kids = truth['children']
         for name in ('lives-across', 'exits-unjoined', 'after-drop'):
             fp = facts.procs[kids[name][0]]

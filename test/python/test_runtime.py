@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import signal
 import tempfile
 import time
 import unittest
@@ -21,7 +22,7 @@ PATTERNS = ['process_basics.py', 'exit_codes.py', 'daemon.py', 'pipe_lock_value.
 DETERMINISTIC = ['process_basics.py', 'exit_codes.py', 'pipe_lock_value.py',
                  'queue_patterns.py', 'nested.py', 'pool_patterns.py']
 KNOWN_TYPES = {'hello', 'process.started', 'process.exited', 'process.exiting', 'process.atexit',
-               'process.reaped', 'queue.created', 'queue.counts', 'pool.created',
+               'process.reaped', 'queue.created', 'queue.counts', 'queue.depth', 'pool.created',
                'pool.workers', 'pool.counts', 'pool.state', 'control.result'}
 
 RESULTS = {}
@@ -214,6 +215,82 @@ class SpecificFacts(unittest.TestCase):
         for q in r.facts.queues.values():
             self.assertTrue(q['created']['site'].startswith(fixture('queue_patterns.py') + ':'),
                             q['created'])
+
+
+DEPTH_PROG = r"""
+import gc, json, multiprocessing as mp, multiprocessing.queues, os, signal, sys, time
+import mptree_runtime.core as core
+
+
+def consume_and_die(q, n):
+    for _ in range(n):
+        q.get()
+    os.kill(os.getpid(), signal.SIGKILL)     # no chance to report anything
+
+
+def consume_slowly(q, n):
+    for _ in range(n):
+        q.get()
+        time.sleep(0.03)
+
+
+if __name__ == '__main__':
+    ctx = mp.get_context(sys.argv[1])
+    killed = ctx.Queue()
+    for i in range(10):
+        killed.put(i)
+    c = ctx.Process(target=consume_and_die, args=(killed, 4))
+    c.start()
+    c.join()
+    slow = ctx.JoinableQueue()
+    for i in range(20):
+        slow.put(i)
+    c2 = ctx.Process(target=consume_slowly, args=(slow, 20))
+    c2.start()
+    c2.join()
+    out = {'killedQsize': killed.qsize(), 'slowQsize': slow.qsize(), 'code': c.exitcode,
+           'getWrapped': 'mptree' in multiprocessing.queues.Queue.get.__code__.co_filename,
+           'putWrapped': 'mptree' in multiprocessing.queues.Queue.put.__code__.co_filename,
+           'sampledBefore': len(core.SAMPLED)}
+    del slow
+    gc.collect()
+    time.sleep(1.2)     # two idle ticks: the collected queue is read no more
+    out['sampledAfter'] = len(core.SAMPLED)
+    print(json.dumps(out), flush=True)
+"""
+
+
+class QueueDepthRead(unittest.TestCase):
+    """A multiprocessing.Queue's depth is read from the queue's own semaphore, by the
+    process that made it and by those that put into it; get() runs unwrapped."""
+
+    def test_depth_is_the_queues_own(self):
+        for method in METHODS:
+            with self.subTest(method=method):
+                c, p = support.start_program(self, DEPTH_PROG, [method])
+                out, err = p.communicate(timeout=60)
+                self.assertEqual(p.returncode, 0, err)
+                truth = json.loads(out.splitlines()[-1])
+                c.wait_quiet(5)
+                msgs = c.snapshot()
+                facts = support.reduce_messages(msgs)
+                by_kind = {q['created']['kind']: (qid, q) for qid, q in facts.queues.items()}
+                # A consumer killed before it could report: the depth is still exact.
+                self.assertEqual(truth['code'], -signal.SIGKILL)
+                _, killed = by_kind['Queue']
+                self.assertEqual(truth['killedQsize'], 6)
+                self.assertEqual((killed['depth'], killed['puts'], killed['gets']), (6, 10, 4))
+                self.assertEqual(killed['counted_gets'], 0, 'gets are not counted')
+                # Drained by a child alone, the owner's readings follow it down.
+                slow_id, slow = by_kind['JoinableQueue']
+                self.assertEqual((slow['depth'], slow['puts'], slow['gets']), (0, 20, 20))
+                seen = [d for m in msgs if m['type'] == 'queue.depth'
+                        for qid, d in m['depths'] if qid == slow_id]
+                self.assertGreaterEqual(len(set(seen) - {0, 20}), 3, seen)
+                self.assertEqual((truth['getWrapped'], truth['putWrapped']), (False, True),
+                                 'Queue.get stays the stdlib one')
+                self.assertEqual((truth['sampledBefore'], truth['sampledAfter']), (2, 1))
+                self.assertEqual(c.rejected, [])
 
 
 class SiteAndAtexit(unittest.TestCase):

@@ -264,6 +264,37 @@ describe('RunModel', () => {
     assert.equal(model.queues().find((x) => x.id === 'q2')!.unfinished, null);
   });
 
+  it('queues whose depth is read from the queue: the latest reading stands, gets are puts − depth', () => {
+    const { model } = newModel();
+    model.setRootPid(100);
+    model.apply([
+      hello(100),
+      started(101, 100),
+      // a producer's reading before the creator's queue.created (another connection was faster)
+      { v: 1, type: 'queue.depth', depths: [['q1', 3]], t: 5 },
+      { v: 1, type: 'queue.created', id: 'q1', kind: 'Queue', ownerPid: 100, maxsize: 10, site: null, t: 1 },
+    ]);
+    const q = () => model.queues()[0];
+    assert.equal(q().depth, 3, 'an early reading is kept for its queue');
+    model.apply([{ v: 1, type: 'queue.counts', counts: [['q1', 7, 0, 0]], t: 6 }]);
+    assert.deepEqual([q().puts, q().gets, q().depth], [7, 4, 3], 'counted puts do not move a read depth');
+    // Two processes read the same queue; the older reading arrives last and is ignored.
+    model.apply([{ v: 1, type: 'queue.depth', depths: [['q1', 1]], t: 9 }, { v: 1, type: 'queue.depth', depths: [['q1', 6]], t: 8 }]);
+    assert.deepEqual([q().puts, q().gets, q().depth], [7, 6, 1]);
+    model.apply([{ v: 1, type: 'queue.depth', depths: [['q1', 0]], t: 9 }]);
+    assert.deepEqual([q().gets, q().depth], [7, 0], 'a reading at the same time counts');
+    // A reading above the puts known so far (puts still in flight): gets clamp at 0.
+    model.apply([{ v: 1, type: 'queue.depth', depths: [['q1', 9]], t: 10 }]);
+    assert.deepEqual([q().gets, q().depth], [0, 9]);
+    // A queue without readings keeps counting gets.
+    model.apply([
+      { v: 1, type: 'queue.created', id: 'q2', kind: 'SimpleQueue', ownerPid: 100, maxsize: 0, site: null, t: 1 },
+      { v: 1, type: 'queue.counts', counts: [['q2', 5, 2, 0]], t: 11 },
+    ]);
+    const q2 = model.queues().find((x) => x.id === 'q2')!;
+    assert.deepEqual([q2.puts, q2.gets, q2.depth], [5, 2, 3]);
+  });
+
   it('pools: workers ever, replacements, pending, state', () => {
     const { model } = newModel();
     model.setRootPid(100);

@@ -35,6 +35,10 @@ _SCALE = float(os.environ.get('MPTREE_TIME_SCALE') or 1)
 FLUSH_INTERVAL = 0.05 * _SCALE   # queue/pool counts: at most one message per this many seconds
 SEND_TIMEOUT = 10.0     # a session that stops reading must not hang the program for long
 GRACE = 0.03 * _SCALE   # children younger than this are not watched yet (see Supervisor)
+# Queue depths read from the queues' own semaphores (see sample_queue): every this many
+# seconds while a depth changes, backing off to DEPTH_IDLE while it does not.
+DEPTH_INTERVAL = 0.05 * _SCALE
+DEPTH_IDLE = 0.5 * _SCALE
 MAX_LINE = 1 << 20
 # A dropped connection is retried in the background after these pauses (~3.9 s in all),
 # then the process goes silent. Lines said meanwhile wait in a bounded backlog.
@@ -246,6 +250,8 @@ tls = _thread._local()
 QC = {}
 PC = {}
 DIRTY = [False]          # some count changed since the last flush
+# Queues whose depth this process reads (see sample_queue): id -> [weak ref, depth last sent].
+SAMPLED = {}
 # A fork child's ancestry: for each fork, the parent's state (kept so GC never closes its
 # fds) or, if the parent had none, its pid. The last entry is this process's parent.
 _stale = []
@@ -310,6 +316,8 @@ def after_fork_child():
             QC.clear()
         if PC:
             PC.clear()
+        if SAMPLED:
+            SAMPLED.clear()
         if DIRTY[0]:
             DIRTY[0] = False
     except Exception:
@@ -512,6 +520,8 @@ def reconnect(p):
         p.backlog = []
         p.backlog_bytes = 0
         _adopt_locked(p, sock)
+    for entry in list(SAMPLED.values()):
+        entry[1] = -1       # the session may have lost the readings: send them all again
     if has_counts(p):
         flush()
     return True
@@ -733,23 +743,96 @@ def _unsend(unsent, rows):
         unsent[row[0]] = row[1:] if old is None else [a + b for a, b in zip(old, row[1:])]
 
 
+def sample_queue(qid, q):
+    """Read this queue's depth from now on in this process: done for a queue by the process
+    that made it and by each process that puts into it.
+
+    A multiprocessing.Queue counts its items in its own semaphore (what qsize() reads:
+    acquired by put(), released by get()), shared by every process that holds the queue.
+    Reading it costs one sem_getvalue() per queue per tick of our supervisor, where
+    counting gets cost every get() a wrapper call: so gets are not counted at all, and the
+    depth is the queue's own truth (a consumer killed before it reported loses nothing).
+    The model derives gets as puts - depth."""
+    if qid in SAMPLED:
+        return
+    try:
+        # The semaphore itself is held too: a queue collected between two readings still
+        # gets its last one (the next tick reads it, then lets it go).
+        SAMPLED[qid] = [_weakref.ref(q), -1, q._sem._semlock, q._maxsize]
+        ensure_supervisor().wake()
+    except Exception:
+        fail('sample_queue')
+
+
+def take_depths():
+    """[[id, depth], ...] of the sampled queues whose depth changed since last sent."""
+    out = []
+    for qid, entry in list(SAMPLED.items()):
+        if entry[0]() is None:
+            del SAMPLED[qid]        # collected: this is its last reading
+        try:
+            depth = entry[3] - entry[2]._get_value()
+        except Exception:
+            # A semaphore this platform cannot read (macOS has no sem_getvalue; there
+            # gets are counted instead, see patches.DEPTH_SAMPLED).
+            SAMPLED.pop(qid, None)
+            continue
+        if depth != entry[1]:
+            entry[1] = depth
+            out.append([qid, depth])
+    return out
+
+
+def _depths_unsent(rows):
+    # Not delivered: read and send these again on the next tick.
+    for row in rows:
+        entry = SAMPLED.get(row[0])
+        if entry is not None:
+            entry[1] = -1
+
+
+def send_depths(p):
+    """Sends the depths that changed; True if any did. Holds p.flush_lock."""
+    rows = take_depths()
+    if not rows:
+        return False
+    with p.lock:
+        if not send_raw_locked(p, encode({'type': 'queue.depth', 'depths': rows}), keep=False):
+            _depths_unsent(rows)
+    return True
+
+
 def flush():
     p = state()
     with p.flush_lock:
         DIRTY[0] = False
+        # One write for the depths and the counts read together, depths first, so the
+        # session takes them in one batch: the model derives gets as puts - depth, and
+        # this process's puts must not arrive a moment apart from its own reading.
+        depths = take_depths() if SAMPLED else None
         q = _take(p.qcounts, p.unsent_q, 3)
         pl = _take(p.pcounts, p.unsent_p, 2)
-        for kind, rows, unsent in (('queue.counts', q, p.unsent_q), ('pool.counts', pl, p.unsent_p)):
-            if not rows:
-                continue
-            with p.lock:
-                ok = send_raw_locked(p, encode({'type': kind, 'counts': rows}), keep=False)
-                if not ok and p.reconnecting:
-                    _unsend(unsent, rows)
+        lines = []
+        if depths:
+            lines.append(encode({'type': 'queue.depth', 'depths': depths}))
+        if q:
+            lines.append(encode({'type': 'queue.counts', 'counts': q}))
+        if pl:
+            lines.append(encode({'type': 'pool.counts', 'counts': pl}))
+        if not lines:
+            return
+        with p.lock:
+            if send_raw_locked(p, b''.join(lines), keep=False):
+                return
+            if depths:
+                _depths_unsent(depths)
+            if p.reconnecting:
+                _unsend(p.unsent_q, q)
+                _unsend(p.unsent_p, pl)
 
 
 def has_counts(p):
-    return DIRTY[0] or bool(p.qcounts) or bool(p.pcounts) or bool(p.unsent_q) or bool(p.unsent_p)
+    return DIRTY[0] or bool(SAMPLED) or bool(p.qcounts) or bool(p.pcounts) or bool(p.unsent_q) or bool(p.unsent_p)
 
 
 # ---------------------------------------------------------------------------------------
@@ -871,6 +954,8 @@ class Supervisor(object):
         self.ticking = False
         self.retry = []          # [due, delay, ChildState]
         self.flush_due = None
+        self.depth_due = None    # next read of the sampled queues' depths
+        self.depth_every = DEPTH_INTERVAL
         self.sock_fd = None
         self.rbuf = b''
         self.wake_r, self.wake_w = os.pipe()
@@ -1023,6 +1108,11 @@ class Supervisor(object):
         if self.retry:
             d = max(0.0, min(r[0] for r in self.retry) - now)
             t = d if t is None else min(t, d)
+        if SAMPLED:
+            if self.depth_due is None:
+                self.depth_due = now + self.depth_every
+            d = max(0.0, self.depth_due - now)
+            t = d if t is None else min(t, d)
         return t
 
     def _step(self):
@@ -1062,6 +1152,24 @@ class Supervisor(object):
             flush()
         elif not DIRTY[0]:
             self.flush_due = None
+        if self.depth_due is not None and _monotonic() >= self.depth_due:
+            self._sample_depths()
+
+    def _sample_depths(self):
+        # Often while a depth moves, rarely while it rests: an idle program with a queue
+        # wakes us twice a second, not twenty times.
+        p = self.p
+        changed = False
+        if DIRTY[0]:
+            # Counts of ours are waiting: send them with this reading (see flush).
+            self.flush_due = None
+            flush()
+            changed = True
+        elif not p.conn_dead:
+            with p.flush_lock:
+                changed = send_depths(p)
+        self.depth_every = DEPTH_INTERVAL if changed else min(self.depth_every * 2, DEPTH_IDLE)
+        self.depth_due = _monotonic() + self.depth_every if SAMPLED else None
 
     def _child_ready(self, st, next_delay):
         if st.reaped or st.exited:

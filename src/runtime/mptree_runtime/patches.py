@@ -686,19 +686,30 @@ def _new_queue(q, kind, maxsize):
         maxsize = 0
     core.announce(qid, {'type': 'queue.created', 'id': qid, 'kind': kind,
                         'ownerPid': core.state().pid, 'maxsize': maxsize, 'site': call_site()})
+    if kind != 'SimpleQueue' and DEPTH_SAMPLED:
+        core.sample_queue(qid, q)
 
 
-def _count_slow(qid, index):
+# Depths of multiprocessing.Queue and JoinableQueue are read from the queue's semaphore
+# (core.sample_queue), so their get() is not wrapped; macOS cannot read a semaphore's
+# value (no sem_getvalue), so there gets are counted as for the other kinds.
+DEPTH_SAMPLED = sys.platform != 'darwin'
+
+
+def _count_slow(qid, index, q=None):
     # First count of this queue in this process (or the first after a fork).
     next(core.queue_counters(qid).c[index])
     core.mark_dirty()
+    if index == 0 and DEPTH_SAMPLED and q is not None and getattr(q, '_sem', None) is not None:
+        # A producer reads the depth too: the queue's maker may have ended.
+        core.sample_queue(qid, q)
 
 
-def _count(qid, index):
+def _count(qid, index, q=None):
     try:
         next(_QC[qid][index])
     except KeyError:
-        return _count_slow(qid, index)
+        return _count_slow(qid, index, q)
     if not _DIRTY[0]:
         core.mark_dirty()
 
@@ -727,7 +738,7 @@ def _queue_op(index):
             try:
                 qid = self._mptree_id
                 if qid is not None:
-                    _count(qid, index)
+                    _count(qid, index, self)
             except Exception:
                 core.fail('count')
             return r
@@ -747,7 +758,7 @@ def _queue_op(index):
                     if not _DIRTY[0]:
                         core.mark_dirty()
                 except KeyError:
-                    _count_slow(qid, index)
+                    _count_slow(qid, index, self)
                 except Exception:
                     core.fail('count')
             return r
@@ -767,7 +778,7 @@ def _queue_op(index):
                     if not _DIRTY[0]:
                         core.mark_dirty()
                 except KeyError:
-                    _count_slow(qid, index)
+                    _count_slow(qid, index, self)
                 except Exception:
                     core.fail('count')
             return r
@@ -787,7 +798,7 @@ def _queue_op(index):
                     if not _DIRTY[0]:
                         core.mark_dirty()
                 except KeyError:
-                    _count_slow(qid, index)
+                    _count_slow(qid, index, self)
                 except Exception:
                     core.fail('count')
             return r
@@ -807,7 +818,7 @@ def _queue_op(index):
                     if not _DIRTY[0]:
                         core.mark_dirty()
                 except KeyError:
-                    _count_slow(qid, index)
+                    _count_slow(qid, index, self)
                 except Exception:
                     core.fail('count')
             return r
@@ -867,7 +878,8 @@ def patch_queues(mod):
             cls._mptree_id = None
     put, get, done = _queue_op(0), _queue_op(1), _queue_op(2)
     _wrap(mod.Queue, 'put', *put)
-    _wrap(mod.Queue, 'get', *get)
+    if not DEPTH_SAMPLED:
+        _wrap(mod.Queue, 'get', *get)
     _wrap(mod.JoinableQueue, 'put', *put)
     _wrap(mod.JoinableQueue, 'task_done', *done)
     _wrap(mod.SimpleQueue, '__init__', make_init(simple_kind))
