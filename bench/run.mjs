@@ -77,7 +77,9 @@ function runCommand(command, args, env = process.env) {
 // ---------------------------------------------------------------------------------------------
 // 1. Overhead: instrumented ÷ bare, medians of interleaved repeats, timed inside the program.
 async function overhead() {
-  const repeats = quick ? 3 : 7;
+  // 11 pairs: on a shared host single runs swing by several per cent, and the Pool case is
+  // bimodal (its two workers and the parent's threads contend for the task queue's lock).
+  const repeats = quick ? 3 : 11;
   const cases = [
     { name: 'process start+join, fork', script: 'proc_start.py', args: ['fork', quick ? '100' : '300'], target: 1.1 },
     { name: 'process start+join, spawn', script: 'proc_start.py', args: ['spawn', quick ? '12' : '40'], target: 1.1 },

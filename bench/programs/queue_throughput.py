@@ -3,7 +3,7 @@ Usage: queue_throughput.py N"""
 import multiprocessing as mp
 import sys
 
-from _timing import now, report
+from _timing import cpu_now, now, report
 
 
 def produce(q, n):
@@ -17,6 +17,7 @@ if __name__ == "__main__":
     ctx = mp.get_context("fork")
     q = ctx.Queue(maxsize=1000)
     producer = ctx.Process(target=produce, args=(q, count))
+    cpu = cpu_now()
     began = now()
     producer.start()
     got = 0
@@ -24,5 +25,6 @@ if __name__ == "__main__":
         got += 1
     producer.join()
     elapsed = now() - began
+    cpu = cpu_now() - cpu
     assert got == count, got
-    report("queue_throughput", elapsed, count=count)
+    report("queue_throughput", elapsed, count=count, cpuSeconds=cpu)

@@ -250,7 +250,8 @@ tls = _thread._local()
 QC = {}
 PC = {}
 DIRTY = [False]          # some count changed since the last flush
-# Queues whose depth this process reads (see sample_queue): id -> [weak ref, depth last sent].
+# Queues whose depth this process reads (see sample_queue):
+# id -> [weak ref to the queue, depth last sent, its semaphore, its maxsize].
 SAMPLED = {}
 # A fork child's ancestry: for each fork, the parent's state (kept so GC never closes its
 # fds) or, if the parent had none, its pid. The last entry is this process's parent.
@@ -769,7 +770,7 @@ def take_depths():
     out = []
     for qid, entry in list(SAMPLED.items()):
         if entry[0]() is None:
-            del SAMPLED[qid]        # collected: this is its last reading
+            SAMPLED.pop(qid, None)  # collected: this is its last reading
         try:
             depth = entry[3] - entry[2]._get_value()
         except Exception:
