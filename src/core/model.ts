@@ -817,7 +817,8 @@ export class RunModel {
     }
     if (wasRunning) {
       for (const child of this.children(node.key)) {
-        if (child.state === 'running') this.update(child, { orphaned: true });
+        // One that already said it is exiting (its parent waited for it) is no orphan.
+        if (child.state === 'running' && !this.selfReportedExit.has(child.key)) this.update(child, { orphaned: true });
         // A zombie whose OS parent died is reaped by init at once.
         else if (child.state === 'zombie' && child.ppid === node.pid) this.exit(child, null, t, 'exited');
       }

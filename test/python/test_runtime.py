@@ -260,6 +260,52 @@ if __name__ == '__main__':
 """
 
 
+GRANDCHILD_PROG = r"""
+import json, multiprocessing as mp, os, sys, time
+
+
+def child(out):
+    pid = os.fork()
+    if pid == 0:
+        q = mp.Queue()          # makes this os.fork child connect and speak
+        q.put(1)
+        os._exit(3)
+    os.waitpid(pid, 0)
+    out.put(pid)
+
+
+if __name__ == '__main__':
+    ctx = mp.get_context(sys.argv[1])
+    out = ctx.SimpleQueue()
+    p = ctx.Process(target=child, args=(out,), name='the-child')
+    p.start()
+    grandchild = out.get()
+    p.join()
+    print(json.dumps({'child': p.pid, 'grandchild': grandchild}), flush=True)
+"""
+
+
+class OsForkInsideAChild(unittest.TestCase):
+    """An os.fork child of a multiprocessing child is its own process: not the child
+    (multiprocessing's current_process() still names the child there)."""
+
+    def test_grandchild_describes_itself(self):
+        for method in ('fork', 'spawn'):
+            with self.subTest(method=method):
+                c, p = support.start_program(self, GRANDCHILD_PROG, [method])
+                out, err = p.communicate(timeout=60)
+                self.assertEqual(p.returncode, 0, err)
+                truth = json.loads(out.splitlines()[-1])
+                c.wait_quiet(5)
+                facts = support.reduce_messages(c.snapshot())
+                hello = facts.procs[truth['grandchild']]['hello']
+                self.assertEqual((hello['kind'], hello['startMethod'], hello['parentPid']),
+                                 ('python', 'os.fork', truth['child']))
+                self.assertNotEqual(hello['name'], 'the-child')
+                # Its exit code, which only its own os._exit knew.
+                self.assertEqual(facts.procs[truth['grandchild']]['exiting'], 3)
+
+
 class QueueDepthRead(unittest.TestCase):
     """A multiprocessing.Queue's depth is read from the queue's own semaphore, by the
     process that made it and by those that put into it; get() runs unwrapped."""

@@ -211,11 +211,14 @@ describe('RunModel', () => {
     const { model } = newModel();
     model.setRootPid(100);
     model.apply([hello(100), started(101, 100), hello(101, { kind: 'process', parentPid: 100, ppid: 100 }), started(102, 101), started(103, 101)]);
+    // 104: an os.fork child of 101 that said it is exiting; its connection is not closed yet.
+    model.apply([hello(104, { kind: 'python', startMethod: 'os.fork', parentPid: 101, ppid: 101 }), exiting(104, 3)]);
     model.apply([exited(103, 0), exited(101, -9)]);
-    const [p102, p103] = [model.processByPid(102)!, model.processByPid(103)!];
+    const [p102, p103, p104] = [model.processByPid(102)!, model.processByPid(103)!, model.processByPid(104)!];
     assert.equal(p102.orphaned, true);
     assert.equal(p102.parentKey, model.processByPid(101)!.key, 'stays under its logical parent');
     assert.equal(p103.orphaned, false, 'already dead: not an orphan');
+    assert.equal(p104.orphaned, false, 'said it was exiting: not an orphan');
     assert.equal(model.processByPid(101)!.orphaned, false);
   });
 

@@ -312,6 +312,11 @@ def after_fork_child():
             _stale.append(os.getppid())
             if forked_by_forkserver[0]:
                 forked_by_forkserver[0] = False
+        # The Process object a multiprocessing child ran is its own: in an os.fork child of
+        # it (multiprocessing's current_process() still names the parent there) it would
+        # make this process describe itself as its parent. Written only when set.
+        if me[0] is not None:
+            me[0] = None
         # The counts inherited are the parent's to report.
         if QC:
             QC.clear()
@@ -337,6 +342,12 @@ def os_exit(status):
         try:
             if p.pid == os.getpid():
                 final_flush(p)
+                if me[0] is None and p.identity.start_method == 'os.fork' and \
+                        p.conn is not None and type(status) is int:
+                    # An os.fork child that spoke (it made a queue, say): nobody else can
+                    # tell how it ended, its parent's os.waitpid() not being ours. (A
+                    # multiprocessing child has reported from _bootstrap already.)
+                    send({'type': 'process.exiting', 'pid': p.pid, 'exitCode': status & 0xFF})
         except Exception:
             fail('os._exit')
     _real_os_exit(status)
