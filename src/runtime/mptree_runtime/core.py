@@ -277,6 +277,10 @@ def _child_state():
     ident = Identity(kind='python', start_method='os.fork', parent_pid=parent_pid)
     p = ProcState(ident, connect_eagerly=False)
     p.forked_from_role = parent_role
+    # The parent's queue readings are the parent's (cleared here, not in the fork hook:
+    # every page that hook writes is a fault in each child, and this runs only in a fork
+    # child that speaks, before anything can register or read a queue).
+    SAMPLED.clear()
     # Thread-local flags (e.g. "inside Pool.__init__") were the forking thread's.
     tls = _thread._local()
     P = p
@@ -312,18 +316,11 @@ def after_fork_child():
             _stale.append(os.getppid())
             if forked_by_forkserver[0]:
                 forked_by_forkserver[0] = False
-        # The Process object a multiprocessing child ran is its own: in an os.fork child of
-        # it (multiprocessing's current_process() still names the parent there) it would
-        # make this process describe itself as its parent. Written only when set.
-        if me[0] is not None:
-            me[0] = None
         # The counts inherited are the parent's to report.
         if QC:
             QC.clear()
         if PC:
             PC.clear()
-        if SAMPLED:
-            SAMPLED.clear()
         if DIRTY[0]:
             DIRTY[0] = False
     except Exception:
@@ -342,7 +339,7 @@ def os_exit(status):
         try:
             if p.pid == os.getpid():
                 final_flush(p)
-                if me[0] is None and p.identity.start_method == 'os.fork' and \
+                if p.identity.start_method == 'os.fork' and my_process() is None and \
                         p.conn is not None and type(status) is int:
                     # An os.fork child that spoke (it made a queue, say): nobody else can
                     # tell how it ended, its parent's os.waitpid() not being ours. (A
@@ -376,8 +373,25 @@ def new_id(prefix):
 # ---------------------------------------------------------------------------------------
 # Connection
 
-def _identity_now(p):
+def my_process():
+    """The Process object this multiprocessing child runs, or None. An os.fork child of
+    such a child inherits it (multiprocessing's current_process() still returns it there)
+    but is another process: told apart here, on the slow path, by the pid it was forked
+    from, rather than by clearing it in the fork hook (a page write in every child)."""
     proc = me[0]
+    if proc is None:
+        return None
+    try:
+        pid, role = fork_parent()
+        if role == 'forkserver' or pid is None or pid == proc.__dict__.get('_parent_pid'):
+            return proc
+    except Exception:
+        fail('my_process')
+    return None
+
+
+def _identity_now(p):
+    proc = my_process()
     if proc is not None and describe[0] is not None and p.identity.kind == 'python' \
             and p.identity.start_method == 'os.fork':
         # A multiprocessing fork child that never needed its identity until now.
