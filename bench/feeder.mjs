@@ -39,8 +39,9 @@ for (let q = 0; q < queueCount; q++) {
   send({ type: 'queue.created', id: `q${rootPid}-${q}`, kind: q % 4 === 0 ? 'JoinableQueue' : 'Queue', ownerPid: rootPid, maxsize: 100, site: 'bench.py:1' });
 }
 
-// Steady state: every 10 ms one line of queue counts with `perTick` entries (each entry an
-// event), plus one process exiting and one new process starting, so history churns.
+// Steady state: every 10 ms a line of queue depths and one of queue counts with `perTick`
+// entries between them (each entry an event), plus one process exiting and one new process
+// starting, so history churns.
 const tickMs = 10;
 const perTick = Math.max(1, Math.round((rate * tickMs) / 1000) - 2);
 let events = 0;
@@ -53,11 +54,16 @@ await new Promise((resolve) => {
       resolve();
       return;
     }
+    // As the runtime sends them: puts counted, depths read from the queues (gets are not
+    // counted for a multiprocessing.Queue), one entry of either kind an event.
     const counts = [];
+    const depths = [];
     for (let i = 0; i < perTick; i++) {
       const q = (events + i) % queueCount;
-      counts.push([`q${rootPid}-${q}`, 2, 1, 0]);
+      if (i % 2) depths.push([`q${rootPid}-${q}`, (events + i) % 100]);
+      else counts.push([`q${rootPid}-${q}`, 2, 0, 0]);
     }
+    send({ type: 'queue.depth', depths });
     send({ type: 'queue.counts', counts });
     const gone = live.shift();
     send({ type: 'process.exited', pid: gone, exitCode: 0 });

@@ -69,12 +69,12 @@ export const DEFAULT_HINT_OPTIONS: HintOptions = {
 };
 
 // A process's `site` and `codeDoneAt` come from the runtime (process.started, process.atexit)
-// and are null where it could not tell. Which pids put into and got from a queue is not
-// reported yet (see docs/hints.md, "What would make hints sharper"): read when present.
+// and are null where it could not tell. The pids that put into a queue are known to the model
+// (QueueInfo.putters); those that got from it are not (a Queue's gets are not counted): read
+// when present (see docs/hints.md, "What would make hints sharper").
 type ProcessFacts = ProcessInfo;
 type QueueFacts = QueueInfo & {
-  /** Pids that ever put into / got from the queue. */
-  putters?: readonly number[];
+  /** Pids that ever got from the queue. */
   getters?: readonly number[];
 };
 
@@ -353,7 +353,11 @@ function queueEmptyNoProducers({ model, now, live, tracker, o, processes }: Ctx)
       producers = q.putters.map((pid) => model.processByPid(pid)).filter((p): p is ProcessInfo => p !== undefined);
       if (producers.length === 0 || producers.some((p) => p.state === 'running')) continue;
       const getters = new Set(q.getters ?? []);
-      waiting = processes.filter((p) => p.state === 'running' && p.kind !== 'helper' && !q.putters!.includes(p.pid) && (getters.size === 0 || getters.has(p.pid)));
+      const others = processes.filter((p) => p.state === 'running' && p.kind !== 'helper' && !q.putters!.includes(p.pid));
+      if (getters.size > 0) waiting = others.filter((p) => getters.has(p.pid));
+      // Who gets is not known (a Queue's gets are not counted): as without putters, only a
+      // running child is taken for a consumer; the main program is usually in join() or done.
+      else waiting = others.filter((p) => p.kind === 'process');
     } else {
       // Without per-process counts: a child that finished right after the last put is taken for
       // the producer (a producer that puts its last item and returns exits within moments).

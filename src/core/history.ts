@@ -476,6 +476,7 @@ class Validator {
       unfinished: this.nullableNumber(o.unfinished, `${path}.unfinished`),
       site: this.nullableString(o.site, `${path}.site`),
       createdAt: this.number(o.createdAt, `${path}.createdAt`),
+      ...(o.putters === undefined ? {} : { putters: this.array(o.putters, `${path}.putters`).map((p, k) => this.int(p, `${path}.putters[${k}]`)) }),
     };
   }
 

@@ -57,6 +57,8 @@ export function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): 
 }
 
 const TOP = '';
+/** Producers listed per queue (QueueInfo.putters); a queue with more lists none. */
+const MAX_PUTTERS = 64;
 
 interface MutableChange {
   processes: Set<string>;
@@ -89,6 +91,8 @@ export class RunModel {
   private readonly earlyQueueCounts = new Map<string, [number, number, number]>();
   /** Queues whose depth the runtime reads from the queue itself: id → time of the latest sample. */
   private readonly depthSampledAt = new Map<string, number>();
+  /** Queues with more than MAX_PUTTERS producers: their putters are not listed. */
+  private readonly tooManyPutters = new Set<string>();
   /** Depth samples that came before their queue.created: id → [depth, t]. */
   private readonly earlyQueueDepths = new Map<string, [number, number]>();
   private readonly earlyPoolCounts = new Map<string, [number, number]>();
@@ -192,11 +196,13 @@ export class RunModel {
   // -------------------------------------------------------------------------------------------
   // Mutations. Each public entry point is one batch: one onDidChange at most.
 
-  apply(messages: readonly RuntimeMessage[]): void {
+  /** `senders[i]`: the pid whose connection carried `messages[i]` (the session knows it). */
+  apply(messages: readonly RuntimeMessage[], senders?: readonly number[]): void {
     this.batch(() => {
-      for (const message of messages) {
+      for (let i = 0; i < messages.length; i++) {
+        const message = messages[i];
         try {
-          this.reduce(message);
+          this.reduce(message, senders?.[i]);
         } catch (error) {
           // A bug or a message we did not foresee must cost one message, not the run.
           this.options.log?.('reduce-error', `mptree: could not apply ${message.type}: ${(error as Error)?.message ?? error}`);
@@ -278,7 +284,7 @@ export class RunModel {
   // -------------------------------------------------------------------------------------------
   // Reduction
 
-  private reduce(message: RuntimeMessage): void {
+  private reduce(message: RuntimeMessage, from?: number): void {
     switch (message.type) {
       case 'hello':
         return this.onHello(message);
@@ -352,6 +358,7 @@ export class RunModel {
           const queue = this.queueMap.get(id);
           if (queue) {
             this.addQueueCounts(queue, puts, gets, done);
+            if (puts > 0 && from !== undefined) this.notePutter(queue, from);
             this.markQueue(queue);
           } else {
             this.early(this.earlyQueueCounts, id, [puts, gets, done]);
@@ -619,6 +626,23 @@ export class RunModel {
   }
 
   /**
+   * Who put into a queue: the sender of counts with puts. A manager queue's puts are all
+   * counted in the manager's server, which says nothing of the producers; and past
+   * MAX_PUTTERS the list is dropped, so hints fall back to inferring producers.
+   */
+  private notePutter(queue: QueueInfo, pid: number): void {
+    if (queue.kind.startsWith('Manager') || this.tooManyPutters.has(queue.id)) return;
+    const putters = queue.putters ?? [];
+    if (putters.includes(pid)) return;
+    if (putters.length >= MAX_PUTTERS) {
+      queue.putters = undefined;
+      this.tooManyPutters.add(queue.id);
+      return;
+    }
+    queue.putters = [...putters, pid];
+  }
+
+  /**
    * A depth read from the queue itself (multiprocessing.Queue, JoinableQueue): it wins over
    * counting, and gets are not counted for such a queue. Several processes may read the
    * same queue, and their messages arrive in any order: the latest reading stands.
@@ -837,6 +861,7 @@ export class RunModel {
       if (!queue) continue;
       this.queueMap.delete(id);
       this.depthSampledAt.delete(id);
+      this.tooManyPutters.delete(id);
       const owner = this.ownerKeyOf.get(`q:${id}`);
       this.ownerKeyOf.delete(`q:${id}`);
       if (owner !== undefined) this.queuesByOwner.get(owner)?.delete(id);

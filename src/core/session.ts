@@ -173,7 +173,7 @@ export class RunSession implements Disposable {
     const server = await RuntimeServer.start({
       runId,
       logger,
-      onBatch: (batch) => model.apply(batch.map((received) => received.message)),
+      onBatch: (batch) => model.apply(batch.map((received) => received.message), batch.map((received) => received.from)),
     });
     session = new RunSession(options, server, model, python, log);
     return session;

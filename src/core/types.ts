@@ -64,6 +64,8 @@ export interface QueueInfo {
   depth: number;
   /** JoinableQueue: puts − tasksDone; null for other kinds. */
   unfinished: number | null;
+  /** Pids that ever put into it (senders of its counts), where known; not for manager queues. */
+  putters?: readonly number[];
   site: string | null;
   createdAt: number;
 }

@@ -108,6 +108,13 @@ describe('hints from real programs', { skip: !posix && 'POSIX processes', concur
       assert.ok(!o.seen.has(c.kind), `unexpected ${c.kind} hint\n${o.describe()}`);
     });
   }
+
+  it('queue-empty-no-producers: a producer that exits long after its last put is known by its counts', async () => {
+    const o = await runProgram('queue_empty_no_producers_lingering_bad.py');
+    const hint = o.seen.get('queue-empty-no-producers');
+    assert.ok(hint, `no hint\n${o.describe()}`);
+    assert.match(hint.message, /producer 'producer' \(pid \d+\) has exited, while 'consumer'/);
+  });
 });
 
 // ---------------------------------------------------------------------------------------------

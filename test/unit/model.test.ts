@@ -298,6 +298,29 @@ describe('RunModel', () => {
     assert.deepEqual([q2.puts, q2.gets, q2.depth], [5, 2, 3]);
   });
 
+  it('queues: the senders of counts with puts are its putters (not for manager queues; none past the cap)', () => {
+    const { model } = newModel();
+    model.setRootPid(100);
+    model.apply([
+      hello(100),
+      started(101, 100),
+      started(102, 100),
+      { v: 1, type: 'queue.created', id: 'q1', kind: 'Queue', ownerPid: 100, maxsize: 0, site: null, t: 1 },
+      { v: 1, type: 'queue.created', id: 'm1', kind: 'ManagerQueue', ownerPid: 100, maxsize: 0, site: null, t: 1 },
+    ]);
+    const counts = (id: string, puts: number, gets = 0): RuntimeMessage => ({ v: 1, type: 'queue.counts', counts: [[id, puts, gets, 0]], t: 2 });
+    model.apply([counts('q1', 3), counts('q1', 0, 2), counts('q1', 1), counts('m1', 4)], [101, 100, 102, 100]);
+    model.apply([counts('q1', 2)], [101]);
+    const byId = (id: string) => model.queues().find((q) => q.id === id)!;
+    assert.deepEqual(byId('q1').putters, [101, 102], 'a getter (100) is no putter; each putter once');
+    assert.equal(byId('m1').putters, undefined, "a manager queue's puts are all counted in its server");
+    model.apply([counts('q1', 1)]);
+    assert.deepEqual(byId('q1').putters, [101, 102], 'no sender known: nothing added');
+    for (let pid = 200; pid < 300; pid++) model.apply([started(pid, 100), counts('q1', 1)], [100, pid]);
+    assert.equal(byId('q1').putters, undefined, 'too many producers to list: none listed');
+    assert.equal(byId('q1').puts, 107);
+  });
+
   it('pools: workers ever, replacements, pending, state', () => {
     const { model } = newModel();
     model.setRootPid(100);
