@@ -294,12 +294,24 @@ export class RunSession implements Disposable {
   private endWhenDrained(): void {
     if (this.drainTimer || this.isEnded) return;
     const deadline = Date.now() + DRAIN_MS;
+    let seenIdle = false;
     const poll = () => {
       this.drainTimer = undefined;
       if (this.isEnded || this.disposed) return;
       // A late process.started made the run live again: the scans carry on and call back.
       if (this.model.liveCount > 0) return;
-      if (this.server.connectionCount === 0 || Date.now() >= deadline) return this.end('finished');
+      if (Date.now() >= deadline) return this.end('finished');
+      if (this.server.connectionCount === 0) {
+        // A process's last connection may still wait in the listen backlog: it is accepted
+        // when the event loop next polls for I/O, and a timer due in this turn runs before
+        // that. So "no connection" counts only when seen again by a later timer, which
+        // libuv runs after a poll.
+        if (seenIdle) return this.end('finished');
+        seenIdle = true;
+        this.drainTimer = setTimeout(poll, IDLE_RECHECK_MS);
+        return;
+      }
+      seenIdle = false;
       this.drainTimer = setTimeout(poll, 10);
     };
     // One turn of the event loop at least, so data already readable is read first.
@@ -572,6 +584,8 @@ function launchCommand(python: PythonInfo, explicit: boolean): string {
 
 /** How long the end of a run waits for the last data of closed processes (see endWhenDrained). */
 const DRAIN_MS = 1000;
+/** See endWhenDrained: the second look at "no connection left", after an I/O poll. */
+const IDLE_RECHECK_MS = 5;
 
 const ISOLATED_NOTICE =
   'The program did not report to mptree: Python was probably started in isolated mode (-I, -E or -S) or the runtime is not on its path. Only the processes the OS shows are listed, without names, queues or pools.';

@@ -166,6 +166,40 @@ describe('hardening: RunSession', { skip: !posix && 'POSIX processes', concurren
     assert.deepEqual([queue.puts, queue.gets, queue.depth], [7, 2, 5]);
   });
 
+  it('a connection still waiting to be accepted when the run would end is read first', async () => {
+    const sleeper = spawnTracked('sleep', ['30']);
+    await new Promise((r) => sleeper.once('spawn', r));
+    const session = await newSession({ target: { script: path.join(cliFixtures, 'echo_stdin.py'), args: [] }, osScanIntervalMs: 60_000 });
+    session.attach(sleeper.pid!);
+    const server = session['server'];
+    const late = await new Promise<net.Socket>((resolve) => {
+      // From the check phase, as after an I/O callback: libuv runs the timers of this turn
+      // before it polls again, so a drain check due by then runs before the pending
+      // connection can be accepted.
+      setImmediate(() => {
+        // connect() of a Unix socket completes at once: the connection waits in the listen
+        // backlog until the session's next poll accepts it.
+        const socket = net.createConnection(server.socketPath);
+        socket.end(
+          [helloFor(session, sleeper.pid!), { type: 'queue.created', id: 'q-late', kind: 'Queue', ownerPid: sleeper.pid, maxsize: 0, site: null }]
+            .map((m) => JSON.stringify({ v: 1, t: Date.now(), ...m }) + '\n')
+            .join(''),
+        );
+        session.notifyRootExit(0);
+        // Past the drain check's 1 ms timer, so it is due in this very turn.
+        const until = Date.now() + 3;
+        while (Date.now() < until);
+        resolve(socket);
+      });
+    });
+    await session.ended;
+    late.destroy();
+    assert.ok(
+      session.model.queues().some((q) => q.id === 'q-late'),
+      'what a connection still in the listen backlog said was read before the run ended',
+    );
+  });
+
   it('a runtime connection that drops: nothing changes while the process lives; once gone it is exited', { skip: !linux && '/proc' }, async () => {
     // A root that auto-reaps its children (SIGCHLD ignored), with one real child.
     const rootProcess = spawnTracked('python3', [
