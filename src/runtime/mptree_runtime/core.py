@@ -781,10 +781,13 @@ def sample_queue(qid, q):
     The model derives gets as puts - depth."""
     if qid in SAMPLED:
         return
+    sem = getattr(q, '_sem', None)
+    if sem is None:
+        return      # a SimpleQueue: no semaphore, its gets are counted
     try:
         # The semaphore itself is held too: a queue collected between two readings still
         # gets its last one (the next tick reads it, then lets it go).
-        SAMPLED[qid] = [_weakref.ref(q), -1, q._sem._semlock, q._maxsize]
+        SAMPLED[qid] = [_weakref.ref(q), -1, sem._semlock, q._maxsize]
         ensure_supervisor().wake()
     except Exception:
         fail('sample_queue')
@@ -817,18 +820,8 @@ def _depths_unsent(rows):
             entry[1] = -1
 
 
-def send_depths(p):
-    """Sends the depths that changed; True if any did. Holds p.flush_lock."""
-    rows = take_depths()
-    if not rows:
-        return False
-    with p.lock:
-        if not send_raw_locked(p, encode({'type': 'queue.depth', 'depths': rows}), keep=False):
-            _depths_unsent(rows)
-    return True
-
-
 def flush():
+    """Sends the counts and the queue depths that changed; True if a depth had."""
     p = state()
     with p.flush_lock:
         DIRTY[0] = False
@@ -846,15 +839,16 @@ def flush():
         if pl:
             lines.append(encode({'type': 'pool.counts', 'counts': pl}))
         if not lines:
-            return
+            return False
         with p.lock:
             if send_raw_locked(p, b''.join(lines), keep=False):
-                return
+                return bool(depths)
             if depths:
                 _depths_unsent(depths)
             if p.reconnecting:
                 _unsend(p.unsent_q, q)
                 _unsend(p.unsent_p, pl)
+        return bool(depths)
 
 
 def has_counts(p):
@@ -1184,16 +1178,12 @@ class Supervisor(object):
     def _sample_depths(self):
         # Often while a depth moves, rarely while it rests: an idle program with a queue
         # wakes us twice a second, not twenty times.
-        p = self.p
+        dirty = DIRTY[0]
         changed = False
-        if DIRTY[0]:
-            # Counts of ours are waiting: send them with this reading (see flush).
+        if dirty or not self.p.conn_dead:
+            # Counts of ours that are waiting go with this reading (see flush).
             self.flush_due = None
-            flush()
-            changed = True
-        elif not p.conn_dead:
-            with p.flush_lock:
-                changed = send_depths(p)
+            changed = flush() or dirty
         self.depth_every = DEPTH_INTERVAL if changed else min(self.depth_every * 2, DEPTH_IDLE)
         self.depth_due = _monotonic() + self.depth_every if SAMPLED else None
 

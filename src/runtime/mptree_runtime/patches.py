@@ -686,7 +686,7 @@ def _new_queue(q, kind, maxsize):
         maxsize = 0
     core.announce(qid, {'type': 'queue.created', 'id': qid, 'kind': kind,
                         'ownerPid': core.state().pid, 'maxsize': maxsize, 'site': call_site()})
-    if kind != 'SimpleQueue' and DEPTH_SAMPLED:
+    if DEPTH_SAMPLED:
         core.sample_queue(qid, q)
 
 
@@ -700,7 +700,7 @@ def _count_slow(qid, index, q=None):
     # First count of this queue in this process (or the first after a fork).
     next(core.queue_counters(qid).c[index])
     core.mark_dirty()
-    if index == 0 and DEPTH_SAMPLED and q is not None and getattr(q, '_sem', None) is not None:
+    if index == 0 and DEPTH_SAMPLED and q is not None:
         # A producer reads the depth too: the queue's maker may have ended.
         core.sample_queue(qid, q)
 
