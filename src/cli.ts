@@ -2,11 +2,14 @@
 // The headless command line: `mptree run script.py` runs a program as it would run bare
 // (same terminal, stdin, exit code, Ctrl+C) and shows its process tree on stderr.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import { version } from '../package.json';
 import { LiveArea } from './core/liveArea';
 import { renderTree, stripAnsi } from './core/renderTree';
 import { PythonError } from './core/python';
-import { RunSession } from './core/session';
+import { RunSession, type StopOptions } from './core/session';
+import { processGroupOf } from './core/runMembers';
+import { SignalWitness } from './core/signalOrigin';
 import { computeHints, hintId, HintTracker, snapshotHints, type Hint } from './core/hints';
 import { checkTarget, type LaunchTarget } from './core/launcher';
 import type { RunInfo } from './core/types';
@@ -30,7 +33,8 @@ Options:
 
 Ctrl+C reaches the program as it would without mptree; once the program has exited,
 mptree stops whatever of the run is left. A third Ctrl+C stops the whole run.
-SIGTERM or SIGHUP to mptree stops the whole run.`;
+SIGINT sent to mptree alone (kill -INT PID), SIGTERM and SIGHUP stop the whole run
+(SIGTERM, a grace period, SIGKILL) and mptree exits with 128+N (130, 143, 129).`;
 
 interface CliOptions {
   target: LaunchTarget;
@@ -167,33 +171,77 @@ async function run(options: CliOptions): Promise<number> {
   });
 
   // Ctrl+C goes to the whole foreground process group, the program included: let it react
-  // as it would bare. Only what is left once the program has exited is stopped by us.
+  // as it would bare. Only what is left once the program has exited is stopped by us. A
+  // signal sent to mptree alone reached nobody else: then we stop the run ourselves.
+  const witness = SignalWitness.start();
+  process.on('exit', () => witness?.dispose());
+  const ownGroup = processGroupOf(process.pid);
+  const programGotIt = (signal: NodeJS.Signals): boolean => {
+    let toGroup = witness?.sentToGroup(signal) ?? null;
+    // No witness (not Linux): on a terminal a SIGINT is most likely Ctrl+C; SIGTERM and
+    // SIGHUP are acted on either way.
+    if (toGroup === null) toGroup = signal === 'SIGINT' && process.stdin.isTTY === true;
+    const root = session.info.rootPid;
+    // A program that left our process group (setsid, setpgrp) got none of the group's.
+    if (toGroup && root !== null && ownGroup !== null) {
+      const rootGroup = processGroupOf(root);
+      if (rootGroup !== null && rootGroup !== ownGroup) return false;
+    }
+    return toGroup;
+  };
   let interrupts = 0;
   let stopping: Promise<unknown> | null = null;
-  const stopRun = (why: string) => {
+  // The signal we stopped the run for: mptree then exits 128+N, as a process killed by it.
+  let stopSignal: NodeJS.Signals | null = null;
+  let pendingStop: StopOptions | null = null;
+  const stopRun = (why: string, stopOptions: StopOptions = {}) => {
     if (stopping || session.isEnded) return;
+    if (session.info.rootPid === null) {
+      // Not started yet: stop it as soon as it is (see the run listener below).
+      pendingStop = stopOptions;
+      return;
+    }
     if (debug) writeErr(`mptree: stopping the run (${why})\n`);
-    stopping = session.stop().then((result) => {
+    stopping = session.stop(undefined, stopOptions).then((result) => {
       if (result.remaining.length > 0) writeErr(`mptree: could not stop pid ${result.remaining.join(', ')}\n`);
     });
   };
   const onSigint = () => {
+    if (!programGotIt('SIGINT')) {
+      stopSignal ??= 'SIGINT';
+      return stopRun('SIGINT to mptree alone');
+    }
     interrupts++;
     if (session.info.rootPid === null || interrupts >= 3 || session.model.processByPid(session.info.rootPid)?.state !== 'running') {
+      if (interrupts >= 3) stopSignal ??= 'SIGINT';
       stopRun('interrupted');
     }
   };
-  const onTerm = (signal: NodeJS.Signals) => stopRun(signal);
+  const onTerm = (signal: NodeJS.Signals) => {
+    stopSignal ??= signal;
+    // Sent to the group, it reached the program's processes in our group too: they get the
+    // grace period to act on it, not a second signal (which would interrupt their clean-up).
+    const group = programGotIt(signal) ? ownGroup : null;
+    stopRun(signal, group === null ? {} : { alreadySignalled: (pid) => processGroupOf(pid) === group });
+  };
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onTerm);
   process.on('SIGHUP', onTerm);
+  session.onDidChangeRun((info) => {
+    if (pendingStop && info.rootPid !== null) {
+      const options = pendingStop;
+      pendingStop = null;
+      stopRun('signalled before the start', options);
+    }
+  });
 
   session.onDidChangeRun((info) => {
     const root = info.rootPid === null ? undefined : session.model.processByPid(info.rootPid);
     if (!root || root.state === 'running' || session.isEnded) return;
     if (interrupts > 0) return stopRun('interrupted');
     const left = session.model.liveCount;
-    if (left > 0 && !waitingNote) {
+    // While we stop the run ourselves, "waiting for the rest" would be untrue.
+    if (left > 0 && !waitingNote && !stopping) {
       waitingNote = `mptree: the program exited; waiting for ${left} remaining process${left === 1 ? '' : 'es'} of the run (Ctrl+C stops them)`;
       if (!live && !options.quiet) writeErr(waitingNote + '\n');
     }
@@ -236,7 +284,7 @@ async function run(options: CliOptions): Promise<number> {
   process.off('SIGINT', onSigint);
   process.off('SIGTERM', onTerm);
   process.off('SIGHUP', onTerm);
-  return shellExitCode(info);
+  return stopSignal ? 128 + os.constants.signals[stopSignal] : shellExitCode(info);
 }
 
 async function main(argv: string[]): Promise<number> {

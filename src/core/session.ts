@@ -10,6 +10,7 @@ import { DisposableStore, Emitter, type Event } from './event';
 import { buildRunEnv, checkTarget, defaultRuntimeDir, describeTarget, launchArgs, spawnProgram, type LaunchTarget } from './launcher';
 import { RunModel, exitCodeOf, signalName } from './model';
 import { defaultLister, descendantsSync, liveness, type Liveness, type OsProcessLister } from './osScan';
+import { runMembersSync } from './runMembers';
 import { findPython, type PythonInfo } from './python';
 import { RateLimitedLog, RuntimeServer } from './server';
 import type { Disposable, LogEntry, LogLevel, Logger, ModelChange, ProcessInfo, RunInfo } from './types';
@@ -65,6 +66,15 @@ export interface StopResult {
   killed: number[];
   /** Pids the OS still shows after all that (should be empty). */
   remaining: number[];
+}
+
+export interface StopOptions {
+  /**
+   * Processes that already got a terminating signal from whoever asked for the stop (a
+   * SIGTERM sent to mptree's whole process group reached them too): they get the grace
+   * period, not a second SIGTERM, which would interrupt their own clean-up.
+   */
+  alreadySignalled?: (pid: number) => boolean;
 }
 
 export class SessionError extends Error {
@@ -482,37 +492,86 @@ export class RunSession implements Disposable {
   }
 
   /**
-   * Stops the whole run: SIGTERM to every live process (runtime-known and OS-found), a grace
+   * Stops the whole run: SIGTERM to every live process (runtime-known, OS-found, and on
+   * Linux every process started with this run's MPTREE_RUN_ID, orphans included), a grace
    * period, SIGKILL to the rest, then a check through the OS that nothing is left.
    */
-  async stop(graceMs = this.options.terminateGraceMs ?? 3000): Promise<StopResult> {
+  async stop(graceMs = this.options.terminateGraceMs ?? 3000, options: StopOptions = {}): Promise<StopResult> {
     // An external launch can report processes before its task says the root's pid: stop
     // whatever the runtime reported even then.
     if (this.info.rootPid === null && this.model.liveCount === 0) return { terminated: [], killed: [], remaining: [] };
     await this.scanOnce();
-    const targets = this.model.liveProcesses().filter((p) => p.state === 'running');
+    const targets = this.findRunProcesses();
     const terminated: number[] = [];
-    for (const node of targets) if (this.signal(node, 'SIGTERM').via === 'signal') terminated.push(node.pid);
-    const alive = () => targets.filter((p) => this.liveness(p.pid) === 'alive');
-    const deadline = Date.now() + graceMs;
-    while (alive().length > 0 && Date.now() < deadline) await delay(50);
-    // Anything forked during the grace period is found by one more scan (while the root lives).
-    await this.scanOnce();
-    const rest = [...new Set([...alive(), ...this.model.liveProcesses().filter((p) => p.state === 'running' && this.liveness(p.pid) === 'alive')])];
-    const killed: number[] = [];
-    for (const node of rest) {
-      try {
-        process.kill(node.pid, 'SIGKILL');
-        killed.push(node.pid);
-      } catch {
-        // Gone meanwhile.
-      }
+    for (const pid of targets) {
+      if (options.alreadySignalled?.(pid)) continue;
+      if (this.sendSignal(pid, 'SIGTERM')) terminated.push(pid);
     }
-    const killDeadline = Date.now() + 2000;
-    while (rest.some((p) => this.liveness(p.pid) === 'alive') && Date.now() < killDeadline) await delay(25);
+    const isAlive = (pid: number) => this.liveness(pid) === 'alive';
+    const deadline = Date.now() + graceMs;
+    while ([...targets].some(isAlive) && Date.now() < deadline) await delay(50);
+    // Whatever is left, and whatever was forked meanwhile (by a SIGTERM handler, say), is
+    // frozen and killed: found by the tree walk and by the run id, so an orphan is too.
     await this.scanOnce();
-    const remaining = [...targets, ...rest].filter((p) => this.liveness(p.pid) === 'alive').map((p) => p.pid);
-    return { terminated, killed, remaining: [...new Set(remaining)] };
+    const rest = this.freezeRun([...targets].filter(isAlive));
+    const killed: number[] = [];
+    for (const pid of rest) if (this.sendSignal(pid, 'SIGKILL')) killed.push(pid);
+    const killDeadline = Date.now() + 2000;
+    while (rest.some(isAlive) && Date.now() < killDeadline) await delay(25);
+    await this.scanOnce();
+    const remaining = [...new Set([...targets, ...rest])].filter(isAlive);
+    return { terminated, killed, remaining };
+  }
+
+  /**
+   * Every live process of the run we can find now: the model's running ones and the root,
+   * their descendants, and (Linux) every process whose environment carries this run's id.
+   */
+  private findRunProcesses(): Set<number> {
+    const seeds = this.model
+      .liveProcesses()
+      .filter((node) => node.state === 'running' && this.model.processByPid(node.pid) === node)
+      .map((node) => node.pid);
+    const rootPid = this.info.rootPid;
+    if (rootPid !== null && !this.rootExited && !seeds.includes(rootPid)) seeds.push(rootPid);
+    const found = new Set<number>();
+    for (const pid of [...seeds, ...runMembersSync(this.runId)]) if (this.liveness(pid) === 'alive') found.add(pid);
+    for (const pid of descendantsSync([...found])) found.add(pid);
+    found.delete(process.pid);
+    for (const pid of found) if (pid <= 1) found.delete(pid);
+    return found;
+  }
+
+  /**
+   * SIGSTOP to each pid, then to whatever new the tree walk and the run id find, until a
+   * round finds nothing new: a stopped process cannot fork, so the result is complete.
+   * The caller kills them; a stopped process with a pending SIGKILL dies at once.
+   */
+  private freezeRun(pids: readonly number[]): number[] {
+    const targets = new Set(pids.filter((pid) => pid !== process.pid && pid > 1));
+    for (let round = 0; round < 10; round++) {
+      for (const pid of targets) this.sendSignal(pid, 'SIGSTOP');
+      let added = 0;
+      for (const pid of [...descendantsSync([...targets]), ...runMembersSync(this.runId)]) {
+        if (pid === process.pid || pid <= 1 || targets.has(pid)) continue;
+        targets.add(pid);
+        added++;
+      }
+      if (added === 0) break;
+    }
+    return [...targets];
+  }
+
+  /** A signal to a pid found just now (model, tree walk or run id); false if it is gone. */
+  private sendSignal(pid: number, signal: NodeJS.Signals): boolean {
+    const node = this.model.processByPid(pid);
+    if (node && node.state === 'running') return this.signal(node, signal).via === 'signal';
+    try {
+      process.kill(pid, signal);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /**
@@ -527,26 +586,15 @@ export class RunSession implements Disposable {
     const roots = known.filter((node) => node.state === 'running').map((node) => node.pid);
     const rootPid = this.info.rootPid;
     if (rootPid !== null && !this.rootExited && !roots.includes(rootPid)) roots.push(rootPid);
-    const targets = new Set(roots.filter((pid) => pid !== process.pid && pid > 1));
-    const send = (pid: number, signal: NodeJS.Signals) => {
+    // Orphans of the run (reparented to init) are found by its id, not by the tree walk.
+    const targets = this.freezeRun([...roots, ...runMembersSync(this.runId)]);
+    for (const pid of targets) {
       try {
-        process.kill(pid, signal);
+        process.kill(pid, 'SIGKILL');
       } catch {
         // Gone already, or not ours to signal.
       }
-    };
-    for (let round = 0; round < 10; round++) {
-      let added = 0;
-      for (const pid of targets) send(pid, 'SIGSTOP');
-      for (const pid of descendantsSync([...targets])) {
-        if (pid === process.pid || targets.has(pid)) continue;
-        targets.add(pid);
-        added++;
-      }
-      if (added === 0) break;
     }
-    for (const pid of targets) send(pid, 'SIGKILL');
-    // A stopped process with a pending SIGKILL dies at once; nothing needs SIGCONT.
   }
 
   dispose(): void {
