@@ -10,8 +10,8 @@ export const cliPath = path.join(repoRoot, 'dist', 'cli.js');
  * signal the group (Ctrl+C) or mptree alone. The fixture prints "ready" once its processes run
  * and records their pids in MPTREE_TRUTH.
  */
-export function startInGroup(args: string[], truthFile: string, readyTimeoutMs = 30_000) {
-  const child = spawn(process.execPath, [cliPath, 'run', '--quiet', ...args], {
+export function startInGroup(args: string[], truthFile: string, readyTimeoutMs = 30_000, options: { quiet?: boolean } = {}) {
+  const child = spawn(process.execPath, [cliPath, 'run', ...(options.quiet === false ? ['--no-live'] : ['--quiet']), ...args], {
     cwd: repoRoot,
     detached: true,
     env: { ...process.env, MPTREE_TRUTH: truthFile },
