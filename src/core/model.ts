@@ -91,6 +91,10 @@ export class RunModel {
   private readonly earlyQueueCounts = new Map<string, [number, number, number]>();
   /** Queues whose depth the runtime reads from the queue itself: id → time of the latest sample. */
   private readonly depthSampledAt = new Map<string, number>();
+  /** Processes that report a queue's depth (its maker, its producers): id → pids, at most MAX_PUTTERS. */
+  private readonly depthReaders = new Map<string, Set<number>>();
+  /** queue.resample requests owed: pid → ids of queues whose shown depth another reader moved. */
+  private readonly resampleWanted = new Map<number, Set<string>>();
   /** Queues with more than MAX_PUTTERS producers: their putters are not listed. */
   private readonly tooManyPutters = new Set<string>();
   /** Depth samples that came before their queue.created: id → [depth, t]. */
@@ -369,10 +373,12 @@ export class RunModel {
         for (const [id, depth] of message.depths) {
           const queue = this.queueMap.get(id);
           if (queue) {
-            this.sampleQueueDepth(queue, depth, message.t);
+            if (this.sampleQueueDepth(queue, depth, message.t) && from !== undefined) this.askOtherReaders(id, from);
+            if (from !== undefined) this.noteDepthReader(id, from);
             this.markQueue(queue);
           } else if (this.earlyQueueDepths.size < 10_000 && message.t >= (this.earlyQueueDepths.get(id)?.[1] ?? -Infinity)) {
             this.earlyQueueDepths.set(id, [depth, message.t]);
+            if (from !== undefined) this.noteDepthReader(id, from);
           }
         }
         return;
@@ -647,12 +653,45 @@ export class RunModel {
    * counting, and gets are not counted for such a queue. Several processes may read the
    * same queue, and their messages arrive in any order: the latest reading stands.
    */
-  private sampleQueueDepth(queue: QueueInfo, depth: number, t: number): void {
+  private sampleQueueDepth(queue: QueueInfo, depth: number, t: number): boolean {
     const last = this.depthSampledAt.get(queue.id);
-    if (last !== undefined && t < last) return;
+    if (last !== undefined && t < last) return false;
     this.depthSampledAt.set(queue.id, t);
+    const moved = queue.depth !== depth;
     queue.depth = depth;
     this.settleQueue(queue);
+    return moved;
+  }
+
+  private noteDepthReader(id: string, pid: number): void {
+    let readers = this.depthReaders.get(id);
+    if (!readers) this.depthReaders.set(id, (readers = new Set()));
+    if (readers.size < MAX_PUTTERS) readers.add(pid);
+  }
+
+  /**
+   * A reading from `from` moved the shown depth. Each reader sends only readings that differ
+   * from its own previous one, so another reader's last word may be stale now while its
+   * unchanged reading is the truth (the maker read 0, a producer put 4 and read 4, the maker
+   * got all 4 before its next reading: 0 again, unsent). Those readers are asked for a fresh
+   * reading; theirs moves the depth back or not, and readings that move nothing ask nobody,
+   * so this settles after one round.
+   */
+  private askOtherReaders(id: string, from: number): void {
+    for (const pid of this.depthReaders.get(id) ?? []) {
+      if (pid === from) continue;
+      let ids = this.resampleWanted.get(pid);
+      if (!ids) this.resampleWanted.set(pid, (ids = new Set()));
+      ids.add(id);
+    }
+  }
+
+  /** The queue.resample requests owed since the last call (the session sends them): pid → queue ids. */
+  takeResampleRequests(): Map<number, string[]> {
+    const out = new Map<number, string[]>();
+    for (const [pid, ids] of this.resampleWanted) out.set(pid, [...ids]);
+    this.resampleWanted.clear();
+    return out;
   }
 
   private settleQueue(queue: QueueInfo): void {
@@ -861,6 +900,7 @@ export class RunModel {
       if (!queue) continue;
       this.queueMap.delete(id);
       this.depthSampledAt.delete(id);
+      this.depthReaders.delete(id);
       this.tooManyPutters.delete(id);
       const owner = this.ownerKeyOf.get(`q:${id}`);
       this.ownerKeyOf.delete(`q:${id}`);

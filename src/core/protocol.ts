@@ -187,7 +187,21 @@ export interface ControlRequest {
   timeout?: number;
 }
 
-export function encodeControl(request: ControlRequest): string {
+/**
+ * Session → runtime: another process reported a depth of these queues that moved what the
+ * session shows; the receiver reads them now and sends its reading even if it did not change
+ * (readings are otherwise sent only on change, so a reader's unchanged truth would go unsaid).
+ */
+export interface QueueResampleRequest {
+  v: 1;
+  type: 'queue.resample';
+  ids: string[];
+}
+
+/** What the session sends on a runtime connection: one JSON line each. */
+export type SessionMessage = ControlRequest | QueueResampleRequest;
+
+export function encodeControl(request: SessionMessage): string {
   return JSON.stringify(request) + '\n';
 }
 

@@ -15,6 +15,7 @@ import {
   parseMessage,
   type ControlOp,
   type ControlResultMessage,
+  type QueueResampleRequest,
   type RuntimeMessage,
 } from './protocol';
 import type { Disposable, LogLevel, Logger } from './types';
@@ -198,6 +199,15 @@ export class RuntimeServer implements Disposable {
 
   hasConnection(pid: number): boolean {
     return this.byPid.has(pid);
+  }
+
+  /** Sends a one-way message (no answer expected) to `pid`; false if it has no open connection. */
+  notify(pid: number, message: QueueResampleRequest): boolean {
+    const connection = this.byPid.get(pid);
+    if (!connection || connection.closed) return false;
+    // A peer that died meanwhile shows as a socket error, handled (and not logged) in accept.
+    connection.socket.write(encodeControl(message));
+    return true;
   }
 
   /**

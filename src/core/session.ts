@@ -183,7 +183,12 @@ export class RunSession implements Disposable {
     const server = await RuntimeServer.start({
       runId,
       logger,
-      onBatch: (batch) => model.apply(batch.map((received) => received.message), batch.map((received) => received.from)),
+      onBatch: (batch) => {
+        model.apply(batch.map((received) => received.message), batch.map((received) => received.from));
+        // Readers whose last word on a queue another reader just contradicted (see
+        // RunModel.askOtherReaders): they read it again now.
+        for (const [pid, ids] of model.takeResampleRequests()) server.notify(pid, { v: 1, type: 'queue.resample', ids });
+      },
     });
     session = new RunSession(options, server, model, python, log);
     return session;

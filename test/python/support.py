@@ -167,10 +167,13 @@ class Collector(object):
         time.sleep(0.02)
 
     def send_control(self, parent_pid, msg):
+        self.send(parent_pid, dict(msg, type='control'))
+
+    def send(self, pid, msg):
+        """One line, as the session sends it, on the connection of `pid`."""
         with self.cond:
-            conn = self.conns[parent_pid]
-        line = json.dumps(dict(msg, v=1, type='control')) + '\n'
-        conn.sendall(line.encode('utf-8'))
+            conn = self.conns[pid]
+        conn.sendall((json.dumps(dict(msg, v=1)) + '\n').encode('utf-8'))
 
     def snapshot(self):
         with self.cond:

@@ -26,6 +26,10 @@ KNOWN_TYPES = {'hello', 'process.started', 'process.exited', 'process.exiting', 
                'pool.workers', 'pool.counts', 'pool.state', 'control.result'}
 
 RESULTS = {}
+# No start method set, the default being forkserver (Python 3.14 on Linux; emulated before
+# it by the fixtures' _truth.method()): the tree must read as under forkserver.
+DEFAULT_FORKSERVER = 'default-forkserver'
+RUN_METHODS = METHODS + (DEFAULT_FORKSERVER,)
 
 
 def setUpModule():
@@ -33,7 +37,7 @@ def setUpModule():
     jobs = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as ex:
         for name in PATTERNS:
-            for m in METHODS:
+            for m in RUN_METHODS:
                 jobs[(name, m, True)] = ex.submit(run_script, fixture(name), [m])
         jobs[('demo.py', None, True)] = ex.submit(run_script, fixture('demo.py'), truth=False)
         for name in DETERMINISTIC:
@@ -62,8 +66,9 @@ def _queue_key(d, owner_key='ownerPid'):
 class PatternTests(unittest.TestCase):
     maxDiff = None
 
-    def check(self, name, method):
-        r = _get(self, name, method)
+    def check(self, name, run_method):
+        r = _get(self, name, run_method)
+        method = 'forkserver' if run_method == DEFAULT_FORKSERVER else run_method
         err = r.stderr.decode('utf-8', 'replace')
         self.assertEqual(r.rc, 0, err)
         self.assertNotIn('mptree', err)
@@ -83,6 +88,14 @@ class PatternTests(unittest.TestCase):
         self.assertEqual((hello['kind'], hello['startMethod'], hello['name']),
                          ('python', None, 'MainProcess'))
         self.assertEqual(hello['runId'], r.collector.run_id)
+        if run_method == DEFAULT_FORKSERVER:
+            # No start method was set: multiprocessing itself says the default it took was
+            # forkserver (so the rest of this check is the forkserver tree), and its server
+            # is reported as a helper named for what it is.
+            self.assertEqual(truth['startMethod'], 'forkserver')
+            helpers = [h for h in f.hellos if h['kind'] == 'helper' and h['role'] == 'forkserver']
+            self.assertTrue(helpers, 'no forkserver helper reported')
+            self.assertEqual({h['name'] for h in helpers}, {'forkserver'})
 
         # Every process multiprocessing started is reported, and nothing else is.
         expected = {p['pid']: p for p in truth['processes']}
@@ -149,12 +162,12 @@ class PatternTests(unittest.TestCase):
 def _make_pattern_test(name, method):
     def test(self):
         self.check(name, method)
-    test.__name__ = 'test_%s_%s' % (name[:-3], method)
+    test.__name__ = 'test_%s_%s' % (name[:-3], method.replace('-', '_'))
     return test
 
 
 for _name in PATTERNS:
-    for _m in METHODS:
+    for _m in RUN_METHODS:
         _t = _make_pattern_test(_name, _m)
         setattr(PatternTests, _t.__name__, _t)
 
@@ -338,6 +351,35 @@ class QueueDepthRead(unittest.TestCase):
                 self.assertEqual((truth['sampledBefore'], truth['sampledAfter']), (2, 1))
                 self.assertEqual(c.rejected, [])
 
+    def test_queue_resample(self):
+        # A reading is sent when it changes; queue.resample (the session saw another process
+        # contradict it) makes the reader send its next one even unchanged, at once.
+        c, p = support.start_program(self, (
+            'import multiprocessing as mp, sys\n'
+            'q = mp.Queue()\n'
+            'q.put(1); q.put(2)\n'
+            'print(q._mptree_id, flush=True)\n'
+            'sys.stdin.readline()\n'))
+        qid = p.stdout.readline().decode().strip()
+        main = p.pid
+
+        def readings(ms):
+            return [m for m in ms if m.get('type') == 'queue.depth'
+                    and any(d[0] == qid for d in m['depths'])]
+        self.assertTrue(c.wait_for(lambda ms: main in c.conns and readings(ms)
+                                   and readings(ms)[-1]['depths'] == [[qid, 2]], 10))
+        time.sleep(0.3)     # six ticks that read 2 again and send nothing
+        first = len(readings(c.snapshot()))
+        # Garbage and ids not ours are ignored; the connection carries on.
+        c.send(main, {'type': 'queue.resample', 'ids': 'q-not-a-list'})
+        c.send(main, {'type': 'queue.resample', 'ids': ['q1-999', 7, None]})
+        c.send(main, {'type': 'queue.resample', 'ids': [qid]})
+        again = c.wait_for(lambda ms: len(readings(ms)) > first and readings(ms), 5)
+        self.assertTrue(again, 'no reading after queue.resample')
+        self.assertEqual([d for d in again[-1]['depths'] if d[0] == qid], [[qid, 2]])
+        out, err = p.communicate(b'\n', timeout=30)
+        self.assertEqual(p.returncode, 0, err)
+        self.assertNotIn(b'mptree', err)
 
 class SiteAndAtexit(unittest.TestCase):
     """process.started carries the user's start() line; process.atexit marks the moment the

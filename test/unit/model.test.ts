@@ -267,6 +267,32 @@ describe('RunModel', () => {
     assert.equal(model.queues().find((x) => x.id === 'q2')!.unfinished, null);
   });
 
+  it('a reading that moves a depth asks the queue\'s other readers for theirs, once', () => {
+    const { model } = newModel();
+    model.setRootPid(100);
+    const depth = (d: number, t: number) => ({ v: 1 as const, type: 'queue.depth' as const, depths: [['q1', d]] as [string, number][], t });
+    model.apply(
+      [hello(100), started(101, 100), started(102, 100), { v: 1, type: 'queue.created', id: 'q1', kind: 'Queue', ownerPid: 100, maxsize: 0, site: null, t: 1 }, depth(0, 2)],
+      [100, 100, 100, 100, 100],
+    );
+    assert.deepEqual([...model.takeResampleRequests()], [], 'one reader, nobody to ask');
+    // A producer (101) reads 4: the maker (100) last said 0 and may have drained it since.
+    model.apply([depth(4, 3)], [101]);
+    assert.deepEqual([...model.takeResampleRequests()], [[100, ['q1']]]);
+    assert.deepEqual([...model.takeResampleRequests()], [], 'taken once');
+    // The maker answers 0: that moves the depth, so the producer is asked in turn.
+    model.apply([depth(0, 4)], [100]);
+    assert.deepEqual([...model.takeResampleRequests()], [[101, ['q1']]]);
+    // The producer agrees: nothing moved, nobody is asked, it settles.
+    model.apply([depth(0, 5)], [101]);
+    assert.deepEqual([...model.takeResampleRequests()], []);
+    assert.equal(model.queues()[0].depth, 0);
+    // A third reader (102) that moves it asks both others; an older reading asks nobody.
+    model.apply([depth(2, 6), depth(7, 1)], [102, 101]);
+    assert.deepEqual([...model.takeResampleRequests()].sort(), [[100, ['q1']], [101, ['q1']]]);
+    assert.equal(model.queues()[0].depth, 2);
+  });
+
   it('queues whose depth is read from the queue: the latest reading stands, gets are puts − depth', () => {
     const { model } = newModel();
     model.setRootPid(100);

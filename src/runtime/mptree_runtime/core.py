@@ -645,6 +645,11 @@ def settle_at_exit(p):
 def final_flush(p):
     """The last reports and counts of a process that is about to end."""
     settle_at_exit(p)
+    # Our last reading of each queue goes out even if we sent the same value before: another
+    # process may have reported a different depth since (see resample_queues), and the last
+    # word on a queue should be the latest reading, not the latest change.
+    for entry in list(SAMPLED.values()):
+        entry[1] = -1
     flush_journal(p, ending=True)
     if has_counts(p):
         flush()
@@ -810,6 +815,20 @@ def take_depths():
             entry[1] = depth
             out.append([qid, depth])
     return out
+
+
+def resample_queues(ids):
+    """queue.resample from the session: another process reported a depth of these queues that
+    differs from what the session had. Our readings are sent only when they change, so ours
+    may be the truth still unsaid (we read 0, a producer then read 4, we drained it to 0
+    again): send the next reading whatever it is. True if one of them is ours."""
+    wanted = False
+    for qid in ids:
+        entry = SAMPLED.get(qid) if isinstance(qid, str) else None
+        if entry is not None:
+            entry[1] = -1
+            wanted = True
+    return wanted
 
 
 def _depths_unsent(rows):
@@ -1176,14 +1195,19 @@ class Supervisor(object):
             self._sample_depths()
 
     def _sample_depths(self):
-        # Often while a depth moves, rarely while it rests: an idle program with a queue
-        # wakes us twice a second, not twenty times.
+        # Often while a depth moves or a queue holds items, rarely while every queue we read
+        # rests empty: an idle program with empty queues wakes us twice a second, not twenty
+        # times. A queue that holds items can be drained at any moment by a process that
+        # does not read its depth (a consumer's get is not wrapped), and the tree must show
+        # that within a tick; an empty one changes only by a put, which its putter reports.
         dirty = DIRTY[0]
         changed = False
         if dirty or not self.p.conn_dead:
             # Counts of ours that are waiting go with this reading (see flush).
             self.flush_due = None
             changed = flush() or dirty
+        if not changed and not self.p.conn_dead:
+            changed = any(entry[1] > 0 for entry in list(SAMPLED.values()))
         self.depth_every = DEPTH_INTERVAL if changed else min(self.depth_every * 2, DEPTH_IDLE)
         self.depth_due = _monotonic() + self.depth_every if SAMPLED else None
 
@@ -1253,11 +1277,23 @@ class Supervisor(object):
                 msg = json.loads(line.decode('utf-8'))
             except ValueError:
                 continue
-            if isinstance(msg, dict) and msg.get('type') == 'control':
+            if not isinstance(msg, dict):
+                continue
+            kind = msg.get('type')
+            if kind == 'control':
                 try:
                     handle_control(msg)
                 except Exception:
                     fail('control')
+            elif kind == 'queue.resample':
+                try:
+                    ids = msg.get('ids')
+                    if isinstance(ids, list) and resample_queues(ids):
+                        # Read at once (this very step, see _step): the session waits for it.
+                        self.depth_every = DEPTH_INTERVAL
+                        self.depth_due = _monotonic()
+                except Exception:
+                    fail('queue.resample')
 
 
 _orig_fs_poll = [None]   # set by the patches: the unwrapped forkserver Popen.poll
