@@ -11,7 +11,7 @@ import { RunSession, type StopOptions } from './core/session';
 import { processGroupOf } from './core/runMembers';
 import { SignalWitness } from './core/signalOrigin';
 import { computeHints, hintId, HintTracker, snapshotHints, type Hint } from './core/hints';
-import { checkTarget, type LaunchTarget } from './core/launcher';
+import { checkTarget, type LaunchTarget, type WhenViewerGone } from './core/launcher';
 import type { RunInfo } from './core/types';
 
 const USAGE = `Usage:
@@ -28,6 +28,9 @@ Options:
   --snapshot FILE   write the final tree as JSON to FILE
   --quiet           print no tree and no notices, only errors
   --no-live         print the tree once at the end, not live while the program runs
+  --when-viewer-gone stop|keep
+                    if mptree itself dies (kill -9) without stopping the run: stop
+                    (default) ends the whole run within ~3 s, keep lets it run on
   -h, --help        show this help
   --version         show the version
 
@@ -42,6 +45,7 @@ interface CliOptions {
   snapshot: string | null;
   quiet: boolean;
   live: boolean;
+  whenViewerGone: WhenViewerGone;
 }
 
 class UsageError extends Error {}
@@ -51,6 +55,7 @@ function parseRunArgs(argv: string[]): CliOptions {
   let snapshot: string | null = null;
   let quiet = false;
   let live = true;
+  let whenViewerGone: WhenViewerGone = 'stop';
   let i = 0;
   const value = (flag: string): string => {
     const v = argv[++i];
@@ -65,10 +70,15 @@ function parseRunArgs(argv: string[]): CliOptions {
     else if (flag === '--snapshot') snapshot = inline ?? value(flag);
     else if (arg === '--quiet' || arg === '-q') quiet = true;
     else if (arg === '--no-live') live = false;
+    else if (flag === '--when-viewer-gone') {
+      const v = inline ?? value(flag);
+      if (v !== 'stop' && v !== 'keep') throw new UsageError(`--when-viewer-gone takes stop or keep, not ${JSON.stringify(v)}`);
+      whenViewerGone = v;
+    }
     else if (arg === '-m') {
       const module = argv[i + 1];
       if (!module) throw new UsageError('-m needs a module name');
-      return { target: { module, args: argv.slice(i + 2) }, python, snapshot, quiet, live };
+      return { target: { module, args: argv.slice(i + 2) }, python, snapshot, quiet, live, whenViewerGone };
     } else if (arg === '--') {
       i++;
       break;
@@ -78,7 +88,7 @@ function parseRunArgs(argv: string[]): CliOptions {
   const script = argv[i];
   if (script === undefined) throw new UsageError('no script given');
   // Everything after the script belongs to the program, options included.
-  return { target: { script, args: argv.slice(i + 1) }, python, snapshot, quiet, live };
+  return { target: { script, args: argv.slice(i + 1) }, python, snapshot, quiet, live, whenViewerGone };
 }
 
 
@@ -114,6 +124,7 @@ async function run(options: CliOptions): Promise<number> {
       target: options.target,
       cwd: process.cwd(),
       python: options.python,
+      whenViewerGone: options.whenViewerGone,
       runtimeDir: process.env.MPTREE_RUNTIME_DIR || undefined,
     });
   } catch (error) {

@@ -6,11 +6,19 @@ import * as path from 'node:path';
 
 export type LaunchTarget = { script: string; args: readonly string[] } | { module: string; args: readonly string[] };
 
+/**
+ * What the program does when the session that owns it goes for good (`mptree run` killed,
+ * the extension host gone): `stop` ends the whole run as Stop Run does; `keep` lets it run on.
+ */
+export type WhenViewerGone = 'stop' | 'keep';
+
 export interface RunConnection {
   runtimeDir: string;
   socketPath: string;
   token: string;
   runId: string;
+  /** `stop` by default. */
+  whenViewerGone?: WhenViewerGone;
 }
 
 /**
@@ -48,6 +56,7 @@ export function buildRunEnv(base: NodeJS.ProcessEnv, connection: RunConnection):
   env.MPTREE_SOCKET = connection.socketPath;
   env.MPTREE_TOKEN = connection.token;
   env.MPTREE_RUN_ID = connection.runId;
+  env.MPTREE_WHEN_VIEWER_GONE = connection.whenViewerGone ?? 'stop';
   return env;
 }
 

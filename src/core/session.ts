@@ -7,7 +7,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DisposableStore, Emitter, type Event } from './event';
-import { buildRunEnv, checkTarget, defaultRuntimeDir, describeTarget, launchArgs, spawnProgram, type LaunchTarget } from './launcher';
+import { buildRunEnv, checkTarget, defaultRuntimeDir, describeTarget, launchArgs, spawnProgram, type LaunchTarget, type WhenViewerGone } from './launcher';
 import { RunModel, exitCodeOf, signalName } from './model';
 import { defaultLister, descendantsSync, liveness, type Liveness, type OsProcessLister } from './osScan';
 import { runMembersSync } from './runMembers';
@@ -29,6 +29,8 @@ export interface RunSessionOptions {
   logger?: Logger;
   lister?: OsProcessLister;
   osScanIntervalMs?: number;
+  /** What the program does if this session goes for good without stopping it; `stop` by default. */
+  whenViewerGone?: WhenViewerGone;
   /** How long stop() lets processes handle SIGTERM before SIGKILL. */
   terminateGraceMs?: number;
   /** How long a running root may stay silent before the isolated-mode notice. */
@@ -142,6 +144,7 @@ export class RunSession implements Disposable {
         socketPath: server.socketPath,
         token: server.token,
         runId: this.runId,
+        whenViewerGone: options.whenViewerGone,
       }),
       cwd: options.cwd,
     };

@@ -126,6 +126,7 @@ export class RunManager implements RunViewSource, vscode.Disposable {
       logger: this.logger(),
       osScanIntervalMs: config.get<number>('osScanIntervalMs', 1000),
       terminateGraceMs: config.get<number>('terminateGraceSeconds', 3) * 1000,
+      whenViewerGone: config.get<string>('whenViewerGone', 'stop') === 'keep' ? 'keep' : 'stop',
     });
     const run = new Run(session, scriptUri);
     const { command, args: argv, env } = session.launch;

@@ -1,6 +1,7 @@
 // The process commands, invoked as the tree's context menu invokes them (node, selection),
 // checked against what the tree shows afterwards and what the OS says.
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import type { MptreeApi } from '../../src/extension';
 import type { JoinOutcome } from '../../src/vscode/commands/joinProcess';
@@ -166,6 +167,17 @@ describe('process commands', () => {
     assert.equal(outcomes?.length, 1, `join from the palette returned ${JSON.stringify(outcomes)}`);
     const picked = run.model.processByPid(outcomes![0].pid);
     assert.ok(picked && picked.kind !== 'main' && picked.instrumented, `picked ${JSON.stringify(picked)}`);
+  });
+
+  it('mptree.whenViewerGone reaches the program: stop by default, keep when set', async () => {
+    for (const value of [undefined, 'keep'] as const) {
+      await setting('whenViewerGone', value);
+      const run = await runFixture(api, 'tree_family.py');
+      // What the program itself was started with (the runtime reads it when the window goes).
+      const environ = fs.readFileSync(`/proc/${run.info.rootPid}/environ`, 'latin1').split('\0');
+      assert.ok(environ.includes(`MPTREE_WHEN_VIEWER_GONE=${value ?? 'stop'}`), environ.filter((e) => e.startsWith('MPTREE_')).join(' '));
+      await run.stop(500);
+    }
   });
 
   it('Copy PID puts the pid on the clipboard', async () => {

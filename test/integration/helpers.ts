@@ -127,6 +127,7 @@ export async function cleanUp(api: MptreeApi): Promise<void> {
   await setting('joinTimeoutSeconds', undefined);
   await setting('terminateGraceSeconds', undefined);
   await setting('afterTerminateGrace', undefined);
+  await setting('whenViewerGone', undefined);
   await setting('keepExitedProcesses', undefined);
   await setting('showHelperProcesses', undefined);
   await setting('pythonPath', undefined);

@@ -57,6 +57,20 @@ class Collector(object):
             pass
         conn.close()
 
+    def vanish(self):
+        """Like a session that died (`mptree run` killed, the extension host gone): the
+        listening socket closed and removed, every connection closed, nobody to reconnect to."""
+        try:
+            self.server.close()
+        except OSError:
+            pass
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
+        for pid in list(self.conns):
+            self.drop(pid)
+
     def restart(self):
         """Like a session restarted on the same path: every connection and the listening
         socket closed, a new listening socket bound."""
@@ -188,7 +202,26 @@ class Collector(object):
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def start_program(test, code, args=(), collector=None):
+def run_members(run_id):
+    """Pids of the live processes started with MPTREE_RUN_ID=run_id, as /proc shows them (a
+    zombie's environ reads empty: the dead are not listed)."""
+    needle = ('MPTREE_RUN_ID=%s\0' % run_id).encode()
+    found = []
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open('/proc/%s/environ' % entry, 'rb') as f:
+                env = f.read()
+        except OSError:
+            continue
+        at = env.find(needle)
+        if at == 0 or (at > 0 and env[at - 1] == 0):
+            found.append(int(entry))
+    return found
+
+
+def start_program(test, code, args=(), collector=None, extra_env=None):
     """Write `code` to prog.py in a temporary folder and start it there under the runtime
     (a new Collector unless one is given), with stdin, stdout and stderr piped. The test
     case cleans up the folder, the collector and a process left running."""
@@ -199,7 +232,9 @@ def start_program(test, code, args=(), collector=None):
     prog = os.path.join(d, 'prog.py')
     with open(prog, 'w', encoding='utf-8') as f:
         f.write(code)
-    p = subprocess.Popen([sys.executable, prog] + list(args), env=c.env(), cwd=d,
+    env = c.env()
+    env.update(extra_env or {})
+    p = subprocess.Popen([sys.executable, prog] + list(args), env=env, cwd=d,
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     test.addCleanup(lambda: p.poll() is None and p.kill())
     return c, p

@@ -175,12 +175,14 @@ class Reconnect(unittest.TestCase):
             self.assertEqual(set(fp['exited']), {kids[name][1]})
 
     def test_nobody_listens_after_a_drop(self):
-        # The session is gone for good: the program runs on, unaffected and unblocked.
+        # The session is gone for good and its owner chose `keep`: the program runs on,
+        # unaffected and unblocked (the default, `stop`, is test_owner's).
         def vanish(c, pid):
             c.server.close()
             os.unlink(c.path)
             c.drop(pid)
-        c, p = support.start_program(self, RECONNECT_PROG, ['fork'])
+        c, p = support.start_program(self, RECONNECT_PROG, ['fork'],
+                                     extra_env={'MPTREE_WHEN_VIEWER_GONE': 'keep'})
         self.assertEqual(p.stdout.readline().strip(), b'ready')
         c.wait_for(lambda ms: p.pid in c.conns, 10)
         vanish(c, p.pid)

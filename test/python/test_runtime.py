@@ -213,6 +213,8 @@ class SpecificFacts(unittest.TestCase):
             forked = r.facts.procs[extra['osfork']]['hello']
             self.assertEqual((forked['kind'], forked['startMethod'], forked['parentPid']),
                              ('python', 'os.fork', r.truth['main']))
+            # Named for what it is, not "MainProcess" (its current_process() is the main's).
+            self.assertEqual(forked['name'], 'os.fork of MainProcess')
             self.assertIsNone(r.facts.procs[extra['osfork']]['started'])
 
     def test_queue_depth_left_behind(self):
@@ -314,7 +316,7 @@ class OsForkInsideAChild(unittest.TestCase):
                 hello = facts.procs[truth['grandchild']]['hello']
                 self.assertEqual((hello['kind'], hello['startMethod'], hello['parentPid']),
                                  ('python', 'os.fork', truth['child']))
-                self.assertNotEqual(hello['name'], 'the-child')
+                self.assertEqual(hello['name'], 'os.fork of the-child')
                 # Its exit code, which only its own os._exit knew.
                 self.assertEqual(facts.procs[truth['grandchild']]['exiting'], 3)
 

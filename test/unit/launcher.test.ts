@@ -16,6 +16,8 @@ describe('launcher', () => {
     assert.equal(env.MPTREE_SOCKET, '/tmp/x/mptree.sock');
     assert.equal(env.MPTREE_TOKEN, 'f'.repeat(32));
     assert.equal(env.MPTREE_RUN_ID, 'run1');
+    assert.equal(env.MPTREE_WHEN_VIEWER_GONE, 'stop', 'the default');
+    assert.equal(buildRunEnv({}, { ...connection, whenViewerGone: 'keep' }).MPTREE_WHEN_VIEWER_GONE, 'keep');
     assert.equal(env.PATH, '/bin');
     assert.equal(env.HOME, '/home/u');
     assert.equal('EMPTY' in env, false);
@@ -24,7 +26,7 @@ describe('launcher', () => {
   it('changes nothing else (no PYTHONUNBUFFERED), and keeps the user’s if set', () => {
     const base = { PATH: '/bin' };
     const env = buildRunEnv(base, connection);
-    assert.deepEqual(Object.keys(env).sort(), ['MPTREE_RUN_ID', 'MPTREE_SOCKET', 'MPTREE_TOKEN', 'PATH', 'PYTHONPATH']);
+    assert.deepEqual(Object.keys(env).sort(), ['MPTREE_RUN_ID', 'MPTREE_SOCKET', 'MPTREE_TOKEN', 'MPTREE_WHEN_VIEWER_GONE', 'PATH', 'PYTHONPATH']);
     assert.equal(env.PYTHONPATH, '/opt/mptree/runtime');
     assert.equal(buildRunEnv({ PYTHONUNBUFFERED: '1' }, connection).PYTHONUNBUFFERED, '1');
     assert.deepEqual(base, { PATH: '/bin' }, 'the base is not mutated');

@@ -43,7 +43,7 @@ describe('queue depths after the last get', { skip: process.platform !== 'linux'
         child.stderr!.on('data', (d: Buffer) => (stderr += d));
         const settled = new Promise<Record<string, number>>((resolve) => {
           child.stdout!.on('data', () => {
-            const m = /^settled (.*)$/m.exec(stdout);
+            const m = /^settled (.*)\n/m.exec(stdout); // a whole line: chunks split anywhere
             if (m) resolve(JSON.parse(m[1]));
           });
         });

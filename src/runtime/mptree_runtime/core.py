@@ -40,9 +40,15 @@ GRACE = 0.03 * _SCALE   # children younger than this are not watched yet (see Su
 DEPTH_INTERVAL = 0.05 * _SCALE
 DEPTH_IDLE = 0.5 * _SCALE
 MAX_LINE = 1 << 20
-# A dropped connection is retried in the background after these pauses (~3.9 s in all),
-# then the process goes silent. Lines said meanwhile wait in a bounded backlog.
-RECONNECT_DELAYS = (0.0, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
+# A dropped connection is retried in the background after these pauses (2 s in all): a
+# session that restarted on the same path is back by then. Lines said meanwhile wait in a
+# bounded backlog. If none succeeds, the session that owns the run is gone for good, and
+# what happens to the program is the owner's choice (MPTREE_WHEN_VIEWER_GONE, see owner_gone).
+RECONNECT_DELAYS = (0.0, 0.05, 0.1, 0.2, 0.5, 0.65, 0.5)
+# stop (the default): the whole run ends, as Stop Run ends it; keep: it runs on, unreported.
+STOP_WHEN_GONE = os.environ.get('MPTREE_WHEN_VIEWER_GONE', 'stop') != 'keep'
+# Between SIGTERM and SIGKILL when the run is stopped because its owner is gone.
+OWNER_GONE_GRACE = 1.0
 BACKLOG_MAX = 1 << 20
 ANNOUNCED_MAX = 10000   # queues/pools remembered for a re-announcement
 
@@ -274,7 +280,11 @@ def state():
 def _child_state():
     global P, tls
     parent_pid, parent_role = fork_parent()
-    ident = Identity(kind='python', start_method='os.fork', parent_pid=parent_pid)
+    # Named for what it is: multiprocessing's current_process() in it is still its parent's
+    # (an os.fork child of the main process would call itself "MainProcess"). A
+    # multiprocessing fork child gets its own name later, from its Process (_identity_now).
+    ident = Identity(name='os.fork of %s' % _parent_name(parent_pid), kind='python',
+                     start_method='os.fork', parent_pid=parent_pid)
     p = ProcState(ident, connect_eagerly=False)
     p.forked_from_role = parent_role
     # The parent's queue readings are the parent's (cleared here, not in the fork hook:
@@ -285,6 +295,19 @@ def _child_state():
     tls = _thread._local()
     P = p
     return p
+
+
+def _parent_name(parent_pid):
+    last = _stale[-1] if _stale else None
+    if last is not None and type(last) is not int:
+        return last.identity.name
+    mp = sys.modules.get('multiprocessing')
+    try:
+        if mp is not None:
+            return mp.current_process().name
+    except Exception:
+        pass
+    return 'pid %s' % parent_pid
 
 
 def after_fork_child():
@@ -519,11 +542,103 @@ def _reconnector(p):
         except Exception:
             fail('reconnect')
     with p.lock:
-        if p.reconnecting and p.conn is None:
+        gone = p.reconnecting and p.conn is None
+        if gone:
             p.reconnecting = False
             p.conn_dead = True
             p.backlog = []
             p.backlog_bytes = 0
+    if gone and STOP_WHEN_GONE:
+        owner_gone()
+
+
+# The stop of a run whose owner is gone, in a process of its own: outside the run (no
+# MPTREE_ variables, so no runtime and not one of the processes it signals), detached
+# (a new session, init's child), so that no signal to the run's processes or group stops it
+# half-way. One per run: the first to bind the run's abstract socket name does the work,
+# the others (every process that saw the hang-up) leave at once. Every process of the run,
+# however it is related to the root now, still has the environment it was started with.
+_STOPPER = r"""
+import os, signal, socket, sys, time
+run_id, grace = sys.argv[1], float(sys.argv[2])
+if os.fork():
+    os._exit(0)
+lock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+try:
+    lock.bind('\0mptree-stop-' + run_id)
+except OSError:
+    sys.exit(0)
+needle = ('MPTREE_RUN_ID=' + run_id + '\0').encode()
+me = os.getpid()
+
+def members():
+    found = []
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        try:
+            with open('/proc/' + entry + '/environ', 'rb') as f:
+                env = f.read()
+        except OSError:
+            continue
+        at = env.find(needle)
+        if at == 0 or (at > 0 and env[at - 1] == 0):
+            found.append(int(entry))
+    return found
+
+def signal_all(sig):
+    pids = members()
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except OSError:
+            pass
+    return pids
+
+signal_all(signal.SIGTERM)
+deadline = time.monotonic() + grace
+while members() and time.monotonic() < deadline:
+    time.sleep(0.05)
+end = time.monotonic() + 5
+while signal_all(signal.SIGKILL) and time.monotonic() < end:
+    time.sleep(0.05)
+"""
+
+
+def owner_gone():
+    """The session that owns the run is gone for good (its socket hung up, no reconnection
+    within 2 s: `mptree run` killed, the extension host gone): end the whole run as Stop Run
+    does, SIGTERM to every process of it (pool workers, Manager server, forkserver, resource
+    tracker, `subprocess` and `os.fork` descendants alike), a grace, then SIGKILL. Linux:
+    the run's processes are found by MPTREE_RUN_ID in /proc/PID/environ; elsewhere nothing
+    is done yet."""
+    try:
+        exe = sys.executable
+        if not RUN_ID or not exe or not hasattr(os, 'posix_spawn') or not os.path.exists('/proc/self/environ'):
+            return
+        devnull = [(os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_RDWR, 0) for fd in (0, 1, 2)]
+        pid = os.posix_spawn(exe, [exe, '-I', '-S', '-c', _STOPPER, RUN_ID, repr(OWNER_GONE_GRACE)],
+                             {}, file_actions=devnull, setsid=True)
+        try:
+            os.waitpid(pid, 0)      # it forks the stopper and leaves at once
+        except ChildProcessError:
+            pass                    # the program reaps children itself (waitpid(-1))
+    except Exception:
+        fail('owner gone')
+
+
+def is_run_root():
+    """Whether this process was started by the run's owner (its parent is not a process of
+    the run): the one process that must see the owner's hang-up even with nothing else to
+    watch. Unknowable (no /proc, another user's parent): say yes."""
+    try:
+        with open('/proc/%d/environ' % os.getppid(), 'rb') as f:
+            env = f.read()
+    except OSError:
+        return True
+    needle = ('MPTREE_RUN_ID=%s\0' % RUN_ID).encode()
+    at = env.find(needle)
+    return not (at == 0 or (at > 0 and env[at - 1] == 0))
 
 
 def reconnect(p):
