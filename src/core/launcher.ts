@@ -14,7 +14,8 @@ export type WhenViewerGone = 'stop' | 'keep';
 
 export interface RunConnection {
   runtimeDir: string;
-  socketPath: string;
+  /** MPTREE_SOCKET: a Unix socket path or tcp:127.0.0.1:PORT (RuntimeServer.address). */
+  address: string;
   token: string;
   runId: string;
   /** `stop` by default. */
@@ -53,7 +54,7 @@ export function buildRunEnv(base: NodeJS.ProcessEnv, connection: RunConnection):
   const key = findKey(env, 'PYTHONPATH');
   const existing = env[key];
   env[key] = existing ? `${connection.runtimeDir}${path.delimiter}${existing}` : connection.runtimeDir;
-  env.MPTREE_SOCKET = connection.socketPath;
+  env.MPTREE_SOCKET = connection.address;
   env.MPTREE_TOKEN = connection.token;
   env.MPTREE_RUN_ID = connection.runId;
   env.MPTREE_WHEN_VIEWER_GONE = connection.whenViewerGone ?? 'stop';

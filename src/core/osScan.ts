@@ -1,5 +1,8 @@
 // The OS view of a run: descendants the runtime cannot report (a `subprocess` child running a
 // non-Python program, anything in a program run with `python -I`), and deaths nobody reported.
+// One interface, one lister per platform (defaultLister): ps-tree on Linux and macOS, CIM
+// through PowerShell on Windows (ps-tree's wmic is gone from Windows 11), /proc where asked.
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import psTree from 'ps-tree';
 import { findOnPath } from './python';
@@ -20,17 +23,35 @@ export interface OsProcessLister {
   list(rootPid: number): Promise<OsProcess[]>;
 }
 
+/** One row of `ps -A -o ppid,pid,stat,comm` as ps-tree yields it: keyed by ps's own headers. */
+export type PsRow = Readonly<Record<string, string | undefined>>;
+
 /**
- * The default: the ps-tree package (`ps -A -o ppid,pid,stat,comm`, wmic on Windows).
- * Known limits of ps-tree: one pass in pid order, so a child whose pid is lower than its
- * parent's (after pid wrap-around) is missed until the next wrap-free scan; comm is cut to
- * 15 characters.
+ * A ps row as an OsProcess, or null for a row that is not one. The headers differ: procps
+ * (Linux) says COMMAND and marks a zombie "name <defunct>"; BSD ps (macOS) says COMM, gives the
+ * executable's full path, and shows a zombie as "<defunct>" or "(name)".
+ */
+export function psRowToProcess(row: PsRow): OsProcess | null {
+  const pid = Number(row.PID);
+  const ppid = Number(row.PPID);
+  if (!row.PID || !row.PPID || !Number.isSafeInteger(pid) || !Number.isSafeInteger(ppid)) return null;
+  const stat = row.STAT ?? '';
+  const zombie = stat.startsWith('Z');
+  let command = (row.COMMAND ?? row.COMM ?? '').trim().replace(/\s*<defunct>$/, '');
+  if (zombie) command = command.replace(/^\((.*)\)$/, '$1');
+  return { pid, ppid, command, stat, zombie };
+}
+
+/**
+ * Linux and macOS: the ps-tree package (`ps -A -o ppid,pid,stat,comm`). Known limits of
+ * ps-tree: one pass in pid order, so a child whose pid is lower than its parent's (after pid
+ * wrap-around) is missed until the next wrap-free scan; comm is cut to 15 characters on Linux.
  */
 export class PsTreeLister implements OsProcessLister {
   readonly name = 'ps-tree';
   // ps-tree spawns `ps` without an 'error' listener: a missing `ps` would crash the process,
   // so check for it once and report nothing instead.
-  private readonly available = process.platform === 'win32' || findOnPath('ps') !== null;
+  private readonly available = findOnPath('ps') !== null;
 
   list(rootPid: number): Promise<OsProcess[]> {
     if (!this.available) return Promise.resolve([]);
@@ -42,16 +63,105 @@ export class PsTreeLister implements OsProcessLister {
         if (error) return reject(error);
         const result: OsProcess[] = [];
         for (const child of children) {
-          const pid = Number(child.PID);
-          const ppid = Number(child.PPID);
-          if (!Number.isSafeInteger(pid) || !Number.isSafeInteger(ppid)) continue;
-          const stat = child.STAT ?? '';
-          const command = (child.COMMAND ?? '').replace(/\s*<defunct>\s*$/, '');
-          result.push({ pid, ppid, command, stat, zombie: stat.startsWith('Z') });
+          const process = psRowToProcess(child as unknown as PsRow);
+          if (process) result.push(process);
         }
         resolve(result);
       });
     });
+  }
+}
+
+/** What CimLister asks PowerShell for: every process, as one line of JSON. */
+export const CIM_QUERY =
+  'Get-CimInstance -ClassName Win32_Process | Select-Object ProcessId,ParentProcessId,Name,CommandLine,CreationDate | ConvertTo-Json -Compress';
+
+interface CimProcess {
+  ProcessId?: unknown;
+  ParentProcessId?: unknown;
+  Name?: unknown;
+  CommandLine?: unknown;
+  CreationDate?: unknown;
+}
+
+/** Milliseconds since the epoch of a CIM date as ConvertTo-Json writes it, or null. */
+function cimDateMs(value: unknown): number | null {
+  if (typeof value !== 'string') return null;
+  // Windows PowerShell 5.1: "/Date(1733400000123)/"; PowerShell 7: an ISO 8601 string.
+  const legacy = /^\/Date\((-?\d+)\)\/$/.exec(value);
+  if (legacy) return Number(legacy[1]);
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? null : ms;
+}
+
+/**
+ * Every descendant of rootPid in CIM_QUERY's output. Windows never reparents: a child keeps
+ * the pid of its dead parent as ParentProcessId, and that pid may be reused by a stranger, so
+ * a process created before its supposed parent is not its child. No zombies on Windows.
+ */
+export function parseCimProcesses(json: string, rootPid: number): OsProcess[] {
+  const text = json.trim();
+  if (!text) return [];
+  const parsed = JSON.parse(text) as CimProcess | CimProcess[];
+  // ConvertTo-Json writes a lone object, not an array, when there is one process.
+  const rows = Array.isArray(parsed) ? parsed : [parsed];
+  const byPid = new Map<number, { pid: number; ppid: number; command: string; created: number | null }>();
+  for (const row of rows) {
+    const pid = Number(row?.ProcessId);
+    const ppid = Number(row?.ParentProcessId);
+    if (!Number.isSafeInteger(pid) || !Number.isSafeInteger(ppid)) continue;
+    const commandLine = typeof row.CommandLine === 'string' ? row.CommandLine.trim() : '';
+    const command = commandLine || (typeof row.Name === 'string' ? row.Name : '');
+    byPid.set(pid, { pid, ppid, command, created: cimDateMs(row.CreationDate) });
+  }
+  const children = new Map<number, number[]>();
+  for (const process of byPid.values()) {
+    if (process.pid === process.ppid) continue; // the System Idle Process is its own parent
+    const parent = byPid.get(process.ppid);
+    if (parent && parent.created !== null && process.created !== null && process.created < parent.created) continue;
+    let list = children.get(process.ppid);
+    if (!list) children.set(process.ppid, (list = []));
+    list.push(process.pid);
+  }
+  const result: OsProcess[] = [];
+  const seen = new Set<number>([rootPid]);
+  const queue = [rootPid];
+  while (queue.length > 0) {
+    for (const pid of children.get(queue.shift()!) ?? []) {
+      if (seen.has(pid)) continue;
+      seen.add(pid);
+      queue.push(pid);
+      const { ppid, command } = byPid.get(pid)!;
+      result.push({ pid, ppid, command, stat: '', zombie: false });
+    }
+  }
+  return result;
+}
+
+export type CommandRunner = (file: string, args: readonly string[]) => Promise<string>;
+
+const runCommand: CommandRunner = (file, args) =>
+  new Promise((resolve, reject) => {
+    execFile(file, [...args], { windowsHide: true, maxBuffer: 64 * 1024 * 1024, timeout: 30_000 }, (error, stdout) => {
+      if (error) reject(error);
+      else resolve(stdout);
+    });
+  });
+
+/**
+ * Windows: CIM's Win32_Process through PowerShell (in every Windows since 7; wmic, which
+ * ps-tree uses, is removed from Windows 11). Full command lines; one PowerShell start per
+ * scan (a few hundred ms; the session's scans never overlap, the next is timed from the end
+ * of the last).
+ */
+export class CimLister implements OsProcessLister {
+  readonly name = 'cim';
+
+  constructor(private readonly run: CommandRunner = runCommand) {}
+
+  async list(rootPid: number): Promise<OsProcess[]> {
+    const stdout = await this.run('powershell.exe', ['-NoProfile', '-NonInteractive', '-Command', CIM_QUERY]);
+    return parseCimProcesses(stdout, rootPid);
   }
 }
 
@@ -178,6 +288,7 @@ export function liveness(pid: number): Liveness {
   }
 }
 
-export function defaultLister(): OsProcessLister {
-  return new PsTreeLister();
+/** The lister for this platform: CIM on Windows, ps-tree on Linux, macOS and the other Unixes. */
+export function defaultLister(platform: NodeJS.Platform = process.platform): OsProcessLister {
+  return platform === 'win32' ? new CimLister() : new PsTreeLister();
 }

@@ -33,12 +33,14 @@ export interface FindPythonOptions {
   explicit?: string | null;
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
+  /** process.platform unless a test says otherwise: which names to try and how PATH reads. */
+  platform?: NodeJS.Platform;
 }
 
-function isExecutableFile(file: string): boolean {
+function isExecutableFile(file: string, platform: NodeJS.Platform = process.platform): boolean {
   try {
     if (!fs.statSync(file).isFile()) return false;
-    if (process.platform === 'win32') return true;
+    if (platform === 'win32') return true;
     fs.accessSync(file, fs.constants.X_OK);
     return true;
   } catch {
@@ -46,43 +48,60 @@ function isExecutableFile(file: string): boolean {
   }
 }
 
-function pathKey(env: NodeJS.ProcessEnv): string {
-  // Windows spells it Path; the lookup must be case-insensitive there.
-  if (process.platform !== 'win32') return 'PATH';
-  return Object.keys(env).find((key) => key.toUpperCase() === 'PATH') ?? 'PATH';
+function envValue(env: NodeJS.ProcessEnv, name: string, platform: NodeJS.Platform): string | undefined {
+  // Windows spells it Path (and PathExt); the lookup must be case-insensitive there.
+  if (platform !== 'win32') return env[name];
+  const key = Object.keys(env).find((k) => k.toUpperCase() === name);
+  return key === undefined ? undefined : env[key];
 }
 
-/** Like `which`: the first executable called `name` on PATH, or null. */
-export function findOnPath(name: string, env: NodeJS.ProcessEnv = process.env): string | null {
-  const dirs = (env[pathKey(env)] ?? '').split(path.delimiter).filter(Boolean);
-  const extensions = process.platform === 'win32' ? (env.PATHEXT ?? '.EXE;.CMD;.BAT;.COM').split(';') : [''];
+/** Like `which` (or `where` on Windows, trying PATHEXT's extensions): the first match on PATH, or null. */
+export function findOnPath(name: string, env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string | null {
+  const delimiter = platform === 'win32' ? ';' : ':';
+  const dirs = (envValue(env, 'PATH', platform) ?? '').split(delimiter).filter(Boolean);
+  const extensions = platform === 'win32' ? (envValue(env, 'PATHEXT', platform) ?? '.COM;.EXE;.BAT;.CMD').split(';').filter(Boolean) : [''];
   for (const dir of dirs) {
     for (const ext of extensions) {
-      const candidate = path.join(dir, name + ext);
-      if (isExecutableFile(candidate)) return candidate;
+      // Windows: "C:\\Python312\\" may come quoted in PATH; a quote is never part of a name.
+      const candidate = path.join(dir.replace(/^"(.*)"$/, '$1'), name + ext);
+      if (isExecutableFile(candidate, platform)) return candidate;
     }
   }
   return null;
+}
+
+/**
+ * The interpreters tried, in order, when none is named. POSIX: python3, then python. Windows:
+ * python (python.org's installer and the Store put python.exe on PATH; python3.exe is often
+ * only the Store's placeholder), then the py launcher with -3, then python3.
+ */
+export function defaultInterpreters(platform: NodeJS.Platform = process.platform): readonly { name: string; args: readonly string[] }[] {
+  if (platform === 'win32') return [{ name: 'python', args: [] }, { name: 'py', args: ['-3'] }, { name: 'python3', args: [] }];
+  return [{ name: 'python3', args: [] }, { name: 'python', args: [] }];
 }
 
 // Valid in Python 2 and 3 alike, so that a Python 2 interpreter answers and we can say so
 // instead of failing on a syntax error.
 const PROBE = "import sys; sys.stdout.write('%d %d %d\\n%s\\n' % (sys.version_info[0], sys.version_info[1], sys.version_info[2], sys.executable))";
 
-function probe(command: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ stdout: string; stderr: string }> {
+function probe(command: string, prefix: readonly string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    execFile(command, ['-c', PROBE], { env, timeout: timeoutMs, windowsHide: true }, (error, stdout, stderr) => {
+    execFile(command, [...prefix, '-c', PROBE], { env, timeout: timeoutMs, windowsHide: true }, (error, stdout, stderr) => {
       if (error) reject(Object.assign(error, { stderr }));
       else resolve({ stdout, stderr });
     });
   });
 }
 
-export async function checkPython(command: string, options: FindPythonOptions = {}): Promise<PythonInfo> {
+/**
+ * Asks `command` (with `prefix` first, e.g. the py launcher's -3) for its version and
+ * sys.executable. With a prefix the interpreter found is what runs: its sys.executable.
+ */
+export async function checkPython(command: string, options: FindPythonOptions = {}, prefix: readonly string[] = []): Promise<PythonInfo> {
   const env = options.env ?? process.env;
   let output: { stdout: string };
   try {
-    output = await probe(command, env, options.timeoutMs ?? 15_000);
+    output = await probe(command, prefix, env, options.timeoutMs ?? 15_000);
   } catch (error) {
     const err = error as NodeJS.ErrnoException & { stderr?: string };
     if (err.code === 'ENOENT') throw new PythonError('not-found', `Python interpreter not found: ${command}`);
@@ -103,18 +122,20 @@ export async function checkPython(command: string, options: FindPythonOptions = 
   if (version[0] === MIN_PYTHON[0] && version[1] < MIN_PYTHON[1]) {
     throw new PythonError('too-old', `${command} is Python ${versionString}; mptree needs Python ${MIN_PYTHON.join('.')} or newer`);
   }
-  return { command, executable: (executable ?? '').trim() || command, version, versionString };
+  const reported = (executable ?? '').trim();
+  return { command: prefix.length > 0 && reported ? reported : command, executable: reported || command, version, versionString };
 }
 
 /**
  * The interpreter to use: `explicit` when given (a path, or a command name looked up on PATH),
- * else `python3`, else `python` on PATH.
+ * else the first of defaultInterpreters() on PATH that answers as Python 3.8+.
  */
 export async function findPython(options: FindPythonOptions = {}): Promise<PythonInfo> {
   const env = options.env ?? process.env;
-  const explicit = options.explicit?.trim();
+  const platform = options.platform ?? process.platform;
+  const explicit = options.explicit?.trim().replace(/^"(.*)"$/, '$1');
   if (explicit) {
-    const looksLikePath = explicit.includes('/') || explicit.includes(path.sep);
+    const looksLikePath = explicit.includes('/') || explicit.includes(path.sep) || (platform === 'win32' && explicit.includes('\\'));
     if (looksLikePath) {
       const resolved = path.resolve(explicit);
       let stat: fs.Stats;
@@ -123,21 +144,35 @@ export async function findPython(options: FindPythonOptions = {}): Promise<Pytho
       } catch {
         throw new PythonError('not-found', `Python interpreter not found: ${explicit}`);
       }
-      if (!stat.isFile() || !isExecutableFile(resolved)) {
+      if (!stat.isFile() || !isExecutableFile(resolved, platform)) {
         throw new PythonError('not-executable', `Python interpreter is not an executable file: ${explicit}`);
       }
       return checkPython(resolved, options);
     }
-    const found = findOnPath(explicit, env);
+    const found = findOnPath(explicit, env, platform);
     if (!found) throw new PythonError('not-found', `Python interpreter not found on PATH: ${explicit}`);
     return checkPython(found, options);
   }
-  for (const name of ['python3', 'python']) {
-    const found = findOnPath(name, env);
-    if (found) return checkPython(found, options);
+  const candidates = defaultInterpreters(platform);
+  let firstFailure: PythonError | null = null;
+  for (const { name, args } of candidates) {
+    const found = findOnPath(name, env, platform);
+    if (!found) continue;
+    // POSIX: the first one on PATH is the user's choice, right or wrong: say what is wrong
+    // with it. Windows: a python.exe may be the Store's placeholder (it only prints how to
+    // install Python), so go on to the next and report the first failure if none answers.
+    if (platform !== 'win32') return checkPython(found, options, args);
+    try {
+      return await checkPython(found, options, args);
+    } catch (error) {
+      if (!(error instanceof PythonError)) throw error;
+      firstFailure ??= error;
+    }
   }
+  if (firstFailure) throw firstFailure;
+  const names = candidates.map(({ name, args }) => [name, ...args].join(' ')).join(', ');
   throw new PythonError(
     'not-found',
-    `No Python found: neither python3 nor python is on PATH. Install Python ${MIN_PYTHON.join('.')}+ or name the interpreter (--python PATH or the mptree.pythonPath setting).`,
+    `No Python found: none of ${names} is on PATH. Install Python ${MIN_PYTHON.join('.')}+ or name the interpreter (--python PATH or the mptree.pythonPath setting).`,
   );
 }

@@ -1,7 +1,11 @@
 // The per-run socket server that every Python process of a run reports to.
-// Security model: the socket lives in a fresh 0700 directory (only this user can connect) and
-// each connection must open with a hello carrying the run's random token, so a process of
-// another run (or anything else that finds the path) cannot feed this run's model.
+// Two transports, one protocol (docs/protocol.md):
+// - unix (Linux, macOS): the socket lives in a fresh 0700 directory, so only this user can
+//   connect at all;
+// - tcp (Windows, whose Python has no AF_UNIX, or MPTREE_TRANSPORT=tcp anywhere): a port on
+//   127.0.0.1 only, which any local user can reach, so there the token is the whole defence.
+// Either way each connection must open with a hello carrying the run's random token, so a
+// process of another run (or anything else that finds the address) cannot feed this run's model.
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -26,8 +30,25 @@ export interface ReceivedMessage {
   from: number;
 }
 
+export type Transport = 'unix' | 'tcp';
+
+/** The transport a run uses when its caller does not choose: MPTREE_TRANSPORT, else the platform's. */
+export function defaultTransport(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): Transport {
+  const forced = env.MPTREE_TRANSPORT;
+  if (forced === 'tcp' || forced === 'unix') return forced;
+  return platform === 'win32' ? 'tcp' : 'unix';
+}
+
+/** Where net.connect must go for an address the server advertises (MPTREE_SOCKET's value). */
+export function connectOptions(address: string): net.NetConnectOpts {
+  const tcp = /^tcp:(.*):(\d+)$/.exec(address);
+  return tcp ? { host: tcp[1], port: Number(tcp[2]) } : { path: address };
+}
+
 export interface RuntimeServerOptions {
   runId: string;
+  /** defaultTransport() when absent. */
+  transport?: Transport;
   logger: Logger;
   /** One call per data chunk of one connection, with every valid message in it. */
   onBatch: (batch: ReceivedMessage[]) => void;
@@ -115,12 +136,7 @@ class Connection {
   }
 }
 
-function makeSocketPath(tmpDir: string | undefined): { directory: string | null; socketPath: string } {
-  const random = crypto.randomBytes(8).toString('hex');
-  if (process.platform === 'win32') {
-    // Named pipes live in their own namespace; the token is what keeps strangers out.
-    return { directory: null, socketPath: `\\\\.\\pipe\\mptree-${random}` };
-  }
+function makeSocketPath(tmpDir: string | undefined): { directory: string; socketPath: string } {
   const make = (base: string) => {
     const directory = fs.mkdtempSync(path.join(base, 'mptree-'));
     // mkdtemp already uses 0700; chmod anyway so a permissive umask or platform cannot widen it.
@@ -155,7 +171,9 @@ export class RuntimeServer implements Disposable {
   private constructor(
     private readonly options: RuntimeServerOptions,
     private readonly server: net.Server,
-    readonly socketPath: string,
+    /** MPTREE_SOCKET's value: a Unix socket's path, or tcp:127.0.0.1:PORT. */
+    readonly address: string,
+    /** The private 0700 directory of a Unix socket; null for TCP. */
     readonly directory: string | null,
   ) {
     this.log = new RateLimitedLog(options.logger, options.logSummaryIntervalMs);
@@ -167,24 +185,34 @@ export class RuntimeServer implements Disposable {
     return this.options.runId;
   }
 
+  get transport(): Transport {
+    return this.directory === null ? 'tcp' : 'unix';
+  }
+
   static async start(options: RuntimeServerOptions): Promise<RuntimeServer> {
-    const { directory, socketPath } = makeSocketPath(options.tmpDir);
-    const server = net.createServer();
+    const transport = options.transport ?? defaultTransport();
+    const { directory, socketPath } = transport === 'unix' ? makeSocketPath(options.tmpDir) : { directory: null, socketPath: null };
+    // Nagle would hold a control request back behind an unacknowledged one.
+    const server = net.createServer({ noDelay: true });
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(socketPath, () => {
+        const listening = () => {
           server.off('error', reject);
           resolve();
-        });
+        };
+        // Port 0: the kernel picks a free one; 127.0.0.1, never a wildcard address.
+        if (socketPath) server.listen(socketPath, listening);
+        else server.listen({ host: '127.0.0.1', port: 0, exclusive: true }, listening);
       });
-      if (directory) fs.chmodSync(socketPath, 0o600);
+      if (socketPath) fs.chmodSync(socketPath, 0o600);
     } catch (error) {
       server.close();
       if (directory) fs.rmSync(directory, { recursive: true, force: true });
       throw error;
     }
-    return new RuntimeServer(options, server, socketPath, directory);
+    const address = socketPath ?? `tcp:127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+    return new RuntimeServer(options, server, address, directory);
   }
 
   /** Pids that currently have an authenticated connection. */

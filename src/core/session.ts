@@ -141,7 +141,7 @@ export class RunSession implements Disposable {
       args,
       env: buildRunEnv(options.env ?? process.env, {
         runtimeDir: options.runtimeDir ?? defaultRuntimeDir(),
-        socketPath: server.socketPath,
+        address: server.address,
         token: server.token,
         runId: this.runId,
         whenViewerGone: options.whenViewerGone,

@@ -19,13 +19,29 @@ PYTHON = sys.executable
 METHODS = ('fork', 'spawn', 'forkserver')
 
 
+# MPTREE_TRANSPORT=tcp (as the session reads it) runs every test over loopback TCP instead.
+TRANSPORT = 'tcp' if os.environ.get('MPTREE_TRANSPORT') == 'tcp' else 'unix'
+
+
+def unused_tcp_address():
+    """'127.0.0.1:PORT' of a port that was free a moment ago (nobody listens there)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(('127.0.0.1', 0))
+        return '127.0.0.1:%d' % s.getsockname()[1]
+    finally:
+        s.close()
+
+
 class Collector(object):
     """What the TypeScript session does, minus the model: a Unix socket in a 0700 temp
-    dir, one thread per connection, token check on the first line, messages recorded."""
+    dir (or a 127.0.0.1 port), one thread per connection, token check on the first line,
+    messages recorded."""
 
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix='mptree-test-')   # mkdtemp makes it 0700
         self.path = os.path.join(self.dir, 'mptree.sock')
+        self.port = 0   # TCP: the kernel's pick on the first bind, kept for a restart
         self.token = secrets.token_hex(16)
         self.run_id = 'run-' + secrets.token_hex(4)
         self.messages = []          # dicts, in arrival order (per connection order kept)
@@ -39,9 +55,20 @@ class Collector(object):
         self.closed = False
         self._listen()
 
+    @property
+    def address(self):
+        """MPTREE_SOCKET's value, as the session writes it."""
+        return 'tcp:127.0.0.1:%d' % self.port if TRANSPORT == 'tcp' else self.path
+
     def _listen(self):
-        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.server.bind(self.path)
+        if TRANSPORT == 'tcp':
+            self.server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.server.bind(('127.0.0.1', self.port))
+            self.port = self.server.getsockname()[1]
+        else:
+            self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.server.bind(self.path)
         self.server.listen(256)
         t = threading.Thread(target=self._accept, args=(self.server,), daemon=True)
         t.start()
@@ -60,35 +87,44 @@ class Collector(object):
     def vanish(self):
         """Like a session that died (`mptree run` killed, the extension host gone): the
         listening socket closed and removed, every connection closed, nobody to reconnect to."""
-        try:
-            self.server.close()
-        except OSError:
-            pass
-        try:
-            os.unlink(self.path)
-        except OSError:
-            pass
+        self._stop_listening(self.server)
+        if TRANSPORT == 'unix':
+            try:
+                os.unlink(self.path)
+            except OSError:
+                pass
         for pid in list(self.conns):
             self.drop(pid)
 
     def restart(self):
         """Like a session restarted on the same path: every connection and the listening
         socket closed, a new listening socket bound."""
-        old = self.server
-        try:
-            old.close()
-        except OSError:
-            pass
-        os.unlink(self.path)
+        self._stop_listening(self.server)
+        if TRANSPORT == 'unix':
+            os.unlink(self.path)
         for pid in list(self.conns):
             self.drop(pid)
         self._listen()
+
+    @staticmethod
+    def _stop_listening(server):
+        # close() alone leaves a socket that another thread blocks on in accept() listening
+        # (the kernel keeps it while the call is in progress): a TCP port would still take
+        # connections, and could not be bound again. shutdown() wakes that accept() first.
+        try:
+            server.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        try:
+            server.close()
+        except OSError:
+            pass
 
     def env(self, base=None, extra_pythonpath=None):
         env = dict(os.environ if base is None else base)
         for k in ('MPTREE_SOCKET', 'MPTREE_TOKEN', 'MPTREE_RUN_ID', 'MPTREE_DEBUG'):
             env.pop(k, None)
-        env['MPTREE_SOCKET'] = self.path
+        env['MPTREE_SOCKET'] = self.address
         env['MPTREE_TOKEN'] = self.token
         env['MPTREE_RUN_ID'] = self.run_id
         env['PYTHONPATH'] = os.pathsep.join([RUNTIME] + ([extra_pythonpath] if extra_pythonpath else []))
@@ -195,10 +231,7 @@ class Collector(object):
 
     def close(self):
         self.closed = True
-        try:
-            self.server.close()
-        except OSError:
-            pass
+        self._stop_listening(self.server)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

@@ -177,15 +177,11 @@ class Reconnect(unittest.TestCase):
     def test_nobody_listens_after_a_drop(self):
         # The session is gone for good and its owner chose `keep`: the program runs on,
         # unaffected and unblocked (the default, `stop`, is test_owner's).
-        def vanish(c, pid):
-            c.server.close()
-            os.unlink(c.path)
-            c.drop(pid)
         c, p = support.start_program(self, RECONNECT_PROG, ['fork'],
                                      extra_env={'MPTREE_WHEN_VIEWER_GONE': 'keep'})
         self.assertEqual(p.stdout.readline().strip(), b'ready')
         c.wait_for(lambda ms: p.pid in c.conns, 10)
-        vanish(c, p.pid)
+        c.vanish()
         out, err = p.communicate(b'go\n', timeout=60)
         self.assertEqual((p.returncode, err), (0, b''))
         self.assertEqual(json.loads(out.splitlines()[-1])['children']['after-drop'][1], 0)

@@ -616,11 +616,14 @@ if __name__ == '__main__':
             prog = os.path.join(d, 'prog.py')
             with open(prog, 'w') as f:
                 f.write(code)
-            env = dict(os.environ, PYTHONPATH=support.RUNTIME, MPTREE_TOKEN='x' * 32,
-                       MPTREE_SOCKET=os.path.join(d, 'nobody-listens.sock'))
-            out = subprocess.run([sys.executable, prog], env=env, stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, timeout=30)
-        self.assertEqual((out.returncode, out.stdout, out.stderr), (0, b'child\n0\n', b''))
+            # Nobody listens there, a malformed TCP address, a port nobody listens on.
+            for where in (os.path.join(d, 'nobody-listens.sock'), 'tcp:127.0.0.1:not-a-port',
+                          'tcp:' + support.unused_tcp_address()):
+                env = dict(os.environ, PYTHONPATH=support.RUNTIME, MPTREE_TOKEN='x' * 32,
+                           MPTREE_SOCKET=where)
+                out = subprocess.run([sys.executable, prog], env=env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, timeout=30)
+                self.assertEqual((out.returncode, out.stdout, out.stderr), (0, b'child\n0\n', b''), where)
 
 
 class LiveTests(unittest.TestCase):

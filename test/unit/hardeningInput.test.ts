@@ -9,7 +9,7 @@ import { afterEach, describe, it } from 'node:test';
 import { RunModel } from '../../src/core/model';
 import { LineDecoder, parseMessage, type RuntimeMessage } from '../../src/core/protocol';
 import { printable, renderTree, stripAnsi } from '../../src/core/renderTree';
-import { RateLimitedLog, RuntimeServer, type ReceivedMessage } from '../../src/core/server';
+import { RateLimitedLog, RuntimeServer, connectOptions, type ReceivedMessage } from '../../src/core/server';
 import type { RunInfo } from '../../src/core/types';
 
 /** Deterministic PRNG so a failing case can be replayed from its seed. */
@@ -239,7 +239,7 @@ async function startServer(maxLineBytes?: number) {
 
 function connect(socketPath: string): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = net.createConnection(socketPath, () => resolve(socket));
+    const socket = net.createConnection(connectOptions(socketPath), () => resolve(socket));
     socket.on('error', () => undefined);
     socket.once('error', reject);
     sockets.push(socket);
@@ -259,7 +259,7 @@ async function until(check: () => boolean, ms = 10_000): Promise<void> {
 describe('hardening: the socket under garbage', { skip: process.platform === 'win32' && 'Unix sockets' }, () => {
   it('8 MB of random bytes, garbage lines and unknown types: the connection lives, a handful of log lines', async () => {
     const { server, batches, logs } = await startServer(64 * 1024);
-    const socket = await connect(server.socketPath);
+    const socket = await connect(server.address);
     const hello = { v: 1, type: 'hello', token: server.token, runId: 'run-a', pid: 4242, kind: 'python' };
     await write(socket, JSON.stringify(hello) + '\n');
     await until(() => batches.length === 1);
@@ -299,7 +299,7 @@ describe('hardening: the socket under garbage', { skip: process.platform === 'wi
 
   it('a flood of connections without the token: all refused, one log line per reason', async () => {
     const { server, batches, logs } = await startServer();
-    const bad = await Promise.all(Array.from({ length: 100 }, () => connect(server.socketPath)));
+    const bad = await Promise.all(Array.from({ length: 100 }, () => connect(server.address)));
     await Promise.all(bad.map((s, i) => write(s, JSON.stringify({ v: 1, type: 'hello', token: i % 2 ? 'f'.repeat(32) : '', runId: 'run-a', pid: 1000 + i, kind: 'python' }) + '\n')));
     await until(() => bad.every((s) => s.destroyed || s.readableEnded));
     assert.equal(batches.length, 0);

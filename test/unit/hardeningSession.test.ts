@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { exitCodeOf } from '../../src/core/model';
 import { liveness, ProcLister } from '../../src/core/osScan';
 import { PythonError } from '../../src/core/python';
+import { connectOptions } from '../../src/core/server';
 import { RunSession, SessionError, type RunSessionOptions } from '../../src/core/session';
 import type { ModelChange } from '../../src/core/types';
 import { firstLine, stillThere } from './cliProcess';
@@ -78,7 +79,7 @@ function spawnTracked(command: string, args: string[]): ChildProcess {
 async function fakeRuntime(session: RunSession): Promise<{ socket: net.Socket; send: (...messages: object[]) => void }> {
   const server = session['server'];
   const socket = await new Promise<net.Socket>((resolve, reject) => {
-    const s = net.createConnection(server.socketPath, () => resolve(s));
+    const s = net.createConnection(connectOptions(server.address), () => resolve(s));
     s.on('error', reject);
   });
   const send = (...messages: object[]) => socket.write(messages.map((m) => JSON.stringify({ v: 1, t: Date.now(), ...m }) + '\n').join(''));
@@ -179,7 +180,7 @@ describe('hardening: RunSession', { skip: !posix && 'POSIX processes', concurren
       setImmediate(() => {
         // connect() of a Unix socket completes at once: the connection waits in the listen
         // backlog until the session's next poll accepts it.
-        const socket = net.createConnection(server.socketPath);
+        const socket = net.createConnection(connectOptions(server.address));
         socket.end(
           [helloFor(session, sleeper.pid!), { type: 'queue.created', id: 'q-late', kind: 'Queue', ownerPid: sleeper.pid, maxsize: 0, site: null }]
             .map((m) => JSON.stringify({ v: 1, t: Date.now(), ...m }) + '\n')

@@ -7,7 +7,7 @@ import { renderTree, stripAnsi } from '../../src/core/renderTree';
 import { Emitter } from '../../src/core/event';
 import type { RunInfo } from '../../src/core/types';
 
-const connection = { runtimeDir: '/opt/mptree/runtime', socketPath: '/tmp/x/mptree.sock', token: 'f'.repeat(32), runId: 'run1' };
+const connection = { runtimeDir: '/opt/mptree/runtime', address: '/tmp/x/mptree.sock', token: 'f'.repeat(32), runId: 'run1' };
 
 describe('launcher', () => {
   it('prepends the runtime to the user’s PYTHONPATH and sets the MPTREE variables', () => {

@@ -1,8 +1,14 @@
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { liveness, ProcLister, PsTreeLister } from '../../src/core/osScan';
+import { CIM_QUERY, CimLister, defaultLister, liveness, parseCimProcesses, ProcLister, PsTreeLister, psRowToProcess, type OsProcess } from '../../src/core/osScan';
 import { firstLine } from './cliProcess';
+
+const recorded = (name: string) => path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'os', name);
+const byPid = (list: OsProcess[]) => [...list].sort((a, b) => a.pid - b.pid);
 
 const posix = process.platform !== 'win32';
 
@@ -66,5 +72,89 @@ describe('OS process listers', { skip: !posix && 'POSIX ps' }, () => {
     }
     await new Promise((r) => parent.once('close', r));
     assert.equal(liveness(parent.pid!), 'gone');
+  });
+});
+
+// Each platform's raw listing, parsed by the code that parses it in use. ps-tree spawns `ps`
+// from PATH, so a `ps` that prints a recorded listing puts the real lister to work on it.
+describe('OS listers on recorded output', { skip: !posix && 'a shell script as ps' }, () => {
+  async function psTreeOn(listing: string, rootPid: number): Promise<OsProcess[]> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mptree-fake-ps-'));
+    const savedPath = process.env.PATH;
+    try {
+      fs.writeFileSync(path.join(dir, 'ps'), `#!/bin/sh\ncat '${listing}'\n`, { mode: 0o755 });
+      process.env.PATH = `${dir}${path.delimiter}${savedPath}`;
+      return await new PsTreeLister().list(rootPid);
+    } finally {
+      process.env.PATH = savedPath;
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('Linux (procps): COMMAND header, short names, zombies by state', async () => {
+    // Recorded on this project's Debian machine: python3 20720 with a zombie child, a sleep,
+    // and a python3 child running a sleep.
+    assert.deepEqual(byPid(await psTreeOn(recorded('ps-linux.txt'), 20720)), [
+      { pid: 20775, ppid: 20720, command: 'python3', stat: 'Z', zombie: true },
+      { pid: 20778, ppid: 20720, command: 'sleep', stat: 'S', zombie: false },
+      { pid: 20779, ppid: 20720, command: 'python3', stat: 'S', zombie: false },
+      { pid: 20788, ppid: 20779, command: 'sleep', stat: 'S', zombie: false },
+      { pid: 20810, ppid: 20720, command: 'ps', stat: 'R', zombie: false },
+    ]);
+  });
+
+  it('macOS (BSD ps): COMM header, full paths with spaces, zombies as <defunct> or (name)', async () => {
+    const python = '/Library/Frameworks/Python.framework/Versions/3.12/Resources/Python.app/Contents/MacOS/Python';
+    assert.deepEqual(byPid(await psTreeOn(recorded('ps-darwin.txt'), 20720)), [
+      { pid: 20775, ppid: 20720, command: '', stat: 'Z+', zombie: true },
+      { pid: 20778, ppid: 20720, command: '/bin/sleep', stat: 'S+', zombie: false },
+      { pid: 20779, ppid: 20720, command: python, stat: 'S+', zombie: false },
+      { pid: 20788, ppid: 20779, command: '/bin/sleep', stat: 'S+', zombie: false },
+      { pid: 20790, ppid: 20779, command: 'Python', stat: 'Z+', zombie: true },
+    ]);
+    // A command with spaces stays whole: COMM is the last column.
+    const electron = await psTreeOn(recorded('ps-darwin.txt'), 611);
+    assert.ok(electron.some((p) => p.command === '/Applications/Visual Studio Code.app/Contents/MacOS/Electron'));
+  });
+
+  it('ps rows that are not processes are dropped', () => {
+    assert.equal(psRowToProcess({ PPID: '', PID: '' }), null);
+    assert.equal(psRowToProcess({ PPID: 'x', PID: '12', STAT: 'S', COMMAND: 'a' }), null);
+    assert.deepEqual(psRowToProcess({ PPID: '1', PID: '12', STAT: 'Z', COMMAND: 'watch <defunct>' }), { pid: 12, ppid: 1, command: 'watch', stat: 'Z', zombie: true });
+  });
+
+  it('Windows (CIM through PowerShell): full command lines, reused parent pids left out', async () => {
+    const calls: string[][] = [];
+    const lister = new CimLister(async (file, args) => {
+      calls.push([file, ...args]);
+      return fs.readFileSync(recorded('cim-windows.json'), 'utf8');
+    });
+    const python = '"C:\\Users\\lin\\AppData\\Local\\Programs\\Python\\Python312\\python.exe"';
+    assert.deepEqual(byPid(await lister.list(7212)), [
+      { pid: 8120, ppid: 7212, command: `${python} -c "from multiprocessing.spawn import spawn_main; spawn_main(parent_pid=7212, pipe_handle=388)" --multiprocessing-fork`, stat: '', zombie: false },
+      { pid: 8124, ppid: 7212, command: `${python} -c "from multiprocessing.spawn import spawn_main; spawn_main(parent_pid=7212, pipe_handle=396)" --multiprocessing-fork`, stat: '', zombie: false },
+      // svchost 5400 names 8124 as its parent but is older than it: a reused pid, not a child.
+      { pid: 9001, ppid: 8120, command: 'ping -n 30 127.0.0.1', stat: '', zombie: false },
+    ]);
+    assert.deepEqual(calls, [['powershell.exe', '-NoProfile', '-NonInteractive', '-Command', CIM_QUERY]]);
+    assert.doesNotMatch(CIM_QUERY, /wmic/i);
+  });
+
+  it('Windows: one process is a lone object, PowerShell 7 writes ISO dates, no command line falls back to the name', () => {
+    const one = JSON.stringify({ ProcessId: 30, ParentProcessId: 20, Name: 'python.exe', CommandLine: null, CreationDate: '2026-12-06T10:00:01.5+01:00' });
+    assert.deepEqual(parseCimProcesses(one, 20), [{ pid: 30, ppid: 20, command: 'python.exe', stat: '', zombie: false }]);
+    const older = JSON.stringify([
+      { ProcessId: 20, ParentProcessId: 1, Name: 'python.exe', CreationDate: '2026-12-06T10:00:02+01:00' },
+      { ProcessId: 30, ParentProcessId: 20, Name: 'python.exe', CreationDate: '2026-12-06T10:00:01+01:00' },
+    ]);
+    assert.deepEqual(parseCimProcesses(older, 20), []);
+    assert.deepEqual(parseCimProcesses('', 20), []);
+    assert.throws(() => parseCimProcesses('Get-CimInstance : Access denied', 20), SyntaxError);
+  });
+
+  it('each platform gets its lister', () => {
+    assert.equal(defaultLister('win32').name, 'cim');
+    assert.equal(defaultLister('linux').name, 'ps-tree');
+    assert.equal(defaultLister('darwin').name, 'ps-tree');
   });
 });

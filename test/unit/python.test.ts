@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { PythonError, findOnPath, findPython } from '../../src/core/python';
+import { PythonError, defaultInterpreters, findOnPath, findPython } from '../../src/core/python';
 
 const posix = process.platform !== 'win32';
 
@@ -67,7 +67,7 @@ describe('findPython', { skip: !posix && 'fake interpreters are shell scripts' }
 
   it('nothing on PATH', async () => {
     const empty = fs.mkdtempSync(path.join(dir, 'empty-'));
-    assert.match(await code(findPython({ env: { PATH: empty } })), /^not-found: No Python found: neither python3 nor python is on PATH/);
+    assert.match(await code(findPython({ env: { PATH: empty } })), /^not-found: No Python found: none of python3, python is on PATH/);
   });
 
   it('falls back to python when python3 is missing, and looks up an explicit command name on PATH', async () => {
@@ -85,5 +85,34 @@ describe('findPython', { skip: !posix && 'fake interpreters are shell scripts' }
     const bin = fs.mkdtempSync(path.join(dir, 'bin-'));
     fs.writeFileSync(path.join(bin, 'python3'), '', { mode: 0o644 });
     assert.equal(findOnPath('python3', { PATH: bin }), null);
+  });
+
+  // Windows' lookup, on fake interpreters: Path and PathExt spelled as Windows does, the
+  // Store's python.exe placeholder (prints how to install, exits 9009), then the py launcher.
+  describe('the Windows lookup', () => {
+    it('skips the Store placeholder and runs what py -3 finds as that interpreter itself', async () => {
+      const bin = fs.mkdtempSync(path.join(dir, 'win-'));
+      fs.writeFileSync(path.join(bin, 'python.EXE'), '#!/bin/sh\necho "Python was not found; run without arguments to install from the Microsoft Store" >&2; exit 9009\n', { mode: 0o755 });
+      // py -3 -c PROBE: the launcher passes what follows -3 to the newest Python 3.
+      fs.writeFileSync(path.join(bin, 'py.EXE'), `#!/bin/sh\n[ "$1" = -3 ] || exit 5\nshift\nexec '${process.execPath}' -e 'console.log("3 12 4"); console.log("C:\\\\Python312\\\\python.exe")' -- "$@"\n`, { mode: 0o755 });
+      const info = await findPython({ platform: 'win32', env: { Path: `"${bin}";C:\\nowhere`, PathExt: '.COM;.EXE' } });
+      assert.deepEqual(info.version, [3, 12, 4]);
+      assert.equal(info.executable, 'C:\\Python312\\python.exe');
+      // The run spawns the interpreter py chose, not py: no launcher between us and the program.
+      assert.equal(info.command, 'C:\\Python312\\python.exe');
+    });
+
+    it('reports the first failure when no candidate answers, and names all three when none is there', async () => {
+      const bin = fs.mkdtempSync(path.join(dir, 'win-'));
+      fs.writeFileSync(path.join(bin, 'python.EXE'), '#!/bin/sh\necho "Python was not found" >&2; exit 9009\n', { mode: 0o755 });
+      assert.match(await code(findPython({ platform: 'win32', env: { PATH: bin, PATHEXT: '.EXE' } })), /^failed: .*Python was not found/);
+      const empty = fs.mkdtempSync(path.join(dir, 'win-empty-'));
+      assert.match(await code(findPython({ platform: 'win32', env: { PATH: empty } })), /none of python, py -3, python3 is on PATH/);
+    });
+
+    it('an explicit Windows path may come quoted, with backslashes', async () => {
+      assert.match(await code(findPython({ platform: 'win32', explicit: '"C:\\Program Files\\Python312\\python.exe"' })), /^not-found: Python interpreter not found: C:\\Program Files/);
+      assert.deepEqual(defaultInterpreters('linux').map((c) => c.name), ['python3', 'python']);
+    });
   });
 });

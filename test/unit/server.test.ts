@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import { LineDecoder } from '../../src/core/protocol';
-import { RuntimeServer, type ReceivedMessage } from '../../src/core/server';
+import { RuntimeServer, connectOptions, defaultTransport, type ReceivedMessage } from '../../src/core/server';
 import type { LogEntry } from '../../src/core/types';
 
 const servers: RuntimeServer[] = [];
@@ -14,7 +14,7 @@ afterEach(() => {
   for (const s of servers.splice(0)) s.dispose();
 });
 
-async function startServer(runId = 'run-a', extra: { controlSlackMs?: number; maxLineBytes?: number } = {}) {
+async function startServer(runId = 'run-a', extra: { controlSlackMs?: number; maxLineBytes?: number; transport?: 'unix' | 'tcp' } = {}) {
   const batches: ReceivedMessage[][] = [];
   const logs: LogEntry[] = [];
   const server = await RuntimeServer.start({
@@ -27,9 +27,9 @@ async function startServer(runId = 'run-a', extra: { controlSlackMs?: number; ma
   return { server, batches, logs };
 }
 
-function connect(path: string): Promise<net.Socket> {
+function connect(address: string): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = net.createConnection(path, () => resolve(socket));
+    const socket = net.createConnection(connectOptions(address), () => resolve(socket));
     socket.on('error', reject);
     sockets.push(socket);
   });
@@ -60,27 +60,62 @@ async function until(check: () => boolean, ms = 2000): Promise<void> {
   }
 }
 
-describe('RuntimeServer', { skip: process.platform === 'win32' && 'Unix sockets' }, () => {
-  it('makes a private 0700 directory with the socket, and removes it on dispose', async () => {
+// MPTREE_TRANSPORT=tcp npm test runs this whole file (and every session test) over TCP.
+const transport = defaultTransport();
+
+describe('RuntimeServer', () => {
+  it('makes a private 0700 directory with the socket, and removes it on dispose', { skip: transport !== 'unix' && 'the TCP transport has no directory' }, async () => {
     const { server } = await startServer();
     assert.ok(server.directory);
     assert.equal(fs.statSync(server.directory).mode & 0o777, 0o700);
-    assert.ok(fs.statSync(server.socketPath).isSocket());
+    assert.ok(fs.statSync(server.address).isSocket());
     assert.match(server.token, /^[0-9a-f]{32}$/);
     server.dispose();
     assert.equal(fs.existsSync(server.directory), false);
   });
 
-  it('gives every run its own token and directory', async () => {
+  it('listens on 127.0.0.1 only, with a port of its own, when the transport is tcp', async () => {
+    const { server, batches } = await startServer('run-a', { transport: 'tcp' });
+    assert.equal(server.transport, 'tcp');
+    assert.equal(server.directory, null);
+    const match = /^tcp:127\.0\.0\.1:(\d+)$/.exec(server.address);
+    assert.ok(match, server.address);
+    const local = server['server'].address() as net.AddressInfo;
+    assert.equal(local.address, '127.0.0.1');
+    assert.equal(local.port, Number(match[1]));
+    // The token is the whole defence on TCP: a wrong one is refused, the right one accepted.
+    const stranger = await connect(server.address);
+    stranger.write(helloLine('0'.repeat(32), 'run-a'));
+    await closed(stranger);
+    const socket = await connect(server.address);
+    socket.write(helloLine(server.token, 'run-a'));
+    await until(() => batches.length === 1);
+    assert.equal(batches[0][0].message.type, 'hello');
+    server.dispose();
+    await assert.rejects(connect(server.address), /ECONNREFUSED/);
+  });
+
+  it('reads the transport from MPTREE_TRANSPORT, else from the platform', () => {
+    assert.equal(defaultTransport({ MPTREE_TRANSPORT: 'tcp' }, 'linux'), 'tcp');
+    assert.equal(defaultTransport({ MPTREE_TRANSPORT: 'unix' }, 'darwin'), 'unix');
+    assert.equal(defaultTransport({}, 'linux'), 'unix');
+    assert.equal(defaultTransport({}, 'darwin'), 'unix');
+    assert.equal(defaultTransport({}, 'win32'), 'tcp');
+    assert.equal(defaultTransport({ MPTREE_TRANSPORT: 'carrier-pigeon' }, 'linux'), 'unix');
+    assert.deepEqual(connectOptions('tcp:127.0.0.1:4321'), { host: '127.0.0.1', port: 4321 });
+    assert.deepEqual(connectOptions('/tmp/mptree-x/mptree.sock'), { path: '/tmp/mptree-x/mptree.sock' });
+  });
+
+  it('gives every run its own token and address', async () => {
     const a = await startServer('a');
     const b = await startServer('b');
     assert.notEqual(a.server.token, b.server.token);
-    assert.notEqual(a.server.directory, b.server.directory);
+    assert.notEqual(a.server.address, b.server.address);
   });
 
   it('accepts a correct hello and routes messages in one batch per chunk', async () => {
     const { server, batches } = await startServer();
-    const socket = await connect(server.socketPath);
+    const socket = await connect(server.address);
     socket.write(helloLine(server.token, 'run-a') + JSON.stringify({ v: 1, type: 'process.started', pid: 4243, parentPid: 4242, kind: 'process', t: 2 }) + '\n');
     await until(() => batches.length === 1);
     assert.deepEqual(batches[0].map((m) => [m.message.type, m.from]), [
@@ -95,7 +130,7 @@ describe('RuntimeServer', { skip: process.platform === 'win32' && 'Unix sockets'
 
   it('refuses a wrong token, closes the connection, logs once and uses nothing', async () => {
     const { server, batches, logs } = await startServer();
-    const socket = await connect(server.socketPath);
+    const socket = await connect(server.address);
     socket.write(helloLine('0'.repeat(32), 'run-a') + JSON.stringify({ v: 1, type: 'process.started', pid: 9, parentPid: 1, kind: 'process' }) + '\n');
     await closed(socket);
     await tick();
@@ -107,7 +142,7 @@ describe('RuntimeServer', { skip: process.platform === 'win32' && 'Unix sockets'
 
   it('refuses a first line that is not a hello', async () => {
     const { server, batches, logs } = await startServer();
-    const socket = await connect(server.socketPath);
+    const socket = await connect(server.address);
     socket.write(JSON.stringify({ v: 1, type: 'process.exited', pid: 1, exitCode: 0 }) + '\n' + helloLine(server.token, 'run-a'));
     await closed(socket);
     assert.equal(batches.length, 0);
@@ -118,10 +153,10 @@ describe('RuntimeServer', { skip: process.platform === 'win32' && 'Unix sockets'
     const a = await startServer('run-a');
     const b = await startServer('run-b');
     // B's process (B's token) on A's socket, even claiming A's run id.
-    const s1 = await connect(a.server.socketPath);
+    const s1 = await connect(a.server.address);
     s1.write(helloLine(b.server.token, 'run-a'));
     // Right token but the other run's id.
-    const s2 = await connect(b.server.socketPath);
+    const s2 = await connect(b.server.address);
     s2.write(helloLine(b.server.token, 'run-a'));
     await Promise.all([closed(s1), closed(s2)]);
     await tick();
@@ -132,7 +167,7 @@ describe('RuntimeServer', { skip: process.platform === 'win32' && 'Unix sockets'
 
   it('logs garbage lines once per kind with a count, and keeps the connection', async () => {
     const { server, batches, logs } = await startServer('run-a');
-    const socket = await connect(server.socketPath);
+    const socket = await connect(server.address);
     socket.write(helloLine(server.token, 'run-a'));
     await until(() => batches.length === 1);
     const garbage = ['not json', '{"v":1,"type":"nope"}', 'not json either', '{"v":1,"type":"process.exited","pid":"x","exitCode":0}', '[]', '{"v":1,"type":"nope"}'];
@@ -148,7 +183,7 @@ describe('RuntimeServer', { skip: process.platform === 'win32' && 'Unix sockets'
 
   it('drops an oversized line with one log and carries on', async () => {
     const { server, batches, logs } = await startServer('run-a', { maxLineBytes: 1000 });
-    const socket = await connect(server.socketPath);
+    const socket = await connect(server.address);
     socket.write(helloLine(server.token, 'run-a'));
     await until(() => batches.length === 1);
     socket.write('{"v":1,"x":"' + 'a'.repeat(5000) + '"}\n' + JSON.stringify({ v: 1, type: 'process.exited', pid: 4242, exitCode: 0 }) + '\n');
@@ -158,7 +193,7 @@ describe('RuntimeServer', { skip: process.platform === 'win32' && 'Unix sockets'
 
   it('sends control requests to a pid’s connection and matches answers by id', async () => {
     const { server, batches } = await startServer('run-a', { controlSlackMs: 300 });
-    const parent = await connect(server.socketPath);
+    const parent = await connect(server.address);
     parent.write(helloLine(server.token, 'run-a', 500));
     await until(() => batches.length === 1);
     // A fake runtime: answers join requests, ignores terminate.
@@ -189,7 +224,7 @@ describe('RuntimeServer', { skip: process.platform === 'win32' && 'Unix sockets'
     const logs: string[] = [];
     const server = await RuntimeServer.start({ runId: 'r', logger: { log: (_l, m) => logs.push(m) }, onBatch: (b) => batches.push(b), helloTimeoutMs: 100 });
     servers.push(server);
-    const socket = await connect(server.socketPath);
+    const socket = await connect(server.address);
     await closed(socket);
     assert.match(logs[0], /no hello/);
   });

@@ -50,7 +50,7 @@ describe('RunSession', { skip: !posix && 'POSIX processes' }, () => {
     const truthFile = path.join(tmp, 'isolated.json');
     // What the VS Code layer does with session.launch, plus -I: isolated mode ignores PYTHONPATH.
     const { command, args, env, cwd } = session.launch;
-    assert.equal(env.MPTREE_SOCKET, session['server'].socketPath);
+    assert.equal(env.MPTREE_SOCKET, session['server'].address);
     const child = spawn(command, ['-I', ...args], { env: { ...env, MPTREE_TRUTH: truthFile }, cwd, stdio: 'ignore' });
     await new Promise((r) => child.once('spawn', r));
     session.attach(child.pid!);
@@ -71,7 +71,7 @@ describe('RunSession', { skip: !posix && 'POSIX processes' }, () => {
       assert.equal(node.parentKey, main.key);
       assert.equal(node.state, 'exited');
     }
-    assert.equal(session['server'].directory && fs.existsSync(session['server'].directory), false, 'socket directory removed at the end');
+    assert.equal(!!session['server'].directory && fs.existsSync(session['server'].directory), false, 'socket directory removed at the end');
   });
 
   it('join, terminate, kill and stop on a live multiprocessing family', async () => {

@@ -24,6 +24,8 @@ except ImportError:  # pragma: no cover - every CPython has _json
     from json.encoder import py_encode_basestring_ascii as _estr
 
 VERSION = 1
+# Where the session listens: a Unix socket's path, or 'tcp:127.0.0.1:PORT' for the loopback
+# TCP transport (Windows, or MPTREE_TRANSPORT=tcp on the session's side). See docs/protocol.md.
 SOCKET_PATH = os.environ.get('MPTREE_SOCKET') or ''
 TOKEN = os.environ.get('MPTREE_TOKEN') or ''
 RUN_ID = os.environ.get('MPTREE_RUN_ID') or ''
@@ -440,14 +442,35 @@ def _hello(p):
     }
 
 
+def session_address(where):
+    """(family, address) for MPTREE_SOCKET's value; None if it names nothing usable here
+    (a Unix path on a platform without Unix sockets, a malformed TCP address)."""
+    if where.startswith('tcp:'):
+        host, _, port = where[4:].rpartition(':')
+        try:
+            return _socket.AF_INET, (host.strip('[]'), int(port))
+        except ValueError:
+            return None
+    family = getattr(_socket, 'AF_UNIX', None)
+    return (family, where) if family is not None and where else None
+
+
+_ADDRESS = session_address(SOCKET_PATH)
+
+
 def _open_socket(p):
-    """A connected, greeted socket, or None. The hello goes out in the same write as
-    anything the caller adds (a re-announcement), so nothing can come in between."""
+    """A connected socket, or None. The caller sends the hello in the same write as
+    anything it adds (a re-announcement), so nothing can come in between."""
     sock = None
+    if _ADDRESS is None:
+        return None
     try:
-        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        sock = _socket.socket(_ADDRESS[0], _socket.SOCK_STREAM)
         sock.settimeout(SEND_TIMEOUT)
-        sock.connect(SOCKET_PATH)
+        if _ADDRESS[0] != getattr(_socket, 'AF_UNIX', None):
+            # Our lines are small and each one is news: no Nagle delay behind an unacked one.
+            sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
+        sock.connect(_ADDRESS[1])
         return sock
     except Exception:
         if sock is not None:
