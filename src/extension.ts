@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import { ContextKey, VIEW_ID } from './vscode/commandIds';
 import { registerCommands } from './vscode/commands/registerCommands';
+import { DebugWithTree } from './vscode/debug/debugWithTree';
 import { RunManager } from './vscode/runs';
 import type { Services } from './vscode/services';
 import { ProcessStatusBar } from './vscode/statusBar';
@@ -63,6 +64,7 @@ export function activate(context: vscode.ExtensionContext): MptreeApi {
       }
     }),
     ...registerCommands(services),
+    new DebugWithTree(services),
     trackContextKeys(runs),
     showNotices(runs),
     log,

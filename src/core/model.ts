@@ -244,6 +244,17 @@ export class RunModel {
     });
   }
 
+  /**
+   * What a debug session says of a process: stopped (the reason, as DAP's `stopped` event
+   * gives it) or running again (null). A fact from the debugger, never guessed from timing.
+   */
+  setPaused(pid: number, reason: string | null): void {
+    this.batch(() => {
+      const node = this.processByPid(pid);
+      if (node && node.state === 'running') this.update(node, { paused: reason });
+    });
+  }
+
   applyOsScan(scan: OsScanResult): void {
     this.batch(() => {
       const listed = new Map<number, OsProcess>();
@@ -794,6 +805,7 @@ export class RunModel {
       createdAt: null,
       startedAt: since,
       exitedAt: null,
+      paused: null,
       ...fields,
     };
     if (pid === this.rootPidValue) node.parentPid = null;
@@ -873,6 +885,7 @@ export class RunModel {
       signal: signalName(code),
       exitedAt: node.exitedAt ?? t,
       reaped: state === 'exited' ? true : node.reaped,
+      paused: null,
     });
     if (state === 'exited') {
       this.live.delete(node.key);

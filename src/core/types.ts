@@ -45,6 +45,8 @@ export interface ProcessInfo {
   createdAt: number | null;
   startedAt: number;
   exitedAt: number | null;
+  /** Stopped in a debugger, as its debug session said ('breakpoint', 'step', 'pause', …); null when not. */
+  paused: string | null;
 }
 
 export type QueueKind = 'Queue' | 'JoinableQueue' | 'SimpleQueue' | 'ManagerQueue' | 'ManagerJoinableQueue';

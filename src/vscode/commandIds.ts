@@ -6,6 +6,7 @@
 export enum CommandId {
   RunFile = 'mptree.runFile',
   RunActiveFile = 'mptree.runActiveFile',
+  DebugFile = 'mptree.debugFile',
   Terminate = 'mptree.terminate',
   Kill = 'mptree.kill',
   Join = 'mptree.join',

@@ -112,11 +112,8 @@ export class RunManager implements RunViewSource, vscode.Disposable {
     return this.list.find((run) => run.runId === runId);
   }
 
-  async start(scriptUri: vscode.Uri, interpreter: ResolvedInterpreter, args: string[] = []): Promise<Run> {
-    const folder = vscode.workspace.getWorkspaceFolder(scriptUri);
-    // The Python extension's convention: run from the workspace folder, so relative paths in
-    // the program mean the same as with its own Run button.
-    const cwd = folder?.uri.fsPath ?? path.dirname(scriptUri.fsPath);
+  /** A run whose session is ready and listening, not launched yet: the caller starts the program. */
+  private async prepare(scriptUri: vscode.Uri, interpreter: ResolvedInterpreter, args: string[], cwd: string): Promise<Run> {
     const config = vscode.workspace.getConfiguration('mptree');
     const session = await RunSession.create({
       target: { script: scriptUri.fsPath, args },
@@ -128,8 +125,27 @@ export class RunManager implements RunViewSource, vscode.Disposable {
       terminateGraceMs: config.get<number>('terminateGraceSeconds', 3) * 1000,
       whenViewerGone: config.get<string>('whenViewerGone', 'stop') === 'keep' ? 'keep' : 'stop',
     });
-    const run = new Run(session, scriptUri);
-    const { command, args: argv, env } = session.launch;
+    return new Run(session, scriptUri);
+  }
+
+  /**
+   * A run for a debug session: the debugger launches the program (with session.launch's
+   * environment); the debug tracker tells the run its root pid and exit.
+   */
+  async startForDebug(scriptUri: vscode.Uri, interpreter: ResolvedInterpreter, args: string[], cwd: string): Promise<Run> {
+    const run = await this.prepare(scriptUri, interpreter, args, cwd);
+    this.log.info(`[${run.runId}] debug launch (${interpreter.source}, Python ${interpreter.versionString}): ${scriptUri.fsPath}  (cwd ${cwd})`);
+    this.add(run);
+    return run;
+  }
+
+  async start(scriptUri: vscode.Uri, interpreter: ResolvedInterpreter, args: string[] = []): Promise<Run> {
+    const folder = vscode.workspace.getWorkspaceFolder(scriptUri);
+    // The Python extension's convention: run from the workspace folder, so relative paths in
+    // the program mean the same as with its own Run button.
+    const cwd = folder?.uri.fsPath ?? path.dirname(scriptUri.fsPath);
+    const run = await this.prepare(scriptUri, interpreter, args, cwd);
+    const { command, args: argv, env } = run.session.launch;
     this.log.info(`[${run.runId}] launch (${interpreter.source}, Python ${interpreter.versionString}): ${quoteCommand([command, ...argv])}  (cwd ${cwd})`);
 
     const definition: MptreeTaskDefinition = { type: TASK_TYPE, runId: run.runId, script: scriptUri.fsPath };

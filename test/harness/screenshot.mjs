@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// npm run screenshot -- [--command mptree.runActiveFile] [--open hello_mp.py] [--view]
+// npm run screenshot -- [--command mptree.runActiveFile] [--open hello_mp.py [--line N]] [--view]
 //                       [--out media/screenshots/x.png] [--wait 3000] [--workspace DIR]
 //                       [--width 1400 --height 900] [--pause ms between commands]
+//                       [--press F9] [--view-after]
 // Opens the real VS Code 1.100.3 workbench (code-server) with this extension loaded for
 // development, optionally opens a file of the workspace and runs a command through the
 // command palette the way a person would (F1, type, Enter), waits, and writes a PNG.
@@ -16,6 +17,14 @@ const { values: opts } = parseArgs({
     // Milliseconds between two --command's, e.g. to let a run fill the view before the timeline opens.
     pause: { type: 'string', default: '0' },
     open: { type: 'string' },
+    // With --open: put the cursor on this line (e.g. for "Debug: Toggle Breakpoint").
+    line: { type: 'string' },
+    // Clicks in the editor's glyph margin (left of the line numbers) on --line: a breakpoint.
+    'breakpoint': { type: 'boolean', default: false },
+    // Keys pressed in the editor after --open/--line.
+    press: { type: 'string', multiple: true, default: [] },
+    // Show the Process Tree again after the commands (a debug session switches to Run and Debug).
+    'view-after': { type: 'boolean', default: false },
     out: { type: 'string', default: 'screenshots/tmp/workbench.png' },
     wait: { type: 'string', default: '3000' },
     workspace: { type: 'string' },
@@ -81,6 +90,28 @@ async function main() {
       await palette(page, opts.open);
       await page.locator('.monaco-editor').first().waitFor({ timeout: 15_000 });
       await sleep(1000);
+      if (opts.line) {
+        // Quick open's ':' mode: go to that line of the active editor.
+        await palette(page, `:${opts.line}`);
+        await sleep(500);
+      }
+      if (opts.breakpoint && opts.line) {
+        const lineNumber = page.locator('.monaco-editor .line-numbers', { hasText: new RegExp(`^\\s*${opts.line}\\s*$`) }).first();
+        const box = await lineNumber.boundingBox();
+        const glyphs = await page.locator('.monaco-editor .glyph-margin').first().boundingBox();
+        if (box && glyphs) await page.mouse.click(glyphs.x + glyphs.width / 2, box.y + box.height / 2);
+        else log('warning: no glyph margin to click');
+        await sleep(500);
+      }
+      // The keys go to the editor: click into the line first (quick open may keep the focus).
+      if (opts.press.length > 0 && opts.line) {
+        await page.locator('.monaco-editor .view-line').nth(Number(opts.line) - 1).click();
+        await sleep(300);
+      }
+      for (const key of opts.press) {
+        await page.keyboard.press(key);
+        await sleep(300);
+      }
     }
     if (opts.view) {
       await palette(page, '>View: Show Process Tree');
@@ -91,6 +122,10 @@ async function main() {
       const label = paletteLabel(id);
       log(`running ${id} (${label}) from the command palette`);
       await palette(page, `>${label}`);
+    }
+    if (opts['view-after']) {
+      await sleep(Number(opts.pause));
+      await palette(page, '>View: Show Process Tree');
     }
     await sleep(Number(opts.wait));
     mkdirSync(dirname(outFile), { recursive: true });

@@ -147,6 +147,7 @@ function proc(fields: Partial<ProcessInfo> & { pid: number }): ProcessInfo {
     createdAt: null,
     startedAt: 1000,
     exitedAt: null,
+    paused: null,
     ...fields,
   } as ProcessInfo;
 }

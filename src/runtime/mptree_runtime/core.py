@@ -145,8 +145,50 @@ def _proc_start_ms():
         return None
 
 
+# debugpy runs a debugged program as `python [-X ...] .../debugpy --connect H:P
+# --configure-qt none --adapter-access-token SECRET program args`. The tree shows the
+# program's command line, and the adapter's token must not travel further (snapshots, logs).
+_DEBUGPY_VALUE_OPTIONS = ('--connect', '--listen', '--adapter-access-token', '--log-to',
+                          '--parent-session-pid', '--pid')
+_DEBUGPY_FLAGS = ('--wait-for-client', '--log-to-stderr')
+
+
+def without_debugpy(argv):
+    """argv with debugpy's own part (its entry point and options) taken out."""
+    for i, a in enumerate(argv[1:], 1):
+        a = str(a)
+        nxt = str(argv[i + 1]) if i + 1 < len(argv) else ''
+        is_entry = ((a == 'debugpy' and argv[i - 1] == '-m')
+                    or os.path.basename(os.path.normpath(a)) == 'debugpy') and (
+            nxt in _DEBUGPY_VALUE_OPTIONS or nxt in _DEBUGPY_FLAGS or nxt.startswith('--configure-'))
+        if not is_entry:
+            continue
+        start = i - 1 if a == 'debugpy' and argv[i - 1] == '-m' else i
+        j = i + 1
+        while j < len(argv):
+            opt = str(argv[j])
+            if opt in _DEBUGPY_FLAGS:
+                j += 1
+            elif (opt in _DEBUGPY_VALUE_OPTIONS or opt.startswith('--configure-')) and j + 1 < len(argv):
+                j += 2
+            else:
+                break
+        return list(argv[:start]) + list(argv[j:])
+    # A subprocess under debugpy runs `-c "import sys; ...; pydevd.settrace(..., access_token=
+    # SECRET, ...); <the original code>"`: keep the original code only.
+    out = []
+    for a in argv:
+        a = str(a)
+        at = a.find('pydevd.settrace(')
+        end = a.find('); ', at) if at >= 0 else -1
+        out.append(a[end + 3:] if end >= 0 else a)
+    return out
+
+
 def argv_list():
     argv = getattr(sys, 'orig_argv', None) or getattr(sys, 'argv', None) or []
+    if any('debugpy' in str(a) or 'pydevd' in str(a) for a in argv[:8]):
+        argv = without_debugpy(argv)
     out, total = [], 0
     for a in argv:
         a = str(a)
@@ -848,9 +890,14 @@ fork.__wrapped__ = _real_fork
 def _block_signals():
     # Signals are the main thread's business; one delivered to our threads would not
     # interrupt the main thread's blocking call as it should.
+    # _signal, not signal: this runs first thing in our new thread, often while the main
+    # thread is still importing the program's modules, and `signal` imports functools,
+    # collections and enum. Two threads importing chains that share modules deadlock in
+    # Python 3.8's importlib (seen: our `signal` -> functools -> collections against the
+    # main thread's multiprocessing -> functools). _signal is built in and imports nothing.
     try:
-        import signal
-        signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+        import _signal
+        _signal.pthread_sigmask(_signal.SIG_BLOCK, _signal.valid_signals())
     except Exception:
         pass
 

@@ -7,6 +7,7 @@ import { CommandId, type ElsewhereCommandId } from '../commandIds';
 import type { Services } from '../services';
 import { clearExited } from './clearExited';
 import { copyPid } from './copyPid';
+import { debugFile } from './debugFile';
 import { joinProcess } from './joinProcess';
 import { killProcess } from './killProcess';
 import { refresh } from './refresh';
@@ -22,6 +23,7 @@ type Handler = (services: Services, first?: unknown, second?: unknown) => unknow
 const handlers: Record<Exclude<CommandId, ElsewhereCommandId>, Handler> = {
   [CommandId.RunFile]: runFile,
   [CommandId.RunActiveFile]: runActiveFile,
+  [CommandId.DebugFile]: debugFile,
   [CommandId.Terminate]: terminateProcess,
   [CommandId.Kill]: killProcess,
   [CommandId.Join]: joinProcess,

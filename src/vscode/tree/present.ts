@@ -11,7 +11,7 @@ const HELPER_ROLES: Record<string, string> = {
 
 /** `exit 0`, `exit 3`, `SIGTERM`, `zombie — not joined`, or `running`. */
 export function processStateText(p: ProcessInfo): string {
-  if (p.state === 'running') return 'running';
+  if (p.state === 'running') return p.paused ? `paused (${p.paused})` : 'running';
   const end = exitText(p.exitCode, p.signal);
   // A zombie has exited but nobody collected it: the fix is a join() in the parent.
   if (p.state === 'zombie') return end ? `zombie — not joined (${end})` : 'zombie — not joined';

@@ -591,6 +591,7 @@ function kindText(p: ProcessInfo): string {
 
 function processIcon(p: ProcessInfo): vscode.ThemeIcon {
   const color = (id: string) => new vscode.ThemeColor(id);
+  if (p.paused && p.state === 'running') return new vscode.ThemeIcon('debug-pause', color('debugIcon.pauseForeground'));
   if (p.state === 'zombie') return new vscode.ThemeIcon('warning', color('list.warningForeground'));
   if (p.state === 'exited') {
     // Dimmed either way; the shape still tells a clean exit from a failure or a signal.

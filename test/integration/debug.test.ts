@@ -1,0 +1,119 @@
+// Debugging with the tree (issue 13), in the real extension host. No Python extension can be
+// installed here, so this is the path without it: the `mptree` debug type runs debugpy's own
+// adapter from an interpreter that has debugpy (Debian's /usr/bin/python3 with
+// python3-debugpy), with the runtime injected. A breakpoint stops a worker; the tree shows
+// that worker paused; Stop Run ends the debug session and leaves no process of the run.
+import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as vscode from 'vscode';
+import type { MptreeApi } from '../../src/extension';
+import { cleanUp, dump, fixture, getApi, setting, shownTree, waitFor } from './helpers';
+
+const DEBUGPY_PYTHON = '/usr/bin/python3';
+
+function hasDebugpy(python: string): boolean {
+  try {
+    execFileSync(python, ['-c', 'import debugpy'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Pids whose environment carries the run's id: every process of the run, however reparented. */
+function runMembers(runId: string): number[] {
+  const found: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0').includes(`MPTREE_RUN_ID=${runId}`)) found.push(Number(entry));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return found;
+}
+
+const breakLine = () => fs.readFileSync(fixture('debug_workers.py').fsPath, 'utf8').split('\n').findIndex((l) => l.includes('# breakpoint:'));
+
+describe('Debug with the process tree', function () {
+  let api: MptreeApi;
+  before(async () => {
+    api = await getApi();
+  });
+  afterEach(async () => {
+    vscode.debug.removeBreakpoints(vscode.debug.breakpoints);
+    for (let i = 0; i < 10 && vscode.debug.activeDebugSession; i++) await vscode.debug.stopDebugging(vscode.debug.activeDebugSession);
+    await cleanUp(api);
+  });
+
+  it('the debug type is contributed, with a configuration to start from', () => {
+    const pkg = vscode.extensions.getExtension('mptree.mptree')!.packageJSON;
+    const debuggerEntry = pkg.contributes.debuggers.find((d: { type: string }) => d.type === 'mptree');
+    assert.ok(debuggerEntry, 'no mptree debugger contributed');
+    assert.equal(debuggerEntry.initialConfigurations[0].program, '${file}');
+    assert.ok(pkg.contributes.menus['editor/title'].some((m: { command: string }) => m.command === 'mptree.debugFile'));
+  });
+
+  it('a breakpoint in a worker: the tree shows that worker paused; Stop Run ends the debug session and the run', async function () {
+    if (!hasDebugpy(DEBUGPY_PYTHON)) this.skip(); // apt-get install python3-debugpy (.ci/run does)
+    this.timeout(120_000);
+    await setting('pythonPath', DEBUGPY_PYTHON);
+    const uri = fixture('debug_workers.py');
+    vscode.debug.addBreakpoints([new vscode.SourceBreakpoint(new vscode.Location(uri, new vscode.Position(breakLine(), 0)))]);
+    const sessions: vscode.DebugSession[] = [];
+    const listening = vscode.debug.onDidStartDebugSession((s) => sessions.push(s));
+    try {
+      const before = new Set(api.runs.runs);
+      assert.equal(await vscode.commands.executeCommand('mptree.debugFile', uri), true);
+      const run = await waitFor('the debug run', () => api.runs.runs.find((r) => !before.has(r)), 30_000);
+      const root = await waitFor('the root debug session', () => sessions.find((s) => s.configuration.request === 'launch'), 30_000);
+      // Without the Python Debugger extension: our type, debugpy's adapter, every child debugged.
+      assert.equal(root.type, 'mptree');
+      assert.equal(root.configuration.subProcess, true);
+      assert.equal(root.configuration.mptreeRunId, run.runId);
+      assert.equal(root.configuration.env.MPTREE_RUN_ID, run.runId);
+
+      const paused = await waitFor(
+        'a worker paused at the breakpoint',
+        () => run.model.processes().find((p) => /^worker-[12]$/.test(p.name) && p.paused === 'breakpoint'),
+        60_000,
+        () => dump(api, run),
+      );
+      // The tree says so, under the program's main process, and the root is the program.
+      const shown = shownTree(api, run).find((s) => s.label === paused.name)!;
+      assert.match(shown.description, /paused \(breakpoint\)/);
+      assert.equal(run.info.rootPid, paused.parentPid);
+      assert.equal(run.model.processByPid(run.info.rootPid!)?.name, 'MainProcess');
+      // A child process's debug session of its own, attached through the adapter.
+      await waitFor('a child debug session', () => sessions.some((s) => s.configuration.request === 'attach' && s.parentSession), 30_000);
+
+      const members = runMembers(run.runId);
+      assert.ok(members.length >= 3, `processes of the run: ${members}`);
+      await run.stop(500);
+      await waitFor('the debug session to end', () => vscode.debug.activeDebugSession === undefined, 30_000);
+      await waitFor('nothing of the run left', () => runMembers(run.runId).length === 0, 10_000, () => String(runMembers(run.runId)));
+    } finally {
+      listening.dispose();
+    }
+  });
+
+  it('no debugger at all: nothing starts, and no run is left', async function () {
+    // pyenv's interpreters have no debugpy; without the Python Debugger extension that is
+    // "debugging needs…", with a plain run offered instead.
+    const pyenv = fs.existsSync('/root/.pyenv/versions') ? fs.readdirSync('/root/.pyenv/versions').map((v) => `/root/.pyenv/versions/${v}/bin/python3`).find((p) => fs.existsSync(p) && !hasDebugpy(p)) : undefined;
+    if (!pyenv) this.skip();
+    await setting('pythonPath', pyenv);
+    const before = api.runs.runs.length;
+    const started: vscode.DebugSession[] = [];
+    const listening = vscode.debug.onDidStartDebugSession((s) => started.push(s));
+    try {
+      assert.equal(await vscode.commands.executeCommand('mptree.debugFile', fixture('debug_workers.py')), false);
+      assert.equal(api.runs.runs.length, before);
+      assert.deepEqual(started.map((s) => s.name), []);
+    } finally {
+      listening.dispose();
+    }
+  });
+});
