@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import type { MptreeApi } from '../../src/extension';
+import { processesOfRun } from '../common/osTruth';
 import { cleanUp, dump, fixture, getApi, setting, shownTree, waitFor } from './helpers';
 
 const DEBUGPY_PYTHON = '/usr/bin/python3';
@@ -19,20 +20,6 @@ function hasDebugpy(python: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** Pids whose environment carries the run's id: every process of the run, however reparented. */
-function runMembers(runId: string): number[] {
-  const found: number[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (fs.readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0').includes(`MPTREE_RUN_ID=${runId}`)) found.push(Number(entry));
-    } catch {
-      // gone, or not ours to read
-    }
-  }
-  return found;
 }
 
 const breakLine = () => fs.readFileSync(fixture('debug_workers.py').fsPath, 'utf8').split('\n').findIndex((l) => l.includes('# breakpoint:'));
@@ -89,11 +76,11 @@ describe('Debug with the process tree', function () {
       // A child process's debug session of its own, attached through the adapter.
       await waitFor('a child debug session', () => sessions.some((s) => s.configuration.request === 'attach' && s.parentSession), 30_000);
 
-      const members = runMembers(run.runId);
+      const members = processesOfRun(run.runId);
       assert.ok(members.length >= 3, `processes of the run: ${members}`);
       await run.stop(500);
       await waitFor('the debug session to end', () => vscode.debug.activeDebugSession === undefined, 30_000);
-      await waitFor('nothing of the run left', () => runMembers(run.runId).length === 0, 10_000, () => String(runMembers(run.runId)));
+      await waitFor('nothing of the run left', () => processesOfRun(run.runId).length === 0, 10_000, () => String(processesOfRun(run.runId)));
     } finally {
       listening.dispose();
     }

@@ -15,45 +15,10 @@ METHODS = ('fork', 'spawn', 'forkserver')
 
 # Everything a run can hold: a Manager (its server), a Pool busy with tasks, a daemon and a
 # plain child, a child that ignores SIGTERM, a `subprocess` sleep, an os.fork child, and
-# (spawn/forkserver) the resource tracker and the forkserver. `secs` bounds the program.
-FAMILY = r'''
-import json, multiprocessing as mp, os, signal, subprocess, sys, time
-
-def nap(secs):
-    time.sleep(secs)
-
-def stubborn(secs):
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    time.sleep(secs)
-
-if __name__ == '__main__':
-    mp.set_start_method(sys.argv[1])
-    secs = float(sys.argv[2])
-    manager = mp.Manager()
-    shared = manager.Queue()
-    pool = mp.Pool(2)
-    busy = pool.map_async(time.sleep, [secs, secs])
-    kids = [mp.Process(target=nap, args=(secs,), daemon=True, name='daemon'),
-            mp.Process(target=nap, args=(secs,), name='plain'),
-            mp.Process(target=stubborn, args=(secs,), name='stubborn')]
-    for k in kids:
-        k.start()
-    sleeper = subprocess.Popen(['sleep', str(secs)])
-    forked = os.fork()
-    if forked == 0:
-        time.sleep(secs)
-        os._exit(0)
-    print('ready', flush=True)
-    time.sleep(secs)
-    busy.get()
-    for k in kids:
-        k.join()
-    sleeper.wait()
-    os.waitpid(forked, 0)
-    pool.close(); pool.join()
-    manager.shutdown()
-    print(json.dumps({'done': True, 'codes': [k.exitcode for k in kids]}), flush=True)
-'''
+# (spawn/forkserver) the resource tracker and the forkserver; the CLI's tests run it too.
+# Arguments: the start method and how many seconds the program is busy.
+with open(support.fixture(os.path.join('cli', 'owner_family.py')), encoding='utf-8') as _f:
+    FAMILY = _f.read()
 
 
 def wait_gone(run_id, seconds):

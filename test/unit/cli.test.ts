@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { liveness } from '../../src/core/osScan';
 import type { SnapshotJson } from '../../src/core/types';
 import { startInGroup } from './cliProcess';
+import { processesLeftAfter, processesOfRun } from '../common/osTruth';
 
 const root = path.resolve(__dirname, '..', '..', '..');
 const cli = path.join(root, 'dist', 'cli.js');
@@ -197,29 +198,6 @@ describe('mptree CLI', { skip: !posix && 'POSIX signals and process groups' }, (
   // which /proc checks by the run id every process of the run inherited.
   const linux = process.platform === 'linux';
 
-  function runMembers(runId: string): number[] {
-    const found: number[] = [];
-    for (const entry of fs.readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      try {
-        if (fs.readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0').includes(`MPTREE_RUN_ID=${runId}`)) found.push(Number(entry));
-      } catch {
-        // Gone, or not ours.
-      }
-    }
-    return found;
-  }
-
-  async function membersLeft(runId: string, ms = 5000): Promise<number[]> {
-    const deadline = Date.now() + ms;
-    let left = runMembers(runId);
-    while (left.length > 0 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-      left = runMembers(runId);
-    }
-    return left;
-  }
-
   const signalCases: { signal: NodeJS.Signals; group: boolean; code: number }[] = [
     { signal: 'SIGINT', group: false, code: 130 },
     { signal: 'SIGINT', group: true, code: 130 },
@@ -235,7 +213,7 @@ describe('mptree CLI', { skip: !posix && 'POSIX signals and process groups' }, (
       try {
         await run.ready();
         const truth = readJson<{ runId: string; main: number }>(truthFile);
-        assert.equal(runMembers(truth.runId).length, 13, 'main, 4 children, 4 grandchildren, 4 sleeps');
+        assert.equal(processesOfRun(truth.runId).length, 13, 'main, 4 children, 4 grandchildren, 4 sleeps');
         const started = Date.now();
         process.kill(group ? -run.child.pid! : run.child.pid!, signal);
         const exit = await run.exited;
@@ -245,7 +223,7 @@ describe('mptree CLI', { skip: !posix && 'POSIX signals and process groups' }, (
         assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
         assert.match(stderr, new RegExp(`^mptree .*deep_tree\\.py .*\\n└─ MainProcess \\[${truth.main}\\]`, 'm'));
         assert.equal((stderr.match(/Process-\d+:1 \[/g) ?? []).length, 4, stderr);
-        assert.deepEqual(await membersLeft(truth.runId), []);
+        assert.deepEqual(await processesLeftAfter(truth.runId, 5000), []);
       } finally {
         run.cleanup();
       }
@@ -262,7 +240,7 @@ describe('mptree CLI', { skip: !posix && 'POSIX signals and process groups' }, (
       for (const pid of sleeps) assert.equal(fs.readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1].split(' ')[1], '1', `sleep ${pid} is not an orphan`);
       process.kill(run.child.pid!, 'SIGTERM');
       assert.equal(await run.exited, 143, run.output().stderr);
-      assert.deepEqual(await membersLeft(truth.runId), []);
+      assert.deepEqual(await processesLeftAfter(truth.runId, 5000), []);
       for (const pid of sleeps) assert.notEqual(liveness(pid), 'alive', `orphan ${pid} is still running`);
     } finally {
       run.cleanup();

@@ -16,6 +16,7 @@ import { connectOptions } from '../../src/core/server';
 import { RunSession, SessionError, type RunSessionOptions } from '../../src/core/session';
 import type { ModelChange } from '../../src/core/types';
 import { firstLine, stillThere } from './cliProcess';
+import { processesOfRun } from '../common/osTruth';
 
 const root = path.resolve(__dirname, '..', '..', '..');
 const runtimeDir = path.join(root, 'src', 'runtime');
@@ -36,20 +37,6 @@ async function until<T>(what: string, check: () => T | undefined | false, ms = 2
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
-}
-
-/** Ground truth from the OS: every process whose environment carries this run's id. */
-function processesOfRun(runId: string): number[] {
-  const pids: number[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (fs.readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0').includes(`MPTREE_RUN_ID=${runId}`)) pids.push(Number(entry));
-    } catch {
-      // Gone, or not readable.
-    }
-  }
-  return pids;
 }
 
 async function newSession(options: Partial<RunSessionOptions> & Pick<RunSessionOptions, 'target'>): Promise<RunSession> {

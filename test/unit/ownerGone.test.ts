@@ -7,21 +7,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runMembersSync } from '../../src/core/runMembers';
+import { processesLeftAfter, processesOfRun } from '../common/osTruth';
 import { repoRoot, startInGroup } from './cliProcess';
 
 const fixture = path.join(repoRoot, 'test', 'fixtures', 'cli', 'owner_family.py');
 let tmp: string;
-
-async function membersLeft(runId: string, ms: number): Promise<number[]> {
-  const deadline = Date.now() + ms;
-  let left = runMembersSync(runId);
-  while (left.length > 0 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
-    left = runMembersSync(runId);
-  }
-  return left;
-}
 
 describe('when mptree run dies', { skip: process.platform !== 'linux' && '/proc' }, () => {
   before(() => (tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mptree-owner-'))));
@@ -34,13 +24,13 @@ describe('when mptree run dies', { skip: process.platform !== 'linux' && '/proc'
       try {
         await run.ready();
         const { runId } = JSON.parse(fs.readFileSync(truthFile, 'utf8')) as { runId: string };
-        const members = runMembersSync(runId);
+        const members = processesOfRun(runId);
         assert.ok(members.length >= 9, `main, manager, 2 workers, 3 children, sleep, fork child: ${members}`);
         const killedAt = Date.now();
         process.kill(run.child.pid!, 'SIGKILL');
         // About 3 s: 2 s of reconnection attempts, then SIGTERM and 1 s of grace for the
         // child that ignores it. The bound here is loose; the time is in docs/runtime.md.
-        assert.deepEqual(await membersLeft(runId, 15_000), [], 'processes of the run left behind');
+        assert.deepEqual(await processesLeftAfter(runId, 15_000), [], 'processes of the run left behind');
         assert.ok(Date.now() - killedAt >= 1500, 'not before the reconnection attempts were over');
       } finally {
         run.cleanup();
@@ -54,18 +44,21 @@ describe('when mptree run dies', { skip: process.platform !== 'linux' && '/proc'
     try {
       await run.ready();
       const { runId } = JSON.parse(fs.readFileSync(truthFile, 'utf8')) as { runId: string };
-      const members = runMembersSync(runId).sort();
+      const members = processesOfRun(runId).sort();
       const cliGone = new Promise((r) => run.child.once('exit', r));
       process.kill(run.child.pid!, 'SIGKILL');
       // Not run.exited ('close'): the program holds the same stdout pipe, open till it ends.
       await cliGone;
       await new Promise((r) => setTimeout(r, 3500)); // past the reconnection attempts and the grace
-      assert.deepEqual(runMembersSync(runId).sort(), members, 'every process still runs');
+      assert.deepEqual(processesOfRun(runId).sort(), members, 'every process still runs');
       // The program's stdout was never mptree's to close: its last line still comes.
       const deadline = Date.now() + 20_000;
-      while (!run.output().stdout.includes('done') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      assert.equal(run.output().stdout, 'ready\ndone\n');
-      assert.deepEqual(await membersLeft(runId, 5000), [], 'it ended by itself');
+      while (!run.output().stdout.includes('"done"') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const [ready, done, ...rest] = run.output().stdout.split('\n');
+      assert.equal(ready, 'ready');
+      assert.deepEqual(JSON.parse(done), { done: true, codes: [0, 0, 0] });
+      assert.deepEqual(rest, [''], 'nothing else on stdout');
+      assert.deepEqual(await processesLeftAfter(runId, 5000), [], 'it ended by itself');
     } finally {
       run.cleanup();
     }
