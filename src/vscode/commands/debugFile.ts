@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { DEBUG_TYPE, type MptreeDebugConfiguration } from '../debug/debugWithTree';
+import { activePythonFile, saveIfDirty } from '../pythonFiles';
 import type { Services } from '../services';
 
 /**
@@ -9,18 +10,13 @@ import type { Services } from '../services';
  * with the runtime injected (see debug/debugWithTree.ts). True when a debug session started.
  */
 export async function debugFile(_services: Services, uri?: unknown): Promise<boolean> {
-  let target = uri instanceof vscode.Uri ? uri : undefined;
-  const editor = vscode.window.activeTextEditor?.document;
-  if (!target && editor && (editor.languageId === 'python' || editor.uri.fsPath.endsWith('.py'))) {
-    if (editor.isUntitled && !(await editor.save())) return false;
-    target = vscode.window.activeTextEditor?.document.uri;
-  }
+  const target = uri instanceof vscode.Uri ? uri : await activePythonFile();
+  if (target === null) return false; // the save of an untitled file was cancelled
   if (!target || target.scheme !== 'file') {
     void vscode.window.showErrorMessage('mptree: open or select a Python file on disk to debug it with the process tree.');
     return false;
   }
-  const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === target!.toString());
-  if (open?.isDirty) await open.save();
+  await saveIfDirty(target);
   const config: MptreeDebugConfiguration = {
     type: DEBUG_TYPE,
     request: 'launch',

@@ -1,22 +1,13 @@
-import * as vscode from 'vscode';
 import type { Run } from '../runs';
 import type { Services } from '../services';
+import { activePythonFile } from '../pythonFiles';
 import { runFile, startRun } from './runFile';
 
 export async function runActiveFile(services: Services): Promise<Run[]> {
-  const document = vscode.window.activeTextEditor?.document;
-  if (document && (document.languageId === 'python' || document.uri.fsPath.endsWith('.py'))) {
-    if (document.isUntitled) {
-      // Saving names the file; only then can a terminal run it.
-      if (!(await document.save())) return [];
-      const saved = vscode.window.activeTextEditor?.document;
-      if (!saved || saved.isUntitled) return [];
-      const run = await startRun(services, saved.uri);
-      return run ? [run] : [];
-    }
-    const run = await startRun(services, document.uri);
-    return run ? [run] : [];
-  }
+  const file = await activePythonFile();
+  if (file === null) return []; // the save of an untitled file was cancelled
   // No Python editor in front: ask which file, rather than fail.
-  return runFile(services);
+  if (file === undefined) return runFile(services);
+  const run = await startRun(services, file);
+  return run ? [run] : [];
 }

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { resolveInterpreter, showInterpreterError } from '../interpreter';
+import { revealRun, saveIfDirty } from '../pythonFiles';
 import type { Run } from '../runs';
 import type { Services } from '../services';
 
@@ -30,9 +31,8 @@ export async function startRun(services: Services, uri: vscode.Uri): Promise<Run
     void vscode.window.showErrorMessage(`mptree: only files on disk can be run (${uri.toString()}). Save it first.`);
     return undefined;
   }
-  // The Python extension saves before running; a run of stale text is a confusing surprise.
-  const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
-  if (open?.isDirty) await open.save();
+  // The Python extension saves before running, too.
+  await saveIfDirty(uri);
   let interpreter;
   try {
     interpreter = await resolveInterpreter(uri, services.log);
@@ -43,8 +43,7 @@ export async function startRun(services: Services, uri: vscode.Uri): Promise<Run
   }
   try {
     const run = await services.runs.start(uri, interpreter);
-    // Show the tree (without taking focus from the terminal, where stdin goes).
-    void Promise.resolve(services.treeView.reveal(services.tree.runNode(run), { select: false, focus: false, expand: true })).catch(() => undefined);
+    revealRun(services, run);
     return run;
   } catch (error) {
     const message = (error as Error)?.message ?? String(error);

@@ -19,6 +19,7 @@ import { resolveInterpreter, showInterpreterError, type ResolvedInterpreter } fr
 import type { Run } from '../runs';
 import type { Services } from '../services';
 import { startRun } from '../commands/runFile';
+import { isPythonDocument, revealRun } from '../pythonFiles';
 
 export const DEBUG_TYPE = 'mptree';
 export const PYTHON_DEBUGGER_EXTENSION = 'ms-python.debugpy';
@@ -98,7 +99,7 @@ export class DebugWithTree implements vscode.Disposable {
   private async resolve(folder: vscode.WorkspaceFolder | undefined, config: MptreeDebugConfiguration): Promise<vscode.DebugConfiguration | undefined> {
     // Already ours (a child's attach, or a configuration resolved once): as it is.
     if (config.mptreeRunId || config.request === 'attach') return config;
-    const program = config.program || activePythonFile();
+    const program = config.program || activePythonPath();
     if (!program) {
       void vscode.window.showErrorMessage('mptree: the debug configuration names no program, and no Python file is open.');
       return undefined;
@@ -127,7 +128,7 @@ export class DebugWithTree implements vscode.Disposable {
     const run = await this.services.runs.startForDebug(uri, interpreter, config.args ?? [], cwd);
     this.runs.set(run.runId, run);
     run.session.onDidEnd(() => this.runEnded(run));
-    void Promise.resolve(this.services.treeView.reveal(this.services.tree.runNode(run), { select: false, focus: false, expand: true })).catch(() => undefined);
+    revealRun(this.services, run);
     return {
       ...config,
       type: backend === 'python-debugger' ? 'debugpy' : DEBUG_TYPE,
@@ -244,10 +245,11 @@ function adapterFor(session: vscode.DebugSession): vscode.DebugAdapterDescriptor
   return new vscode.DebugAdapterExecutable(config.python ?? 'python3', ['-m', 'debugpy.adapter']);
 }
 
-function activePythonFile(): string | undefined {
+/** A configuration without `program` debugs the saved Python file in front, if any. */
+function activePythonPath(): string | undefined {
   const document = vscode.window.activeTextEditor?.document;
   if (!document || document.isUntitled || document.uri.scheme !== 'file') return undefined;
-  return document.languageId === 'python' || document.uri.fsPath.endsWith('.py') ? document.uri.fsPath : undefined;
+  return isPythonDocument(document) ? document.uri.fsPath : undefined;
 }
 
 export function initialConfiguration(): MptreeDebugConfiguration {
