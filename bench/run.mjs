@@ -1,7 +1,10 @@
 // mptree benchmarks: what the runtime costs a program, how fast the model learns the truth,
 // how far the TypeScript side scales, what an OS scan costs, and start-up figures.
 // Every target is a ratio or a percentile measured side by side in this one run; nothing here
-// is a pass/fail test. Usage: npm run bench [-- --quick] [-- --only overhead,latency,...]
+// is a pass/fail test. Usage: npm run bench [-- --quick] [-- --only=overhead,latency,...]
+// [-- --baseline=DIR]: DIR is another checkout, built (its dist/cli.js), whose runtime is
+// measured in the same interleaved rounds as this one's, so "not worse than before" is a
+// ratio from one run too.
 import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import * as fs from 'node:fs';
@@ -17,6 +20,12 @@ const quick = process.argv.includes('--quick');
 const onlyArg = process.argv.find((a) => a.startsWith('--only='));
 const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : null;
 const python = process.env.MPTREE_BENCH_PYTHON || 'python3';
+const baselineArg = process.argv.find((a) => a.startsWith('--baseline='));
+const baselineCli = baselineArg ? path.join(path.resolve(baselineArg.slice('--baseline='.length)), 'dist', 'cli.js') : null;
+if (baselineCli && !fs.existsSync(baselineCli)) {
+  console.error(`bench: ${baselineCli} is missing; build the baseline checkout first (npm run build there)`);
+  process.exit(2);
+}
 
 for (const needed of [cli, path.join(root, 'out', 'src', 'core', 'session.js')]) {
   if (!fs.existsSync(needed)) {
@@ -39,6 +48,7 @@ const results = {
     platform: `${process.platform} ${os.release()}`,
   },
   mode: quick ? 'quick' : 'full',
+  baseline: baselineCli ? path.dirname(path.dirname(baselineCli)) : null,
   date: new Date().toISOString(),
   sections: {},
 };
@@ -95,24 +105,39 @@ async function overhead() {
     // sensitive than wall time to a busy (or shared) machine.
     const bareCpu = [];
     const instrumentedCpu = [];
+    const baseline = [];
+    const baselineCpu = [];
+    const through = (cliPath) => () => runCommand(process.execPath, [cliPath, 'run', '--quiet', '--python', python, c.script, ...c.args]);
     for (let i = 0; i < repeats; i++) {
-      // Interleaved, and the order alternates, so drift in machine load hits both sides alike.
-      const pair = [
-        ['bare', () => runCommand(python, [c.script, ...c.args])],
-        ['instrumented', () => runCommand(process.execPath, [cli, 'run', '--quiet', '--python', python, c.script, ...c.args])],
+      // Interleaved, and the order rotates, so drift in machine load hits every side alike.
+      const sides = [
+        ['bare', () => runCommand(python, [c.script, ...c.args]), bare, bareCpu],
+        ['instrumented', through(cli), instrumented, instrumentedCpu],
       ];
-      if (i % 2) pair.reverse();
-      for (const [side, run] of pair) {
+      if (baselineCli) sides.push(['baseline', through(baselineCli), baseline, baselineCpu]);
+      const order = sides.map((_, k) => sides[(k + i) % sides.length]);
+      if (!baselineCli && i % 2) order.reverse();
+      for (const [, run, seconds, cpu] of order) {
         const { report } = await run();
-        (side === 'bare' ? bare : instrumented).push(report.seconds);
-        if (typeof report.cpuSeconds === 'number') (side === 'bare' ? bareCpu : instrumentedCpu).push(report.cpuSeconds);
+        seconds.push(report.seconds);
+        if (typeof report.cpuSeconds === 'number') cpu.push(report.cpuSeconds);
       }
     }
     const ratio = median(instrumented) / median(bare);
     const cpuRatio = bareCpu.length ? median(instrumentedCpu) / median(bareCpu) : null;
-    out.push({ case: c.name, args: c.args, bareMedianS: median(bare), instrumentedMedianS: median(instrumented), ratio, target: c.target, bare, instrumented, ...(cpuRatio === null ? {} : { cpuRatio, bareCpu, instrumentedCpu }) });
+    const baselineRatio = baselineCli ? median(baseline) / median(bare) : null;
+    const baselineCpuRatio = baselineCli && bareCpu.length ? median(baselineCpu) / median(bareCpu) : null;
+    out.push({
+      case: c.name, args: c.args, bareMedianS: median(bare), instrumentedMedianS: median(instrumented), ratio, target: c.target, bare, instrumented,
+      ...(cpuRatio === null ? {} : { cpuRatio, bareCpu, instrumentedCpu }),
+      ...(baselineRatio === null ? {} : { baselineRatio, baselineCpuRatio, baseline, baselineCpu }),
+    });
     row('overhead', c.name, `${fmt(ratio)}×  (${fmt(median(bare) * 1000, 1)} ms → ${fmt(median(instrumented) * 1000, 1)} ms)`, `≤ ${c.target}`, ratio <= c.target ? 'met' : 'MISSED');
     if (cpuRatio !== null) row('overhead', `  same, CPU of program + children + session`, `${fmt(cpuRatio)}×`, 'reported', 'steal time excluded');
+    if (baselineRatio !== null) {
+      const cpuNote = baselineCpuRatio === null ? '' : `, CPU ${fmt(baselineCpuRatio)}×`;
+      row('overhead', `  same, the baseline's runtime`, `${fmt(baselineRatio)}×${cpuNote}`, `this build ≤ it`, ratio <= baselineRatio ? 'not worse' : `this build ${fmt(ratio / baselineRatio)}× of it`);
+    }
   }
   // Launcher start-up, reported apart: the whole command's wall time for an empty program.
   const emptyBare = [];
