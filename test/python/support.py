@@ -176,6 +176,11 @@ class Collector(object):
                         self.origins.append(serial)
                         self.cond.notify_all()
         finally:
+            # The peer is gone (or was refused): nothing more can be sent on it.
+            try:
+                conn.close()
+            except OSError:
+                pass
             with self.cond:
                 self.open_conns -= 1
                 self.cond.notify_all()

@@ -383,6 +383,116 @@ class QueueDepthRead(unittest.TestCase):
         self.assertEqual(p.returncode, 0, err)
         self.assertNotIn(b'mptree', err)
 
+# The supervisor of each waiter kind (core.waiter_kind; MPTREE_WAITER forces one) must see a
+# child's exit before the program collects it, take a control request from the socket and
+# read a queue's depth on its timer. 'selectors' is what macOS runs, 'handles' what Windows
+# runs (multiprocessing.connection.wait over sentinels and the socket object).
+WAITER_PROG = r"""
+import json, multiprocessing as mp, sys, time
+from mptree_runtime import core
+
+def leave(code):
+    time.sleep(0.2)
+    sys.exit(code)
+
+if __name__ == '__main__':
+    mp.set_start_method(sys.argv[1])
+    q = mp.Queue()
+    q.put(1); q.put(2)
+    kids = [mp.Process(target=leave, args=(3,)), mp.Process(target=time.sleep, args=(60,))]
+    for k in kids:
+        k.start()
+    sup = core.P.sup
+    used = 'epoll' if sup.ep is not None else 'handles' if sup.handles is not None else 'selectors'
+    print(json.dumps({'waiter': used, 'pids': [k.pid for k in kids], 'queue': q._mptree_id}),
+          flush=True)
+    sys.stdin.readline()
+    for k in kids:
+        k.join()
+    print(json.dumps([k.exitcode for k in kids]), flush=True)
+"""
+
+
+# More children than one WaitForMultipleObjects call takes (63): the 'handles' waiter shares
+# its wait (see core._HandleWait.select), the others take them all at once. The first 70
+# children (watched first) stay alive, so only the last ten's exits can show that every
+# sentinel is looked at.
+MANY_PROG = r"""
+import json, multiprocessing as mp, sys, time
+
+def leave(code):
+    time.sleep(0.5)
+    sys.exit(code)
+
+if __name__ == '__main__':
+    mp.set_start_method('fork')
+    stay = [mp.Process(target=time.sleep, args=(60,)) for _ in range(70)]
+    quit = [mp.Process(target=leave, args=(10 + i,)) for i in range(10)]
+    for k in stay + quit:
+        k.start()
+    print(json.dumps({str(k.pid): 10 + i for i, k in enumerate(quit)}), flush=True)
+    sys.stdin.readline()
+    for k in stay:
+        k.terminate()
+    for k in stay + quit:
+        k.join()
+"""
+
+
+class Waiters(unittest.TestCase):
+    def test_more_children_than_one_wait_takes(self):
+        for kind in ('epoll', 'handles'):
+            with self.subTest(waiter=kind):
+                c, p = support.start_program(self, MANY_PROG, extra_env={'MPTREE_WAITER': kind})
+                want = {int(pid): code for pid, code in json.loads(p.stdout.readline()).items()}
+
+                def codes(ms):
+                    got = {m['pid']: m['exitCode'] for m in ms
+                           if m.get('type') == 'process.exited' and m.get('pid') in want}
+                    return got if len(got) == len(want) else None
+                got = c.wait_for(codes, 20)
+                self.assertEqual(got, want, 'exits seen before the program joined')
+                out, err = p.communicate(b'go\n', timeout=30)
+                self.assertEqual(p.returncode, 0, err)
+
+    def test_every_waiter_sees_exits_controls_and_depths(self):
+        for kind in ('epoll', 'selectors', 'handles'):
+            for method in ('fork', 'spawn'):
+                with self.subTest(waiter=kind, method=method):
+                    self._check(kind, method)
+
+    def _check(self, kind, method):
+        c, p = support.start_program(self, WAITER_PROG, [method],
+                                     extra_env={'MPTREE_WAITER': kind})
+        line = p.stdout.readline()
+        self.assertTrue(line, p.stderr.read() if p.poll() is not None else 'no output')
+        info = json.loads(line)
+        self.assertEqual(info['waiter'], kind)
+        quits, sleeper = info['pids']
+
+        def exited(pid):
+            return lambda ms: [m for m in ms if m.get('type') == 'process.exited'
+                               and m.get('pid') == pid]
+        # Exit seen by the waiter while the program has not joined anything yet.
+        first = c.wait_for(exited(quits), 10)
+        self.assertTrue(first, 'exit of a child the program has not joined: not seen')
+        self.assertEqual(first[0]['exitCode'], 3)
+        self.assertTrue(c.wait_for(lambda ms: [m for m in ms if m.get('type') == 'queue.depth'
+                                               and [info['queue'], 2] in m['depths']], 10),
+                        'no depth reading')
+        c.send_control(p.pid, {'id': 1, 'op': 'terminate', 'pid': sleeper})
+        result = c.wait_for(lambda ms: [m for m in ms if m.get('type') == 'control.result'
+                                        and m.get('id') == 1], 10)
+        self.assertTrue(result and result[0]['ok'], result)
+        second = c.wait_for(exited(sleeper), 10)
+        self.assertTrue(second, 'terminated child: no exit')
+        self.assertEqual(second[0]['exitCode'], -15)
+        out, err = p.communicate(b'go\n', timeout=30)
+        self.assertEqual(p.returncode, 0, err)
+        self.assertEqual(json.loads(out), [3, -15])
+        self.assertNotIn(b'mptree', err)
+
+
 class SiteAndAtexit(unittest.TestCase):
     """process.started carries the user's start() line; process.atexit marks the moment the
     main code is done, before multiprocessing's exit handler joins the lingering child."""

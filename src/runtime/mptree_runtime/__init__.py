@@ -13,6 +13,7 @@ _installed = [False]
 # one of them is: a program that never uses multiprocessing does not pay for it.
 PATCHED = ('multiprocessing.util', 'multiprocessing.process', 'multiprocessing.popen_fork',
            'multiprocessing.popen_forkserver', 'multiprocessing.popen_spawn_posix',
+           'multiprocessing.popen_spawn_win32',
            'multiprocessing.queues', 'multiprocessing.spawn', 'multiprocessing.pool',
            'multiprocessing.managers', 'concurrent.futures.process')
 
@@ -158,17 +159,18 @@ def install():
     if _installed[0]:
         return
     _installed[0] = True
-    if os.name != 'posix' or not hasattr(os, 'register_at_fork'):
-        return   # Windows (named pipes, no fork) is not supported yet: stay a no-op
 
     identity, eager, hello_now = _startup_identity()
     core.init(identity, connect_eagerly=eager)
     # Registered before multiprocessing.util registers its own exit function, so it runs
     # after it (atexit is LIFO): children joined at exit are reported before our flush.
     atexit.register(core.at_exit)
-    os.register_at_fork(after_in_child=core.after_fork_child)
+    # What the platform has decides, not its name: no fork (Windows) means no fork hooks
+    # and spawn children only; the supervisor's waiter is chosen the same way (core).
+    if hasattr(os, 'register_at_fork'):
+        os.register_at_fork(after_in_child=core.after_fork_child)
     os._exit = core.os_exit
-    if sys.version_info >= (3, 12) and hasattr(core._thread, '_count'):
+    if sys.version_info >= (3, 12) and hasattr(core._thread, '_count') and core._real_fork:
         os.fork = core.fork
 
     finder = _PostImportFinder(PATCHED)
@@ -180,8 +182,9 @@ def install():
 
     if hello_now:
         core.connection()
-        if (core.STOP_WHEN_GONE and identity.role is None and identity.kind == 'python'
-                and core.P.conn is not None and core.is_run_root()):
+        if (core.STOP_WHEN_GONE and core.can_stop_run() and identity.role is None
+                and identity.kind == 'python' and core.P.conn is not None
+                and core.is_run_root()):
             # The root must see its owner's hang-up even when it has nothing else for our
             # thread to watch (no children, no queue): that thread waits on the socket
             # without a timeout, costing nothing until something happens.

@@ -30,6 +30,10 @@ SOCKET_PATH = os.environ.get('MPTREE_SOCKET') or ''
 TOKEN = os.environ.get('MPTREE_TOKEN') or ''
 RUN_ID = os.environ.get('MPTREE_RUN_ID') or ''
 DEBUG = os.environ.get('MPTREE_DEBUG') == '1'
+# How the supervisor waits (see Supervisor): chosen by what the platform has. Setting it
+# runs another platform's choice here: 'selectors' (macOS and the BSDs: no epoll) and
+# 'handles' (Windows: process handles, not fds) are tested on Linux that way.
+WAITER = os.environ.get('MPTREE_WAITER') or ''
 
 # A measurement aid only: stretches our timers by this factor, so that a run under valgrind
 # (50x slower) wakes the supervisor as often per unit of work as a real run does.
@@ -679,7 +683,7 @@ def owner_gone():
     is done yet."""
     try:
         exe = sys.executable
-        if not RUN_ID or not exe or not hasattr(os, 'posix_spawn') or not os.path.exists('/proc/self/environ'):
+        if not can_stop_run():
             return
         devnull = [(os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_RDWR, 0) for fd in (0, 1, 2)]
         pid = os.posix_spawn(exe, [exe, '-I', '-S', '-c', _STOPPER, RUN_ID, repr(OWNER_GONE_GRACE)],
@@ -690,6 +694,13 @@ def owner_gone():
             pass                    # the program reaps children itself (waitpid(-1))
     except Exception:
         fail('owner gone')
+
+
+def can_stop_run():
+    """Whether owner_gone can find and end the run here: Linux (/proc, posix_spawn). On
+    macOS and Windows it cannot yet (docs/runtime.md, "A run's lifetime")."""
+    return bool(RUN_ID and sys.executable and hasattr(os, 'posix_spawn')
+                and os.path.exists('/proc/self/environ'))
 
 
 def is_run_root():
@@ -856,7 +867,8 @@ def start_thread(p, fn, args):
         raise
 
 
-_real_fork = os.fork
+# None on Windows, which has no fork: install() then leaves os.fork alone.
+_real_fork = getattr(os, 'fork', None)
 
 
 def fork():
@@ -883,7 +895,7 @@ def _program_threads():
 
 
 fork.__name__ = fork.__qualname__ = 'fork'
-fork.__doc__ = _real_fork.__doc__
+fork.__doc__ = getattr(_real_fork, '__doc__', None)
 fork.__wrapped__ = _real_fork
 
 
@@ -1148,8 +1160,11 @@ def _remember_collected(p, pid, code):
         del p.collected[next(iter(p.collected))]
 
 
-def exit_status(pid):
-    """Exit code of a child without reaping it; None while it runs, False if already reaped."""
+def exit_status(pid, sentinel=None):
+    """Exit code of a child without reaping it; None while it runs, False if already reaped
+    (or, on Windows, its handle closed)."""
+    if not hasattr(os, 'waitid'):
+        return _handle_exit_status(sentinel)
     try:
         r = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
     except OSError:
@@ -1159,6 +1174,121 @@ def exit_status(pid):
     if r.si_code == os.CLD_EXITED:
         return r.si_status
     return -r.si_status
+
+
+# Windows: a process handle is signalled when the process ends; GetExitCodeProcess then
+# gives its code, and TerminateProcess's code (what Process.terminate() uses) is reported
+# as -SIGTERM, as multiprocessing.popen_spawn_win32 itself reports it. Nothing is reaped
+# there: the handle stays valid until the program's Popen closes it.
+_WIN_WAIT_OBJECT_0 = 0
+_WIN_TERMINATE = 0x10000
+
+
+def _handle_exit_status(handle):
+    if handle is None:
+        return False
+    try:
+        import _winapi
+        if _winapi.WaitForSingleObject(handle, 0) != _WIN_WAIT_OBJECT_0:
+            return None
+        code = _winapi.GetExitCodeProcess(handle)
+    except Exception:
+        return False
+    return -15 if code == _WIN_TERMINATE else code
+
+
+def waiter_kind():
+    """'epoll' (Linux), 'selectors' (other POSIX systems: child sentinels are pipe fds) or
+    'handles' (Windows, where sentinels are process handles that no selector takes:
+    multiprocessing.connection.wait, which waits on handles and sockets alike)."""
+    if WAITER in ('epoll', 'selectors', 'handles'):
+        return WAITER
+    try:
+        import select
+        if hasattr(select, 'epoll'):
+            return 'epoll'
+    except ImportError:
+        pass
+    return 'selectors' if os.name == 'posix' else 'handles'
+
+
+class _HandleWait(object):
+    """The 'handles' waiter: multiprocessing.connection.wait over a dict key -> waitable
+    (a sentinel, the session's socket object, the wake-up connection). Snapshots are taken
+    under the supervisor's lock; a key unregistered meanwhile is ignored when it fires."""
+
+    WAKE = -1
+
+    def __init__(self):
+        # Imported here, in the thread creating the supervisor (the program's, inside a
+        # start() or a queue's creation), never in ours: see _block_signals on imports.
+        from multiprocessing import connection
+        self._wait = connection.wait
+        self.wake_r, self.wake_w = connection.Pipe(duplex=False)
+        self.objects = {self.WAKE: self.wake_r}
+        self.wake_sent = [False]
+
+    def register(self, key, obj):
+        self.objects[key] = obj
+
+    def unregister(self, key):
+        self.objects.pop(key, None)
+
+    def wake(self):
+        # At most one byte waits in the pipe: a writer can never block on a full one.
+        if not self.wake_sent[0]:
+            self.wake_sent[0] = True
+            try:
+                self.wake_w.send_bytes(b'x')
+            except Exception:
+                self.wake_sent[0] = False
+
+    def drain(self):
+        self.wake_sent[0] = False
+        try:
+            while self.wake_r.poll():
+                self.wake_r.recv_bytes()
+        except Exception:
+            pass
+
+    # WaitForMultipleObjects takes at most 64 handles, and connection.wait before Python 3.13
+    # passes them in one call (ValueError past 63). Kept on every platform, so that the tests
+    # on Linux go through the same sharing as Windows does.
+    MAX_OBJECTS = 63
+    SHARED_TICK = 0.05
+
+    def select(self, items, timeout):
+        if len(items) <= self.MAX_OBJECTS:
+            return self._ready(items, timeout)
+        # More than one wait takes (a program with over 60 live children): the wake-up and
+        # the socket are in the wait, with as many sentinels as fit; the others are looked at
+        # without waiting, and the wait is cut to SHARED_TICK so that they are seen within it.
+        fixed = [it for it in items if not isinstance(it[1], int)]
+        sentinels = [it for it in items if isinstance(it[1], int)]
+        room = self.MAX_OBJECTS - len(fixed)
+        ready = []
+        for i in range(room, len(sentinels), self.MAX_OBJECTS):
+            ready.extend(self._ready(sentinels[i:i + self.MAX_OBJECTS], 0))
+        if ready:
+            return ready + self._ready(fixed, 0)
+        tick = self.SHARED_TICK if timeout is None else min(timeout, self.SHARED_TICK)
+        return self._ready(fixed + sentinels[:room], tick)
+
+    def _ready(self, items, timeout):
+        try:
+            got = self._wait([o for _, o in items], timeout)
+        except (OSError, ValueError):
+            # A handle closed under us (the program's Process.close() of a child not yet
+            # seen): each one that fails alone counts as ready, so the supervisor drops it
+            # (its status then reads False: collected by the program).
+            got = []
+            for _, o in items:
+                try:
+                    got.extend(self._wait([o], 0))
+                except (OSError, ValueError):
+                    got.append(o)
+        ready = set(id(o) for o in got)
+        return [key for key, o in items if id(o) in ready]
 
 
 class Supervisor(object):
@@ -1182,25 +1312,34 @@ class Supervisor(object):
         self.depth_every = DEPTH_INTERVAL
         self.sock_fd = None
         self.rbuf = b''
-        self.wake_r, self.wake_w = os.pipe()
-        os.set_blocking(self.wake_r, False)
-        os.set_blocking(self.wake_w, False)
         self.ep = None
         self.sel = None
-        try:
-            import select
-            self.ep = select.epoll()
-            self._IN = select.EPOLLIN
-            self._ONESHOT = select.EPOLLONESHOT
-            self.ep.register(self.wake_r, select.EPOLLIN)
-        except (ImportError, AttributeError):
-            import selectors
-            self.sel = selectors.DefaultSelector()
-            self.sel.register(self.wake_r, selectors.EVENT_READ)
+        self.handles = None
+        kind = waiter_kind()
+        if kind == 'handles':
+            self.handles = _HandleWait()
+            self.wake_r = _HandleWait.WAKE
+        else:
+            self.wake_r, self.wake_w = os.pipe()
+            os.set_blocking(self.wake_r, False)
+            os.set_blocking(self.wake_w, False)
+            if kind == 'epoll':
+                import select
+                self.ep = select.epoll()
+                self._IN = select.EPOLLIN
+                self._ONESHOT = select.EPOLLONESHOT
+                self.ep.register(self.wake_r, select.EPOLLIN)
+            else:
+                import selectors
+                self.sel = selectors.DefaultSelector()
+                self.sel.register(self.wake_r, selectors.EVENT_READ)
         self.watch_socket()
         start_thread(p, self._run, ())
 
     def wake(self):
+        if self.handles is not None:
+            self.handles.wake()
+            return
         try:
             os.write(self.wake_w, b'x')
         except OSError:
@@ -1215,6 +1354,10 @@ class Supervisor(object):
             with self.lock:
                 if self.ep is not None:
                     self.ep.register(fd, self._IN)
+                elif self.handles is not None:
+                    # The socket object: on Windows a socket is no waitable handle, and
+                    # connection.wait treats an object with fileno() as one to read.
+                    self.handles.register(fd, conn)
                 else:
                     import selectors
                     self.sel.register(fd, selectors.EVENT_READ)
@@ -1277,6 +1420,8 @@ class Supervisor(object):
                         # One-shot: an fd can never report twice, so no registration can
                         # turn into a busy loop.
                         self.ep.register(fd, self._IN | self._ONESHOT)
+                    elif self.handles is not None:
+                        self.handles.register(fd, fd)
                     else:
                         import selectors
                         self.sel.register(fd, selectors.EVENT_READ)
@@ -1294,6 +1439,8 @@ class Supervisor(object):
         try:
             if self.ep is not None:
                 self.ep.unregister(fd)
+            elif self.handles is not None:
+                self.handles.unregister(fd)
             else:
                 self.sel.unregister(fd)
         except (KeyError, ValueError, OSError):
@@ -1343,10 +1490,17 @@ class Supervisor(object):
         timeout = self._timeout()
         if self.ep is not None:
             events = [fd for fd, _ in self.ep.poll(-1 if timeout is None else timeout)]
+        elif self.handles is not None:
+            with self.lock:
+                items = list(self.handles.objects.items())
+            events = self.handles.select(items, timeout)
         else:
             events = [key.fd for key, _ in self.sel.select(timeout)]
         for fd in events:
             if fd == self.wake_r:
+                if self.handles is not None:
+                    self.handles.drain()
+                    continue
                 try:
                     while os.read(self.wake_r, 4096):
                         pass
@@ -1420,7 +1574,7 @@ class Supervisor(object):
                 return
             report_exit(st, code)
             return
-        code = exit_status(st.pid)
+        code = exit_status(st.pid, st.sentinel)
         if code is False:
             return    # the user's code reaped it meanwhile and reports
         if code is None:

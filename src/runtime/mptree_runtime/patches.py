@@ -599,29 +599,36 @@ def patch_util(mod):
         core.fail('atexit')
 
 
-def patch_popen_fork(mod):
-    Popen = mod.Popen
-    _FORK_POPEN[0] = Popen
-
-    def make_poll(orig):
-        def poll(self, *args, **kwargs):
-            if self.returncode is not None:
-                return orig(self, *args, **kwargs)    # collected already: nothing new
+def _collecting(orig):
+    # poll() of a fork/spawn Popen on POSIX, wait() of Windows' Popen (whose poll() calls
+    # wait(0)): the call that first finds the exit status reports the collection.
+    def collect(self, *args, **kwargs):
+        if self.returncode is not None:
+            return orig(self, *args, **kwargs)    # collected already: nothing new
+        try:
+            r = orig(self, *args, **kwargs)
+        except BaseException as e:
+            _hide(e, _getframe())
+            raise
+        if r is not None:
             try:
-                r = orig(self, *args, **kwargs)
-            except BaseException as e:
-                _hide(e, _getframe())
-                raise
-            if r is not None:
-                try:
-                    _collected(self, r)
-                except Exception:
-                    core.fail('poll')
-            return r
-        return poll
+                _collected(self, r)
+            except Exception:
+                core.fail('poll')
+        return r
+    return collect
 
+
+def patch_popen_fork(mod):
+    _FORK_POPEN[0] = mod.Popen
     # Only poll: wait() collects through poll() too.
-    _wrap(Popen, 'poll', make_poll)
+    _wrap(mod.Popen, 'poll', _collecting)
+
+
+def patch_popen_spawn_win32(mod):
+    # Windows: no fork, no zombies; the status is the process handle's exit code, read by
+    # wait() (poll() is wait(0)). start() announces these children as it does spawn ones.
+    _wrap(mod.Popen, 'wait', _collecting)
 
 
 def patch_popen_forkserver(mod):
@@ -1310,6 +1317,7 @@ PATCHERS = {
     'multiprocessing.popen_fork': patch_popen_fork,
     'multiprocessing.popen_forkserver': patch_popen_forkserver,
     'multiprocessing.popen_spawn_posix': lambda mod: None,   # inherits popen_fork's wrappers
+    'multiprocessing.popen_spawn_win32': patch_popen_spawn_win32,
     'multiprocessing.queues': patch_queues,
     'multiprocessing.spawn': patch_spawn,
     'multiprocessing.pool': patch_pool,
