@@ -182,9 +182,8 @@ def install():
 
     if hello_now:
         core.connection()
-        if (core.STOP_WHEN_GONE and core.can_stop_run() and identity.role is None
-                and identity.kind == 'python' and core.P.conn is not None
-                and core.is_run_root()):
+        if (core.STOP_WHEN_GONE and identity.role is None and identity.kind == 'python'
+                and core.P.conn is not None and core.can_stop_run() and core.is_run_root()):
             # The root must see its owner's hang-up even when it has nothing else for our
             # thread to watch (no children, no queue): that thread waits on the socket
             # without a timeout, costing nothing until something happens.
