@@ -383,6 +383,26 @@ class QueueDepthRead(unittest.TestCase):
         self.assertEqual(p.returncode, 0, err)
         self.assertNotIn(b'mptree', err)
 
+class TalksToAProgram(object):
+    """For tests that wait on what a running program reports."""
+
+    def _result(self, c, rid, timeout=10):
+        def find(msgs):
+            for m in msgs:
+                if m.get('type') == 'control.result' and m.get('id') == rid:
+                    return m
+        m = c.wait_for(find, timeout)
+        self.assertIsNotNone(m, 'no control.result %r' % rid)
+        return m
+
+    def _exited(self, c, pid, timeout=10):
+        def find(msgs):
+            for m in msgs:
+                if m.get('type') == 'process.exited' and m.get('pid') == pid:
+                    return m
+        return c.wait_for(find, timeout)
+
+
 # The supervisor of each waiter kind (core.waiter_kind; MPTREE_WAITER forces one) must see a
 # child's exit before the program collects it, take a control request from the socket and
 # read a queue's depth on its timer. 'selectors' is what macOS runs, 'handles' what Windows
@@ -403,7 +423,7 @@ if __name__ == '__main__':
     for k in kids:
         k.start()
     sup = core.P.sup
-    used = 'epoll' if sup.ep is not None else 'handles' if sup.handles is not None else 'selectors'
+    used = sup.waiter.kind
     print(json.dumps({'waiter': used, 'pids': [k.pid for k in kids], 'queue': q._mptree_id}),
           flush=True)
     sys.stdin.readline()
@@ -414,7 +434,7 @@ if __name__ == '__main__':
 
 
 # More children than one WaitForMultipleObjects call takes (63): the 'handles' waiter shares
-# its wait (see core._HandleWait.select), the others take them all at once. The first 70
+# its wait (see core._HandleWait._select), the others take them all at once. The first 70
 # children (watched first) stay alive, so only the last ten's exits can show that every
 # sentinel is looked at.
 MANY_PROG = r"""
@@ -439,7 +459,7 @@ if __name__ == '__main__':
 """
 
 
-class Waiters(unittest.TestCase):
+class Waiters(TalksToAProgram, unittest.TestCase):
     def test_more_children_than_one_wait_takes(self):
         for kind in ('epoll', 'handles'):
             with self.subTest(waiter=kind):
@@ -469,24 +489,19 @@ class Waiters(unittest.TestCase):
         info = json.loads(line)
         self.assertEqual(info['waiter'], kind)
         quits, sleeper = info['pids']
-
-        def exited(pid):
-            return lambda ms: [m for m in ms if m.get('type') == 'process.exited'
-                               and m.get('pid') == pid]
         # Exit seen by the waiter while the program has not joined anything yet.
-        first = c.wait_for(exited(quits), 10)
-        self.assertTrue(first, 'exit of a child the program has not joined: not seen')
-        self.assertEqual(first[0]['exitCode'], 3)
+        first = self._exited(c, quits)
+        self.assertIsNotNone(first, 'exit of a child the program has not joined: not seen')
+        self.assertEqual(first['exitCode'], 3)
         self.assertTrue(c.wait_for(lambda ms: [m for m in ms if m.get('type') == 'queue.depth'
                                                and [info['queue'], 2] in m['depths']], 10),
                         'no depth reading')
         c.send_control(p.pid, {'id': 1, 'op': 'terminate', 'pid': sleeper})
-        result = c.wait_for(lambda ms: [m for m in ms if m.get('type') == 'control.result'
-                                        and m.get('id') == 1], 10)
-        self.assertTrue(result and result[0]['ok'], result)
-        second = c.wait_for(exited(sleeper), 10)
-        self.assertTrue(second, 'terminated child: no exit')
-        self.assertEqual(second[0]['exitCode'], -15)
+        result = self._result(c, 1)
+        self.assertTrue(result['ok'], result)
+        second = self._exited(c, sleeper)
+        self.assertIsNotNone(second, 'terminated child: no exit')
+        self.assertEqual(second['exitCode'], -15)
         out, err = p.communicate(b'go\n', timeout=30)
         self.assertEqual(p.returncode, 0, err)
         self.assertEqual(json.loads(out), [3, -15])
@@ -736,7 +751,7 @@ if __name__ == '__main__':
                 self.assertEqual((out.returncode, out.stdout, out.stderr), (0, b'child\n0\n', b''), where)
 
 
-class LiveTests(unittest.TestCase):
+class LiveTests(TalksToAProgram, unittest.TestCase):
     """Control requests and zombies: the test talks to a running program."""
 
     def _start(self, name, method):
@@ -749,21 +764,6 @@ class LiveTests(unittest.TestCase):
         self.addCleanup(lambda: p.poll() is None and p.kill())
         return c, p
 
-    def _result(self, c, rid, timeout=10):
-        def find(msgs):
-            for m in msgs:
-                if m.get('type') == 'control.result' and m.get('id') == rid:
-                    return m
-        m = c.wait_for(find, timeout)
-        self.assertIsNotNone(m, 'no control.result %r' % rid)
-        return m
-
-    def _exited(self, c, pid, timeout=10):
-        def find(msgs):
-            for m in msgs:
-                if m.get('type') == 'process.exited' and m.get('pid') == pid:
-                    return m
-        return c.wait_for(find, timeout)
 
     def test_control(self):
         for method in ('fork', 'forkserver'):

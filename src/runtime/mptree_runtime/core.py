@@ -1201,7 +1201,7 @@ def waiter_kind():
     """'epoll' (Linux), 'selectors' (other POSIX systems: child sentinels are pipe fds) or
     'handles' (Windows, where sentinels are process handles that no selector takes:
     multiprocessing.connection.wait, which waits on handles and sockets alike)."""
-    if WAITER in ('epoll', 'selectors', 'handles'):
+    if WAITER in WAITERS:
         return WAITER
     try:
         import select
@@ -1212,27 +1212,112 @@ def waiter_kind():
     return 'selectors' if os.name == 'posix' else 'handles'
 
 
-class _HandleWait(object):
-    """The 'handles' waiter: multiprocessing.connection.wait over a dict key -> waitable
-    (a sentinel, the session's socket object, the wake-up connection). Snapshots are taken
-    under the supervisor's lock; a key unregistered meanwhile is ignored when it fires."""
+# The supervisor's waiters. Each takes the session's socket and child sentinels, is woken
+# from any thread, and returns from wait() the keys (fds, or handles) that are ready, its
+# own wake-up drained and left out. Registration happens under the supervisor's lock.
 
-    WAKE = -1
+class _PipeWake(object):
+    """A non-blocking pipe as wake-up, for the fd-based waiters."""
 
     def __init__(self):
+        self.wake_r, self.wake_w = os.pipe()
+        os.set_blocking(self.wake_r, False)
+        os.set_blocking(self.wake_w, False)
+
+    def wake(self):
+        try:
+            os.write(self.wake_w, b'x')
+        except OSError:
+            pass    # full: a wake-up is pending anyway
+
+    def _drained(self, ready):
+        if self.wake_r not in ready:
+            return ready
+        try:
+            while os.read(self.wake_r, 4096):
+                pass
+        except OSError:
+            pass
+        return [fd for fd in ready if fd != self.wake_r]
+
+
+class _EpollWait(_PipeWake):
+    kind = 'epoll'
+
+    def __init__(self, lock):
+        _PipeWake.__init__(self)
+        import select
+        self.ep = select.epoll()
+        self._IN = select.EPOLLIN
+        self._ONESHOT = select.EPOLLONESHOT
+        self.ep.register(self.wake_r, self._IN)
+
+    def watch_socket(self, fd, conn):
+        self.ep.register(fd, self._IN)
+
+    def watch_sentinel(self, fd):
+        # One-shot: an fd can never report twice, so no registration can turn into a
+        # busy loop.
+        self.ep.register(fd, self._IN | self._ONESHOT)
+
+    def unregister(self, fd):
+        self.ep.unregister(fd)
+
+    def wait(self, timeout):
+        return self._drained([fd for fd, _ in self.ep.poll(-1 if timeout is None else timeout)])
+
+
+class _SelectorWait(_PipeWake):
+    kind = 'selectors'
+
+    def __init__(self, lock):
+        _PipeWake.__init__(self)
+        import selectors
+        self.sel = selectors.DefaultSelector()
+        self._READ = selectors.EVENT_READ
+        self.sel.register(self.wake_r, self._READ)
+
+    def watch_socket(self, fd, conn):
+        self.sel.register(fd, self._READ)
+
+    def watch_sentinel(self, fd):
+        self.sel.register(fd, self._READ)
+
+    def unregister(self, fd):
+        self.sel.unregister(fd)
+
+    def wait(self, timeout):
+        return self._drained([key.fd for key, _ in self.sel.select(timeout)])
+
+
+class _HandleWait(object):
+    """multiprocessing.connection.wait over a dict key -> waitable (a sentinel, the
+    session's socket object, the wake-up connection). A snapshot is taken under the
+    supervisor's lock; a key unregistered meanwhile is ignored by the supervisor."""
+
+    kind = 'handles'
+    WAKE = object()
+
+    def __init__(self, lock):
         # Imported here, in the thread creating the supervisor (the program's, inside a
         # start() or a queue's creation), never in ours: see _block_signals on imports.
         from multiprocessing import connection
         self._wait = connection.wait
+        self.lock = lock
         self.wake_r, self.wake_w = connection.Pipe(duplex=False)
         self.objects = {self.WAKE: self.wake_r}
         self.wake_sent = [False]
 
-    def register(self, key, obj):
-        self.objects[key] = obj
+    def watch_socket(self, fd, conn):
+        # The socket object: on Windows a socket is no waitable handle, and
+        # connection.wait treats an object with fileno() as one to read.
+        self.objects[fd] = conn
 
-    def unregister(self, key):
-        self.objects.pop(key, None)
+    def watch_sentinel(self, fd):
+        self.objects[fd] = fd
+
+    def unregister(self, fd):
+        del self.objects[fd]
 
     def wake(self):
         # At most one byte waits in the pipe: a writer can never block on a full one.
@@ -1243,13 +1328,19 @@ class _HandleWait(object):
             except Exception:
                 self.wake_sent[0] = False
 
-    def drain(self):
+    def wait(self, timeout):
+        with self.lock:
+            items = list(self.objects.items())
+        ready = self._select(items, timeout)
+        if self.WAKE not in ready:
+            return ready
         self.wake_sent[0] = False
         try:
             while self.wake_r.poll():
                 self.wake_r.recv_bytes()
         except Exception:
             pass
+        return [key for key in ready if key is not self.WAKE]
 
     # WaitForMultipleObjects takes at most 64 handles, and connection.wait before Python 3.13
     # passes them in one call (ValueError past 63). Kept on every platform, so that the tests
@@ -1257,7 +1348,7 @@ class _HandleWait(object):
     MAX_OBJECTS = 63
     SHARED_TICK = 0.05
 
-    def select(self, items, timeout):
+    def _select(self, items, timeout):
         if len(items) <= self.MAX_OBJECTS:
             return self._ready(items, timeout)
         # More than one wait takes (a program with over 60 live children): the wake-up and
@@ -1291,9 +1382,13 @@ class _HandleWait(object):
         return [key for key, o in items if id(o) in ready]
 
 
+WAITERS = {'epoll': _EpollWait, 'selectors': _SelectorWait, 'handles': _HandleWait}
+
+
 class Supervisor(object):
     """One thread per process: waits on child sentinels, the socket (control requests) and
-    a wake-up pipe; flushes counters. Blocks in epoll/select, never polls busily.
+    a wake-up; flushes counters. Blocks in its waiter (epoll, selectors or process handles:
+    waiter_kind), never polls busily.
 
     A child is watched only once it is GRACE old: most short children are joined by the
     program first (join reports exited+reaped itself), so this thread is not woken for
@@ -1312,38 +1407,12 @@ class Supervisor(object):
         self.depth_every = DEPTH_INTERVAL
         self.sock_fd = None
         self.rbuf = b''
-        self.ep = None
-        self.sel = None
-        self.handles = None
-        kind = waiter_kind()
-        if kind == 'handles':
-            self.handles = _HandleWait()
-            self.wake_r = _HandleWait.WAKE
-        else:
-            self.wake_r, self.wake_w = os.pipe()
-            os.set_blocking(self.wake_r, False)
-            os.set_blocking(self.wake_w, False)
-            if kind == 'epoll':
-                import select
-                self.ep = select.epoll()
-                self._IN = select.EPOLLIN
-                self._ONESHOT = select.EPOLLONESHOT
-                self.ep.register(self.wake_r, select.EPOLLIN)
-            else:
-                import selectors
-                self.sel = selectors.DefaultSelector()
-                self.sel.register(self.wake_r, selectors.EVENT_READ)
+        self.waiter = WAITERS[waiter_kind()](self.lock)
         self.watch_socket()
         start_thread(p, self._run, ())
 
     def wake(self):
-        if self.handles is not None:
-            self.handles.wake()
-            return
-        try:
-            os.write(self.wake_w, b'x')
-        except OSError:
-            pass
+        self.waiter.wake()
 
     def watch_socket(self):
         conn = self.p.conn
@@ -1352,15 +1421,7 @@ class Supervisor(object):
         try:
             fd = conn.fileno()
             with self.lock:
-                if self.ep is not None:
-                    self.ep.register(fd, self._IN)
-                elif self.handles is not None:
-                    # The socket object: on Windows a socket is no waitable handle, and
-                    # connection.wait treats an object with fileno() as one to read.
-                    self.handles.register(fd, conn)
-                else:
-                    import selectors
-                    self.sel.register(fd, selectors.EVENT_READ)
+                self.waiter.watch_socket(fd, conn)
                 self.sock_fd = fd
             self.wake()
         except Exception:
@@ -1416,15 +1477,7 @@ class Supervisor(object):
                 if old is not None:
                     self._unregister(fd)
                 try:
-                    if self.ep is not None:
-                        # One-shot: an fd can never report twice, so no registration can
-                        # turn into a busy loop.
-                        self.ep.register(fd, self._IN | self._ONESHOT)
-                    elif self.handles is not None:
-                        self.handles.register(fd, fd)
-                    else:
-                        import selectors
-                        self.sel.register(fd, selectors.EVENT_READ)
+                    self.waiter.watch_sentinel(fd)
                 except (OSError, ValueError, KeyError):
                     continue
                 self.watch[fd] = st
@@ -1437,12 +1490,7 @@ class Supervisor(object):
 
     def _unregister(self, fd):
         try:
-            if self.ep is not None:
-                self.ep.unregister(fd)
-            elif self.handles is not None:
-                self.handles.unregister(fd)
-            else:
-                self.sel.unregister(fd)
+            self.waiter.unregister(fd)
         except (KeyError, ValueError, OSError):
             pass
 
@@ -1487,26 +1535,8 @@ class Supervisor(object):
         return t
 
     def _step(self):
-        timeout = self._timeout()
-        if self.ep is not None:
-            events = [fd for fd, _ in self.ep.poll(-1 if timeout is None else timeout)]
-        elif self.handles is not None:
-            with self.lock:
-                items = list(self.handles.objects.items())
-            events = self.handles.select(items, timeout)
-        else:
-            events = [key.fd for key, _ in self.sel.select(timeout)]
-        for fd in events:
-            if fd == self.wake_r:
-                if self.handles is not None:
-                    self.handles.drain()
-                    continue
-                try:
-                    while os.read(self.wake_r, 4096):
-                        pass
-                except OSError:
-                    pass
-            elif fd == self.sock_fd:
+        for fd in self.waiter.wait(self._timeout()):
+            if fd == self.sock_fd:
                 self._read_socket()
             else:
                 with self.lock:
