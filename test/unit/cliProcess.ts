@@ -24,7 +24,7 @@ export function startInGroup(args: string[], truthFile: string, readyTimeoutMs =
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   const ready = async () => {
     const deadline = Date.now() + readyTimeoutMs;
-    while (!stdout.includes('ready')) {
+    while (!stdout.includes('ready\n')) {
       if (Date.now() > deadline) throw new Error(`fixture never got ready:\n${stderr}`);
       await new Promise((r) => setTimeout(r, 20));
     }
