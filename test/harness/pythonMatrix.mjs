@@ -8,20 +8,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const SUPPORTED = ['3.8', '3.9', '3.10', '3.11', '3.12', '3.13'];
-
-const argv = process.argv.slice(2);
-const flag = (name) => argv.includes(name);
-const option = (name) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
-const wanted = option('--versions')?.split(',').filter(Boolean) ?? SUPPORTED;
+export const SUPPORTED_PYTHONS = ['3.8', '3.9', '3.10', '3.11', '3.12', '3.13'];
 const cliTests = path.join(root, 'out', 'test', 'unit', 'cli.test.js');
-const withCli = !flag('--no-cli');
 
 /** What `python -c` says of itself: "3.12.1 /path/to/python3.12", or null. */
 function probe(command) {
@@ -35,7 +26,7 @@ function probe(command) {
 }
 
 /** pyenv's builds first (newest patch release), then `python3.X` on PATH. */
-function find(minor) {
+export function findPython(minor) {
   const looked = [];
   const pyenvRoot = process.env.PYENV_ROOT || path.join(os.homedir(), '.pyenv');
   const versionsDir = path.join(pyenvRoot, 'versions');
@@ -86,44 +77,59 @@ function nodeTestSummary(out) {
   return `${count('pass')} passed, ${count('fail')} failed`;
 }
 
-const lines = [];
-let failed = false;
-for (const minor of wanted) {
-  const found = find(minor);
-  if (found.missing) {
-    lines.push(`python ${minor}: SKIPPED, ${found.missing}`);
-    console.log(`\n--- python ${minor}: skipped, ${found.missing}`);
-    continue;
+async function main() {
+  const argv = process.argv.slice(2);
+  const option = (name) => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const wanted = option('--versions')?.split(',').filter(Boolean) ?? SUPPORTED_PYTHONS;
+  const withCli = !argv.includes('--no-cli');
+  const lines = [];
+  let failed = false;
+  for (const minor of wanted) {
+    const found = findPython(minor);
+    if (found.missing) {
+      lines.push(`python ${minor}: SKIPPED, ${found.missing}`);
+      console.log(`\n--- python ${minor}: skipped, ${found.missing}`);
+      continue;
+    }
+    console.log(`\n--- python ${found.version} (${found.command})`);
+    // The suite's children use sys.executable, so the interpreter running it is the one tested.
+    const suite = await run(found.command, ['-m', 'unittest', 'discover', '-s', 'test/python', '-t', '.'], { ...process.env });
+    const suiteOk = suite.code === 0;
+    let line = `python ${found.version}: runtime suite ${unittestSummary(suite.out)} (${suite.seconds.toFixed(0)} s)`;
+    if (!suiteOk) console.log(suite.out);
+    let cliOk = true;
+    if (withCli && fs.existsSync(cliTests)) {
+      // mptree run finds `python3` on PATH (src/core/python.ts), so a folder with that name
+      // for this version, first on PATH, makes every CLI test run its programs with it.
+      const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'mptree-matrix-'));
+      fs.symlinkSync(found.executable, path.join(bin, 'python3'));
+      const cli = await run(process.execPath, ['--test', cliTests], {
+        ...process.env,
+        PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}`,
+      });
+      fs.rmSync(bin, { recursive: true, force: true });
+      cliOk = cli.code === 0;
+      line += `; CLI fixture trees ${nodeTestSummary(cli.out)} (${cli.seconds.toFixed(0)} s)`;
+      if (!cliOk) console.log(cli.out);
+    } else if (withCli) {
+      // A pass that cannot run is a failure, not a quiet omission.
+      line += '; CLI fixture trees NOT RUN (out/test/unit/cli.test.js missing: npm run build && npm run compile-tests)';
+      cliOk = false;
+    }
+    line = `${line}: ${suiteOk && cliOk ? 'ok' : 'FAILED'}`;
+    failed ||= !(suiteOk && cliOk);
+    console.log(line);
+    lines.push(line);
   }
-  console.log(`\n--- python ${found.version} (${found.command})`);
-  // The suite's children use sys.executable, so the interpreter running it is the one tested.
-  const suite = await run(found.command, ['-m', 'unittest', 'discover', '-s', 'test/python', '-t', '.'], { ...process.env });
-  const suiteOk = suite.code === 0;
-  let line = `python ${found.version}: runtime suite ${unittestSummary(suite.out)} (${suite.seconds.toFixed(0)} s)`;
-  if (!suiteOk) console.log(suite.out);
-  let cliOk = true;
-  if (withCli && fs.existsSync(cliTests)) {
-    // mptree run finds `python3` on PATH (src/core/python.ts), so a folder with that name
-    // for this version, first on PATH, makes every CLI test run its programs with it.
-    const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'mptree-matrix-'));
-    fs.symlinkSync(found.executable, path.join(bin, 'python3'));
-    const cli = await run(process.execPath, ['--test', cliTests], {
-      ...process.env,
-      PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}`,
-    });
-    fs.rmSync(bin, { recursive: true, force: true });
-    cliOk = cli.code === 0;
-    line += `; CLI fixture trees ${nodeTestSummary(cli.out)} (${cli.seconds.toFixed(0)} s)`;
-    if (!cliOk) console.log(cli.out);
-  } else if (withCli) {
-    line += '; CLI fixture trees not run (out/test/unit/cli.test.js missing: npm run build && npm run compile-tests)';
-  }
-  line = `${line}: ${suiteOk && cliOk ? 'ok' : 'FAILED'}`;
-  failed ||= !(suiteOk && cliOk);
-  console.log(line);
-  lines.push(line);
+
+  console.log('\n=== Python version matrix');
+  for (const line of lines) console.log(line);
+  const ran = lines.filter((l) => !l.includes('SKIPPED')).length;
+  if (ran === 0) console.log('no supported Python version was found: the matrix ran nothing');
+  process.exitCode = failed || ran === 0 ? 1 : 0;
 }
 
-console.log('\n=== Python version matrix');
-for (const line of lines) console.log(line);
-process.exitCode = failed ? 1 : 0;
+if (import.meta.url === pathToFileURL(process.argv[1]).href) await main();
