@@ -95,7 +95,7 @@ function checkPrerequisites() {
   if (!existsSync('/usr/include/krb5.h') && !existsSync('/usr/include/gssapi/gssapi.h')) missing.push('libkrb5-dev');
   if (missing.length) {
     throw new Error(`missing Debian packages: ${missing.join(' ')} `
-      + `(apt-get install -y ${missing.join(' ')}; .ci/run does this)`);
+      + `(apt-get install -y ${missing.join(' ')}; npm test does this itself as root)`);
   }
   const major = Number(process.versions.node.split('.')[0]);
   if (major !== 20) {
