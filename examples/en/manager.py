@@ -2,7 +2,8 @@
 #
 # In the Processes tree: a helper process, the Manager's server (shown while
 # "Show Helper Processes" is on), and two children "worker-0" and "worker-1" that write into
-# the dict and the list and put into the queue; both exit with code 0 and are joined. A
+# the dict and the list and put into the queue; both exit with code 0 (worker-0 may be
+# collected by worker-1's start() before its join(), see the value_array example). A
 # Manager queue node shows the 2 items put and then the 2 taken by main. When the "with"
 # block ends, the server process exits too.
 # In the timeline: the server's lane spans the whole "with" block.

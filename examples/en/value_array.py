@@ -1,9 +1,11 @@
 # Value and Array: numbers in shared memory that every process sees.
 #
-# In the Processes tree: four children "adder-0" to "adder-3", each exits with code 0 and is
-# joined. The program itself exits with code 0 only if the shared counter reached 4000 and
-# each slot of the array holds its worker's square (exit code 1 otherwise): the run's exit
-# code is shown on its node. (Values and Arrays are not nodes of the tree.)
+# In the Processes tree: four children "adder-0" to "adder-3", each exits with code 0 (one
+# that ends before the next start() is collected by that start(), which shows as "not
+# joined" even though join() is called later). The program itself exits with code 0 only if
+# the shared counter reached 4000 and each slot of the array holds its worker's square (exit
+# code 1 otherwise): the run's exit code is shown on its node. (Values and Arrays are not
+# nodes of the tree.)
 # In the timeline: four short lanes side by side.
 # Ends on its own in about a second.
 import multiprocessing as mp

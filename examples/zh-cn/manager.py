@@ -2,7 +2,7 @@
 #
 # 进程树里：一个辅助进程，即 Manager 的服务进程（"Show Helper Processes" 打开时显示），
 # 以及两个子进程 "worker-0" 和 "worker-1"，它们写入字典和列表、向队列 put；两个都以
-# 退出码 0 结束并被 join。一个 Manager 队列节点显示 put 进去的 2 项，以及随后被主进程
+# 退出码 0 结束（worker-0 可能在 join() 之前就被 worker-1 的 start() 回收，见 value_array 示例）。一个 Manager 队列节点显示 put 进去的 2 项，以及随后被主进程
 # 取走的 2 项。"with" 块结束时，服务进程也随之退出。
 # 时间线里：服务进程的泳道覆盖整个 "with" 块。
 # 约一秒后自行结束。

@@ -6,7 +6,15 @@ import * as fs from 'node:fs';
 
 /** Linux pids whose environment carries MPTREE_RUN_ID=runId. */
 export function processesOfRun(runId: string): number[] {
-  const entry = `MPTREE_RUN_ID=${runId}`;
+  return processesWithEnvironment('MPTREE_RUN_ID', runId);
+}
+
+/**
+ * Linux pids whose environment carries name=value: a test that starts the CLI with a
+ * variable of its own finds every process of that run, whatever run id the CLI chose.
+ */
+export function processesWithEnvironment(name: string, value: string): number[] {
+  const entry = `${name}=${value}`;
   const found: number[] = [];
   for (const name of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
@@ -21,11 +29,20 @@ export function processesOfRun(runId: string): number[] {
 
 /** Waits up to `ms` for the run to have no live process; returns those still left. */
 export async function processesLeftAfter(runId: string, ms: number): Promise<number[]> {
+  return waitUntilNone(() => processesOfRun(runId), ms);
+}
+
+/** Waits up to `ms` for no live process to carry name=value; returns those still left. */
+export async function processesWithEnvironmentLeftAfter(name: string, value: string, ms: number): Promise<number[]> {
+  return waitUntilNone(() => processesWithEnvironment(name, value), ms);
+}
+
+async function waitUntilNone(list: () => number[], ms: number): Promise<number[]> {
   const deadline = Date.now() + ms;
-  let left = processesOfRun(runId);
+  let left = list();
   while (left.length > 0 && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 50));
-    left = processesOfRun(runId);
+    left = list();
   }
   return left;
 }
