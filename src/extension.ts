@@ -13,6 +13,7 @@ import { ProcessDecorationProvider } from './vscode/tree/decorations';
 import type { TreeNode } from './vscode/tree/nodes';
 import { ProcessTreeProvider, type TreeOptions } from './vscode/tree/processTreeProvider';
 import { registerBeyondTreeFeatures, type BeyondApi } from './vscode/features';
+import { WalkthroughProgress } from './vscode/walkthroughProgress';
 
 /** Returned by activate(): the integration tests read the live tree through it. */
 export interface MptreeApi {
@@ -25,6 +26,8 @@ export interface MptreeApi {
   readonly log: vscode.LogOutputChannel;
   /** Hints, timeline, export/import (src/vscode/features.ts). */
   readonly beyond: BeyondApi;
+  /** Which of the walkthrough's events have happened (src/vscode/walkthroughProgress.ts). */
+  readonly walkthrough: WalkthroughProgress;
 }
 
 let runManager: RunManager | undefined;
@@ -39,7 +42,7 @@ export function activate(context: vscode.ExtensionContext): MptreeApi {
   const treeView = vscode.window.createTreeView(VIEW_ID, { treeDataProvider: treeProvider, canSelectMany: true, showCollapseAll: true });
   treeProvider.setVisible(treeView.visible);
   const statusBar = new ProcessStatusBar(runs);
-  const services: Services = { runs, tree: treeProvider, treeView, log };
+  const services: Services = { runs, tree: treeProvider, treeView, log, extension: context };
 
   context.subscriptions.push(
     // Disposed in this order (after deactivate): the runs' processes go first, the log last.
@@ -73,9 +76,11 @@ export function activate(context: vscode.ExtensionContext): MptreeApi {
   context.subscriptions.push(
     beyond.imported.onDidChangeRuns(() => void vscode.commands.executeCommand('setContext', 'mptree.hasOpenedRuns', beyond.imported.runs.length > 0)),
   );
+  const walkthrough = new WalkthroughProgress(runs, beyond.hints);
+  context.subscriptions.push(walkthrough);
   treeProvider.setHintLines((key) => beyond.hints.tooltipLines(key));
   beyond.importedTree.setHintLines((key) => beyond.hints.tooltipLines(key));
-  return { runs, treeProvider, treeView, statusBar, log, beyond, activationMs: performance.now() - activationStarted };
+  return { runs, treeProvider, treeView, statusBar, log, beyond, walkthrough, activationMs: performance.now() - activationStarted };
 }
 
 /**

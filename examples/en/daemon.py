@@ -1,7 +1,7 @@
 # Daemon and non-daemon children: what happens to each when the main process's code ends.
 #
 # In the Processes tree: "heartbeat" is marked daemon. It would beat forever, but when main's
-# code ends multiprocessing terminates every daemon child: it ends "killed by SIGTERM"
+# code ends multiprocessing terminates every daemon child: it ends by "SIGTERM"
 # (exit code -15), with a "!" hint: daemon-killed-with-parent. "writer" is not a daemon:
 # main waits for it at exit (without any join() in the code), and it ends with exit code 0.
 # In the timeline: heartbeat's lane stops exactly where main's code ends; writer's goes on a

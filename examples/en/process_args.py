@@ -2,7 +2,7 @@
 #
 # In the Processes tree: MainProcess with two children, "greeter-ada" and "greeter-lin",
 # each with its own pid and "target: greet" in its tooltip. Both end with exit code 0 and
-# show "joined": the main process waited for them with join().
+# their tooltips say "Joined: yes": the main process waited for them with join().
 # In the timeline: two lanes side by side; greeter-lin's is longer (it greets three times).
 # Ends on its own in about two seconds.
 import multiprocessing as mp

@@ -2,7 +2,7 @@
 #
 # In the Processes tree: "quick" ends by itself with exit code 0. "sleeper" would sleep for
 # a minute: join(timeout=1) comes back while it is still running, then terminate() sends it
-# SIGTERM and it ends "killed by SIGTERM" (exit code -15). Both are joined.
+# SIGTERM and it ends by "SIGTERM" (exit code -15). Both are joined.
 # In the timeline: sleeper's lane stops about a second after it started, where terminate()
 # was called.
 # Ends on its own in about two seconds.

@@ -2,7 +2,7 @@
 #
 # 进程树（Processes）里：主进程 MainProcess 下有两个子进程 "greeter-ada" 和 "greeter-lin"，
 # 各有自己的进程号（pid），提示（tooltip）里写着 "target: greet"。两个都以退出码 0 结束，
-# 并标为 "joined"：主进程用 join() 等待了它们。
+# 提示里写着 "Joined: yes"：主进程用 join() 等待了它们。
 # 时间线（Timeline）里：两条并排的泳道；greeter-lin 的更长（它打了三次招呼）。
 # 约两秒后自行结束。
 import multiprocessing as mp

@@ -1,7 +1,7 @@
 # start、is_alive、带超时的 join、terminate。
 #
 # 进程树里："quick" 自己结束，退出码 0。"sleeper" 本来要睡一分钟：join(timeout=1) 返回时
-# 它还在运行，随后 terminate() 向它发送 SIGTERM，它以 "killed by SIGTERM"（退出码 -15）
+# 它还在运行，随后 terminate() 向它发送 SIGTERM，它以 "SIGTERM"（退出码 -15）
 # 结束。两个都被 join。
 # 时间线里：sleeper 的泳道在启动约一秒后、调用 terminate() 的地方停止。
 # 约两秒后自行结束。

@@ -15,6 +15,7 @@ export enum CommandId {
   CopyPid = 'mptree.copyPid',
   ClearExited = 'mptree.clearExited',
   Refresh = 'mptree.refresh',
+  OpenExample = 'mptree.openExample',
   // Registered by registerBeyondTreeFeatures (src/vscode/features.ts).
   ShowTimeline = 'mptree.showTimeline',
   ExportRun = 'mptree.exportRun',
@@ -32,3 +33,21 @@ export enum ContextKey {
   HasLiveRuns = 'mptree.hasLiveRuns',
   HasRuns = 'mptree.hasRuns',
 }
+
+/**
+ * Context keys set once each thing the walkthrough teaches has happened for real: its steps
+ * complete on them (`completionEvents: onContext:<key>`). Set, never unset: a step done stays
+ * done.
+ */
+export enum WalkthroughKey {
+  RunStarted = 'mptree.walkthrough.runStarted',
+  /** A child seen as a zombie was then joined (by the program or the Join command). */
+  ZombieJoined = 'mptree.walkthrough.zombieJoined',
+  DaemonKilledWithParent = 'mptree.walkthrough.daemonKilledWithParent',
+  QueueFull = 'mptree.walkthrough.queueFull',
+  PoolSeen = 'mptree.walkthrough.poolSeen',
+  WorkerPausedInDebugger = 'mptree.walkthrough.workerPausedInDebugger',
+}
+
+/** The walkthrough's id, as `openWalkthrough` takes it: `publisher.name#id`. */
+export const WALKTHROUGH_ID = 'mptree.learn';

@@ -11,4 +11,6 @@ export interface Services {
   readonly tree: ProcessTreeProvider;
   readonly treeView: vscode.TreeView<TreeNode>;
   readonly log: vscode.LogOutputChannel;
+  /** Where the extension's files are (the shipped examples) and where it may write its own. */
+  readonly extension: Pick<vscode.ExtensionContext, 'extensionUri' | 'globalStorageUri'>;
 }

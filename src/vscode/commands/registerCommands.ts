@@ -10,6 +10,7 @@ import { copyPid } from './copyPid';
 import { debugFile } from './debugFile';
 import { joinProcess } from './joinProcess';
 import { killProcess } from './killProcess';
+import { openExample } from './openExample';
 import { refresh } from './refresh';
 import { runActiveFile } from './runActiveFile';
 import { runFile } from './runFile';
@@ -32,6 +33,7 @@ const handlers: Record<Exclude<CommandId, ElsewhereCommandId>, Handler> = {
   [CommandId.CopyPid]: copyPid,
   [CommandId.ClearExited]: clearExited,
   [CommandId.Refresh]: refresh,
+  [CommandId.OpenExample]: openExample,
 };
 
 export function registerCommands(services: Services): vscode.Disposable[] {
