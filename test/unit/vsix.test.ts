@@ -1,4 +1,5 @@
-// The .vsix holds the bundle, the Python runtime and the docs, and none of the sources, tests,
+// The .vsix holds the bundle, the Python runtime, the examples, the walkthrough and the docs
+// (with the README's images), and none of the sources, tests,
 // node_modules or source maps. The package is built from a staged copy of the repository with
 // the current dist/ (the prepublish build is dropped from the copy), so this test never
 // rewrites dist/ while other test files run against it in parallel.
@@ -8,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { EXAMPLE_LANGUAGES, EXAMPLES } from '../../src/core/examples';
 
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
 
@@ -66,7 +68,7 @@ function stageRepository(): string {
   return stage;
 }
 
-test('the .vsix ships the bundle and the Python runtime, and no sources, tests or maps', () => {
+test('the .vsix ships the bundle, the Python runtime, the examples and the walkthrough, and no sources, tests or maps', () => {
   if (!fs.existsSync(path.join(repoRoot, 'dist', 'extension.js'))) {
     const built = spawnSync('npm', ['run', 'build'], { cwd: repoRoot, stdio: 'inherit' });
     assert.equal(built.status, 0, 'npm run build failed');
@@ -85,11 +87,29 @@ test('the .vsix ships the bundle and the Python runtime, and no sources, tests o
       'extension/dist/extension.js',
       'extension/dist/runtime/sitecustomize.py',
       'extension/media/mptree.svg',
+      'extension/media/mptree.png',
+      'extension/package.nls.json',
+      'extension/package.nls.zh-cn.json',
       'extension/readme.md',
       'extension/changelog.md',
       'extension/LICENSE.txt',
     ]) {
       assert.ok(names.includes(required), `${required} missing from the .vsix; it holds:\n${names.join('\n')}`);
+    }
+    // Every example in every language, every walkthrough page and what the README shows.
+    const manifest = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8'));
+    const shipped = (rel: string) => assert.ok(names.includes(`extension/${rel}`), `${rel} missing from the .vsix`);
+    shipped(manifest.icon);
+    for (const { id } of EXAMPLES) for (const language of EXAMPLE_LANGUAGES) shipped(`examples/${language}/${id}.py`);
+    for (const walkthrough of manifest.contributes.walkthroughs) {
+      for (const step of walkthrough.steps) {
+        shipped(step.media.markdown);
+        shipped(step.media.markdown.replace(/\.md$/, '.nls.zh-cn.md'));
+      }
+    }
+    const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+    for (const [, image] of readme.matchAll(/!\[[^\]]*\]\(([^)\s]+)\)/g)) {
+      if (!/^\w+:/.test(image)) shipped(image.replace(/^\.\//, ''));
     }
     const unwanted = names.filter((n) =>
       /^extension\/(src|test|out|node_modules|bench|\.vscode|\.ci)\//.test(n)
