@@ -15,19 +15,20 @@ export interface HintSource {
 }
 
 export class WalkthroughProgress implements vscode.Disposable {
-  private readonly done = new Set<WalkthroughKey>();
+  /** Each key set so far, with the run that set it. */
+  private readonly done = new Map<WalkthroughKey, string>();
   /** Keys of processes seen as zombies, until joined or the step is done. */
   private readonly zombies = new Set<string>();
-  private readonly reachedEmitter = new vscode.EventEmitter<WalkthroughKey>();
-  /** A key was set (for the first time). */
-  readonly onDidReach: vscode.Event<WalkthroughKey> = this.reachedEmitter.event;
+  private readonly reachedEmitter = new vscode.EventEmitter<{ key: WalkthroughKey; runId: string }>();
+  /** A key was set (for the first time), by that run. */
+  readonly onDidReach = this.reachedEmitter.event;
   private readonly subscriptions: vscode.Disposable[];
 
   constructor(runs: RunManager, hints: HintSource) {
     this.subscriptions = [
       this.reachedEmitter,
       runs.onDidChangeRuns((run) => {
-        if (run && run.info.rootPid !== null) this.reach(WalkthroughKey.RunStarted);
+        if (run && run.info.rootPid !== null) this.reach(WalkthroughKey.RunStarted, run.info.runId);
       }),
       runs.onDidChangeModel(({ run: view, change }) => {
         // Only the nodes this change touched, and nothing once every key is set.
@@ -41,39 +42,49 @@ export class WalkthroughProgress implements vscode.Disposable {
           if (p.state === 'zombie' && !this.done.has(WalkthroughKey.ZombieJoined)) this.zombies.add(key);
           if (p.joined && this.zombies.has(key)) {
             this.zombies.clear();
-            this.reach(WalkthroughKey.ZombieJoined);
+            this.reach(WalkthroughKey.ZombieJoined, p.runId);
           }
-          if (p.paused !== null && p.kind !== 'main') this.reach(WalkthroughKey.WorkerPausedInDebugger);
+          if (p.paused !== null && p.kind !== 'main') this.reach(WalkthroughKey.WorkerPausedInDebugger, p.runId);
         }
         if (change.queues.length > 0 && !this.done.has(WalkthroughKey.QueueFull)) {
           const touched = new Set(change.queues);
-          if (model.queues().some((q) => touched.has(q.key) && q.maxsize > 0 && q.depth >= q.maxsize)) this.reach(WalkthroughKey.QueueFull);
+          if (model.queues().some((q) => touched.has(q.key) && q.maxsize > 0 && q.depth >= q.maxsize)) this.reach(WalkthroughKey.QueueFull, view.info.runId);
         }
         if (change.pools.length > 0 && !this.done.has(WalkthroughKey.PoolSeen)) {
           const touched = new Set(change.pools);
           // Its workers all up and tasks given: what the step asks to look at.
-          if (model.pools().some((pool) => touched.has(pool.key) && pool.size > 0 && pool.workers.length >= pool.size && pool.submitted > 0)) this.reach(WalkthroughKey.PoolSeen);
+          if (model.pools().some((pool) => touched.has(pool.key) && pool.size > 0 && pool.workers.length >= pool.size && pool.submitted > 0)) this.reach(WalkthroughKey.PoolSeen, view.info.runId);
         }
       }),
       // The hint says it: a daemon ended by SIGTERM when its parent's code finished.
       hints.onDidChangeHints((runId) => {
         if (!this.done.has(WalkthroughKey.DaemonKilledWithParent) && hints.hintsOf(runId).some((h) => h.kind === 'daemon-killed-with-parent')) {
-          this.reach(WalkthroughKey.DaemonKilledWithParent);
+          this.reach(WalkthroughKey.DaemonKilledWithParent, runId);
         }
       }),
     ];
   }
 
-  /** The keys set so far in this window. */
-  get reached(): ReadonlySet<WalkthroughKey> {
-    return this.done;
+  /** The run that first set this key in this window, if any has. */
+  reachedBy(key: WalkthroughKey): string | undefined {
+    return this.done.get(key);
   }
 
-  private reach(key: WalkthroughKey): void {
+  /**
+   * For the integration tests, which run after other suites' runs have set keys: forget them
+   * so that a step's own run is seen setting its key. (The context keys stay true: VS Code
+   * keeps a completed step completed anyway.)
+   */
+  forgetReachedForTests(): void {
+    this.done.clear();
+    this.zombies.clear();
+  }
+
+  private reach(key: WalkthroughKey, runId: string): void {
     if (this.done.has(key)) return;
-    this.done.add(key);
+    this.done.set(key, runId);
     void vscode.commands.executeCommand('setContext', key, true);
-    this.reachedEmitter.fire(key);
+    this.reachedEmitter.fire({ key, runId });
   }
 
   dispose(): void {
