@@ -2,7 +2,7 @@
 // npm run screenshot -- [--command mptree.runActiveFile] [--open hello_mp.py [--line N]] [--view]
 //                       [--out media/screenshots/x.png] [--wait 3000] [--workspace DIR]
 //                       [--width 1400 --height 900] [--pause ms between commands]
-//                       [--press F9] [--view-after]
+//                       [--press F9] [--view-after] [--pick TEXT (after each --command)]
 // Opens the real VS Code 1.100.3 workbench (code-server) with this extension loaded for
 // development, optionally opens a file of the workspace and runs a command through the
 // command palette the way a person would (F1, type, Enter), waits, and writes a PNG.
@@ -14,6 +14,9 @@ import { fixtureWorkspace, openWorkbench, repoRoot, timeout } from './codeServer
 const { values: opts } = parseArgs({
   options: {
     command: { type: 'string', multiple: true, default: [] },
+    // Typed into the quick pick the command of the same position opened, then Enter (e.g.
+    // "Welcome: Open Walkthrough..." then the walkthrough's title). '' for none.
+    pick: { type: 'string', multiple: true, default: [] },
     // Milliseconds between two --command's, e.g. to let a run fill the view before the timeline opens.
     pause: { type: 'string', default: '0' },
     open: { type: 'string' },
@@ -44,7 +47,10 @@ function paletteLabel(commandId) {
   const manifest = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
   const cmd = manifest.contributes?.commands?.find((c) => c.command === commandId);
   if (!cmd) return commandId; // a built-in command: the caller passes its palette text
-  return cmd.category ? `${cmd.category}: ${cmd.title}` : cmd.title;
+  // A "%key%" title is the English of package.nls.json, what the palette shows by default.
+  const nls = JSON.parse(readFileSync(join(repoRoot, 'package.nls.json'), 'utf8'));
+  const title = /^%.+%$/.test(cmd.title) ? nls[cmd.title.slice(1, -1)] ?? cmd.title : cmd.title;
+  return cmd.category ? `${cmd.category}: ${title}` : title;
 }
 
 function containerTitle() {
@@ -122,6 +128,16 @@ async function main() {
       const label = paletteLabel(id);
       log(`running ${id} (${label}) from the command palette`);
       await palette(page, `>${label}`);
+      const pick = opts.pick[index];
+      if (pick) {
+        log(`picking "${pick}"`);
+        const input = page.locator('.quick-input-widget input');
+        await input.waitFor({ state: 'visible', timeout: 10_000 });
+        await input.fill(pick);
+        await sleep(500);
+        await page.keyboard.press('Enter');
+        await input.waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => {});
+      }
     }
     if (opts['view-after']) {
       await sleep(Number(opts.pause));
