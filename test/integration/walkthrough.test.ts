@@ -3,13 +3,26 @@
 // executed as the link would) runs the step's example, whose real events complete the step
 // (the context key WalkthroughProgress sets, for that very run).
 import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { MptreeApi } from '../../src/extension';
 import type { OpenedExample } from '../../src/vscode/commands/openExample';
 import type { Run } from '../../src/vscode/runs';
-import { cleanUp, dump, EXTENSION_ID, getApi, processNodeOf, waitFor, waitForShown } from './helpers';
+import { cleanUp, dump, EXTENSION_ID, getApi, processNodeOf, setting, waitFor, waitForShown } from './helpers';
+
+// As in debug.test.ts: Debian's interpreter, which has python3-debugpy.
+const DEBUGPY_PYTHON = '/usr/bin/python3';
+
+function hasDebugpy(python: string): boolean {
+  try {
+    execFileSync(python, ['-c', 'import debugpy'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 // Compiled to out/test/integration/: the repository's root is three folders up.
 const root = path.resolve(__dirname, '..', '..', '..');
@@ -17,10 +30,17 @@ const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'ut
 const nls: Record<string, string> = JSON.parse(fs.readFileSync(path.join(root, 'package.nls.json'), 'utf8'));
 const walkthrough = manifest.contributes.walkthroughs[0];
 
+interface Button {
+  command: string;
+  args: unknown[];
+}
+
 interface Step {
   id: string;
   key: string;
-  /** The step's first button: a command and its arguments, decoded from the link. */
+  /** The step's buttons: commands and their arguments, decoded from the links. */
+  buttons: Button[];
+  /** The first one. */
   command: string;
   args: unknown[];
 }
@@ -28,11 +48,14 @@ interface Step {
 function stepsOf(): Step[] {
   return walkthrough.steps.map((step: { id: string; description: string; completionEvents: string[] }) => {
     const description = nls[step.description.replace(/^%|%$/g, '')] ?? step.description;
-    const link = /\]\(command:([\w.]+)(?:\?([^)]+))?\)/.exec(description);
-    assert.ok(link, `step ${step.id} has no command button`);
+    const buttons = [...description.matchAll(/\]\(command:([\w.]+)(?:\?([^)]+))?\)/g)].map((link) => ({
+      command: link[1],
+      args: link[2] ? (JSON.parse(decodeURIComponent(link[2])) as unknown[]) : [],
+    }));
+    assert.ok(buttons.length > 0, `step ${step.id} has no command button`);
     const events = step.completionEvents.filter((e) => e.startsWith('onContext:'));
     assert.equal(events.length, 1, `step ${step.id} completes on one context key`);
-    return { id: step.id, key: events[0].slice('onContext:'.length), command: link[1], args: link[2] ? JSON.parse(decodeURIComponent(link[2])) : [] };
+    return { id: step.id, key: events[0].slice('onContext:'.length), buttons, command: buttons[0].command, args: buttons[0].args };
   });
 }
 
@@ -46,8 +69,26 @@ describe('learner path: walkthrough and examples', () => {
     api = await getApi();
   });
   afterEach(async () => {
+    vscode.debug.removeBreakpoints(vscode.debug.breakpoints);
+    for (let i = 0; i < 10 && vscode.debug.activeDebugSession; i++) await vscode.debug.stopDebugging(vscode.debug.activeDebugSession);
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
     await cleanUp(api);
+  });
+
+  it('Open Example from the palette lists the examples and opens the one picked', async () => {
+    const picking = vscode.commands.executeCommand<OpenedExample | undefined>('mptree.openExample');
+    let opened: OpenedExample | undefined;
+    void picking.then((o) => (opened = o));
+    // Accept the pick's first item (a separator is never selected: the first example is)
+    // once the pick is up; until then the accept does nothing.
+    await waitFor('the pick to open an example', async () => {
+      if (opened) return true;
+      await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+      return false;
+    }, 30_000);
+    assert.equal(opened!.id, 'process_args', 'the first pattern is the first item');
+    assert.equal(vscode.window.activeTextEditor?.document.uri.fsPath, opened!.uri.fsPath);
+    fs.rmSync(opened!.uri.fsPath, { force: true });
   });
 
   it('Open Example opens an editable copy that the Run command runs at once, and never overwrites an edited copy', async () => {
@@ -121,4 +162,26 @@ describe('learner path: walkthrough and examples', () => {
       fs.rmSync(opened.uri.fsPath, { force: true });
     });
   }
+
+  it('the "debug" step: open the example, set a breakpoint in the worker, debug it from the second button, and the step completes', async function () {
+    if (!hasDebugpy(DEBUGPY_PYTHON)) this.skip(); // apt-get install python3-debugpy (.ci/run does)
+    this.timeout(120_000);
+    await setting('pythonPath', DEBUGPY_PYTHON);
+    const step = stepsOf().find((s) => s.id === 'debug')!;
+    assert.equal(step.buttons.length, 2, 'open, then debug');
+    api.walkthrough.forgetReachedForTests();
+    const opened = await vscode.commands.executeCommand<OpenedExample>(step.buttons[0].command, ...step.buttons[0].args);
+    const line = fs.readFileSync(opened.uri.fsPath, 'utf8').split('\n').findIndex((l) => l.includes('print(f"{greeting}'));
+    assert.ok(line > 0, 'the print line inside greet()');
+    vscode.debug.addBreakpoints([new vscode.SourceBreakpoint(new vscode.Location(opened.uri, new vscode.Position(line, 0)))]);
+    const before = new Set(api.runs.runs);
+    const debugged = await vscode.commands.executeCommand<OpenedExample>(step.buttons[1].command, ...step.buttons[1].args);
+    assert.equal(debugged.debugStarted, true);
+    assert.equal(debugged.uri.fsPath, opened.uri.fsPath, 'the copy with the breakpoint is the one debugged');
+    const run = await waitFor('the debug run', () => api.runs.runs.find((r) => !before.has(r)), 30_000);
+    await waitFor(`the debug step's key ${step.key}`, () => api.walkthrough.reachedBy(step.key as never) === run.runId, 90_000, () => dump(api, run));
+    const paused = run.model.processes().find((p) => p.paused !== null);
+    assert.ok(paused && /^greeter-/.test(paused.name), dump(api, run));
+    fs.rmSync(opened.uri.fsPath, { force: true });
+  });
 });

@@ -26,6 +26,13 @@ interface OpenOptions {
   debug?: boolean;
 }
 
+/**
+ * The copy each example was last opened as in this window. A walkthrough step opens the
+ * example with one button and debugs it with another: the second must take the copy the
+ * user set breakpoints in (or edited), not a fresh one.
+ */
+const lastCopies = new Map<ExampleId, vscode.Uri>();
+
 export async function openExample(services: Services, idArg?: unknown, optionsArg?: unknown): Promise<OpenedExample | undefined> {
   let id: ExampleId | undefined;
   if (isExampleId(idArg)) id = idArg;
@@ -35,12 +42,25 @@ export async function openExample(services: Services, idArg?: unknown, optionsAr
   const options: OpenOptions = typeof optionsArg === 'object' && optionsArg !== null ? (optionsArg as OpenOptions) : {};
 
   const language = exampleLanguageFor(vscode.env.language);
-  const uri = await userCopy(services, language, id);
-  // Not a preview: the copy is for editing, and a preview tab would be replaced by the next file.
-  await vscode.window.showTextDocument(uri, { preview: false });
+  const last = lastCopies.get(id);
+  const reuse = (options.run || options.debug) && last && (await exists(last));
+  const uri = reuse ? last : await userCopy(services, language, id);
+  lastCopies.set(id, uri);
+  // Not a preview: the copy is for editing, and a preview tab would be replaced by the next
+  // file. From the walkthrough (run or debug), beside it, so that its page stays in view.
+  await vscode.window.showTextDocument(uri, { preview: false, viewColumn: options.run || options.debug ? vscode.ViewColumn.Beside : undefined });
   if (options.debug) return { id, language, uri, debugStarted: await debugFile(services, uri) };
   if (options.run) return { id, language, uri, run: await startRun(services, uri) };
   return { id, language, uri };
+}
+
+async function exists(uri: vscode.Uri): Promise<boolean> {
+  try {
+    await vscode.workspace.fs.stat(uri);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function pickExample(): Promise<ExampleId | undefined> {
