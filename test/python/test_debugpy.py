@@ -126,7 +126,7 @@ class DebugpyCommandLines(unittest.TestCase):
         import sys
         if support.RUNTIME not in sys.path:
             sys.path.insert(0, support.RUNTIME)
-        from mptree_runtime.core import without_debugpy
+        from mptree_runtime.identity import without_debugpy
         self.assertEqual(without_debugpy(
             ['/usr/bin/python3', '-X', 'frozen_modules=off', '/usr/lib/python3/dist-packages/debugpy',
              '--connect', '127.0.0.1:4000', '--configure-qt', 'none', '--adapter-access-token',

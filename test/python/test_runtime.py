@@ -234,7 +234,7 @@ class SpecificFacts(unittest.TestCase):
 
 DEPTH_PROG = r"""
 import gc, json, multiprocessing as mp, multiprocessing.queues, os, signal, sys, time
-import mptree_runtime.core as core
+import mptree_runtime.state as state
 
 
 def consume_and_die(q, n):
@@ -266,11 +266,11 @@ if __name__ == '__main__':
     out = {'killedQsize': killed.qsize(), 'slowQsize': slow.qsize(), 'code': c.exitcode,
            'getWrapped': 'mptree' in multiprocessing.queues.Queue.get.__code__.co_filename,
            'putWrapped': 'mptree' in multiprocessing.queues.Queue.put.__code__.co_filename,
-           'sampledBefore': len(core.SAMPLED)}
+           'sampledBefore': len(state.SAMPLED)}
     del slow
     gc.collect()
     time.sleep(1.2)     # two idle ticks: the collected queue is read no more
-    out['sampledAfter'] = len(core.SAMPLED)
+    out['sampledAfter'] = len(state.SAMPLED)
     print(json.dumps(out), flush=True)
 """
 
@@ -403,13 +403,13 @@ class TalksToAProgram(object):
         return c.wait_for(find, timeout)
 
 
-# The supervisor of each waiter kind (core.waiter_kind; MPTREE_WAITER forces one) must see a
+# The supervisor of each waiter kind (waiters.waiter_kind; MPTREE_WAITER forces one) must see a
 # child's exit before the program collects it, take a control request from the socket and
 # read a queue's depth on its timer. 'selectors' is what macOS runs, 'handles' what Windows
 # runs (multiprocessing.connection.wait over sentinels and the socket object).
 WAITER_PROG = r"""
 import json, multiprocessing as mp, sys, time
-from mptree_runtime import core
+from mptree_runtime import state
 
 def leave(code):
     time.sleep(0.2)
@@ -422,7 +422,7 @@ if __name__ == '__main__':
     kids = [mp.Process(target=leave, args=(3,)), mp.Process(target=time.sleep, args=(60,))]
     for k in kids:
         k.start()
-    sup = core.P.sup
+    sup = state.P.sup
     used = sup.waiter.kind
     print(json.dumps({'waiter': used, 'pids': [k.pid for k in kids], 'queue': q._mptree_id}),
           flush=True)
@@ -434,7 +434,7 @@ if __name__ == '__main__':
 
 
 # More children than one WaitForMultipleObjects call takes (63): the 'handles' waiter shares
-# its wait (see core._HandleWait._select), the others take them all at once. The first 70
+# its wait (see waiters._HandleWait._select), the others take them all at once. The first 70
 # children (watched first) stay alive, so only the last ten's exits can show that every
 # sentinel is looked at.
 MANY_PROG = r"""
@@ -821,7 +821,7 @@ class LiveTests(TalksToAProgram, unittest.TestCase):
 
 
 
-# A fork child is journaled and reported by the supervisor's next batch (see core.JOURNAL):
+# A fork child is journaled and reported by the supervisor's next batch (see children.JOURNAL):
 # with its exit when the parent collected it first, else as running. Each program prints
 # what it did on stdout; the test reads the collector.
 DEFERRED_PROG = r"""
@@ -874,19 +874,19 @@ if __name__ == '__main__':
         # os._exit while a batch, taken out of the journal by another thread, is still
         # being sent (made slow here): the exit waits for it.
         import threading
-        from mptree_runtime import core
-        with core.state().lock:     # no batch before the child is collected
+        from mptree_runtime import children, connection, state
+        with state.current().lock:     # no batch before the child is collected
             p = mp.Process(target=nap, args=(0, 5), name='mid-batch')
             p.start()
             p.join()
-            send = core.send_raw_locked
+            send = connection.send_raw_locked
             def slow_send(state, data, keep=True):
                 time.sleep(0.3)
                 return send(state, data, keep)
-            core.send_raw_locked = slow_send
-            threading.Thread(target=core.flush_journal).start()
+            connection.send_raw_locked = slow_send
+            threading.Thread(target=children.flush_journal).start()
         time.sleep(0.05)    # the batch has been taken (by that thread or the supervisor)
-        print(json.dumps({'pid': p.pid, 'left': len(core.JOURNAL)}), flush=True)
+        print(json.dumps({'pid': p.pid, 'left': len(children.JOURNAL)}), flush=True)
         os._exit(0)
     elif case == 'then-idle':
         # One child joined at once, then nothing more for a while: the supervisor's tick,
@@ -900,14 +900,14 @@ if __name__ == '__main__':
         # The batch runs between the collection inside join() and join()'s own end (on
         # another thread this is a rare interleaving; here it is forced): the join must
         # still be reported.
-        from mptree_runtime import core
+        from mptree_runtime import children, state
         p = mp.Process(target=nap, args=(0, 4), name='late-join')
-        with core.state().lock:     # keeps the supervisor's own batch out meanwhile
+        with state.current().lock:     # keeps the supervisor's own batch out meanwhile
             p.start()
             wait = p._popen.wait
             def wait_then_batch(timeout=None):
                 r = wait(timeout)
-                core.flush_journal()
+                children.flush_journal()
                 return r
             p._popen.wait = wait_then_batch
             p.join()
@@ -947,13 +947,13 @@ if __name__ == '__main__':
         # go of a Process (and start() of its target), nothing of ours keeps them alive,
         # even before the batch has run (held off here).
         import gc, weakref
-        from mptree_runtime import core
+        from mptree_runtime import state
 
         class Target(object):
             def __call__(self):
                 pass
 
-        with core.state().lock:
+        with state.current().lock:
             c = Target()
             target_ref = weakref.ref(c)
             p = mp.Process(target=c)

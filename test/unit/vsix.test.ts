@@ -38,6 +38,18 @@ function zipEntryNames(zip: Buffer): string[] {
   return names;
 }
 
+// Every Python file of the runtime (a package, with the patches as a subpackage), relative to
+// src/runtime: the .vsix must carry each one, or a process of the user's run fails to import it.
+function runtimeSources(dir = path.join(repoRoot, 'src', 'runtime'), rel = ''): string[] {
+  const found: string[] = [];
+  for (const entry of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+    const name = rel ? `${rel}/${entry.name}` : entry.name;
+    if (entry.isDirectory() && entry.name !== '__pycache__') found.push(...runtimeSources(dir, name));
+    else if (entry.isFile() && entry.name.endsWith('.py')) found.push(name);
+  }
+  return found;
+}
+
 function stageRepository(): string {
   const stage = fs.mkdtempSync(path.join(os.tmpdir(), 'mptree-vsix-'));
   const skip = new Set(['node_modules', '.git', '.vscode-test', 'out']);
@@ -111,6 +123,10 @@ test('the .vsix ships the bundle, the Python runtime, the examples and the walkt
     for (const [, image] of readme.matchAll(/!\[[^\]]*\]\(([^)\s]+)\)/g)) {
       if (!/^\w+:/.test(image)) shipped(image.replace(/^\.\//, ''));
     }
+    const runtime = runtimeSources();
+    assert.ok(runtime.includes('mptree_runtime/patches/__init__.py'), `runtime sources: ${runtime.join(', ')}`);
+    const missing = runtime.filter((rel) => !names.includes(`extension/dist/runtime/${rel}`));
+    assert.deepEqual(missing, [], `runtime files missing from the .vsix; it holds:\n${names.join('\n')}`);
     const unwanted = names.filter((n) =>
       /^extension\/(src|test|out|node_modules|bench|\.vscode|\.ci)\//.test(n)
       || /\.map$|\.pyc$|__pycache__|\.ts$|\.vsix$/.test(n));

@@ -1,16 +1,24 @@
 """mptree runtime: reports this Python process (and what multiprocessing does in it) to
-the mptree session over the socket named by MPTREE_SOCKET. See docs/runtime.md."""
+the mptree session over the socket named by MPTREE_SOCKET. See docs/runtime.md, which
+has the map of the modules.
+
+This package's import is the boot: it loads only what every process needs (settings,
+jsonout, identity, state, connection, exits). The supervisor, the owner's stop, the
+counters, the children's bookkeeping and each module's patches come when first needed."""
 
 import atexit
 import os
 import sys
+import _thread
 
-from . import core
+from . import connection, exits, identity, settings, state
 
 _installed = [False]
 
 # The modules we patch. `patches` itself (and functools with it) is imported only when
-# one of them is: a program that never uses multiprocessing does not pay for it.
+# one of them is, and each module's patches only with that module: a program that never
+# uses multiprocessing does not pay for them, a spawn child that makes no pool not for
+# the pool's.
 PATCHED = ('multiprocessing.util', 'multiprocessing.process', 'multiprocessing.popen_fork',
            'multiprocessing.popen_forkserver', 'multiprocessing.popen_spawn_posix',
            'multiprocessing.popen_spawn_win32',
@@ -19,8 +27,8 @@ PATCHED = ('multiprocessing.util', 'multiprocessing.process', 'multiprocessing.p
 
 
 def _patcher(name):
-    from . import patches
-    return patches.PATCHERS.get(name)
+    from .patches import patcher
+    return patcher(name)
 
 
 class _PostImportLoader(object):
@@ -84,7 +92,7 @@ class _PostImportFinder(object):
             spec.loader = _PostImportLoader(spec.loader, patch)
             return spec
         except Exception:
-            core.fail('find_spec')
+            settings.fail('find_spec')
             return None
         finally:
             self.busy.discard(fullname)
@@ -97,7 +105,7 @@ def _apply(name, module, patch):
     try:
         patch(module)
     except Exception:
-        core.fail('patch %s' % name)
+        settings.fail('patch %s' % name)
 
 
 def _startup_identity():
@@ -105,31 +113,39 @@ def _startup_identity():
     argv = list(getattr(sys, 'argv', None) or [])
     if '--multiprocessing-fork' in argv:
         # A spawn child: it learns its name and parent in Process._bootstrap.
-        return core.Identity(kind='process', start_method='spawn'), True, False
-    text = core.cmdline_text()
+        return identity.Identity(kind='process', start_method='spawn'), True, False
+    text = identity.cmdline_text()
     if 'multiprocessing.resource_tracker import main' in text:
-        return core.Identity(name='resource_tracker', kind='helper', role='resource-tracker',
+        return identity.Identity(name='resource_tracker', kind='helper', role='resource-tracker',
                              parent_pid=os.getppid()), True, True
     if 'multiprocessing.forkserver import main' in text:
-        return core.Identity(name='forkserver', kind='helper', role='forkserver',
+        return identity.Identity(name='forkserver', kind='helper', role='forkserver',
                              parent_pid=os.getppid()), True, True
     if 'multiprocessing.semaphore_tracker import main' in text:
-        return core.Identity(name='semaphore_tracker', kind='helper', role='resource-tracker',
+        return identity.Identity(name='semaphore_tracker', kind='helper', role='resource-tracker',
                              parent_pid=os.getppid()), True, True
-    return core.Identity(parent_pid=os.getppid()), True, True
+    return identity.Identity(parent_pid=os.getppid()), True, True
 
 
 def cache_bytecode(site_file):
     """With PYTHONDONTWRITEBYTECODE (or -B) every process of the run would compile our
     sitecustomize.py from source, and the first compilation in an interpreter is dear
     (~15M instructions, 3-4 ms, for 60 lines: the compiler's own start-up), as would be
-    `patches`, imported later. The import system reads an up-to-date .pyc whatever that
-    flag says, so write ours once per Python version when missing or stale (a copied or
-    updated runtime folder). mptree_runtime itself is imported with the flag lifted."""
+    our modules imported later (the patches, the supervisor). The import system reads an
+    up-to-date .pyc whatever that flag says, so write ours once per Python version when
+    missing or stale (a copied or updated runtime folder). The modules this package's
+    import loaded were imported with the flag lifted (_BOOT_MODULES): cached already."""
     try:
         bootstrap = sys.modules['_frozen_importlib_external']
         here = os.path.dirname(os.path.abspath(__file__))
-        for src in (site_file, os.path.join(here, 'patches.py')):
+        sources = [site_file]
+        for folder, package in ((here, __name__), (os.path.join(here, 'patches'), __name__ + '.patches')):
+            for entry in sorted(os.listdir(folder)):
+                if entry.endswith('.py'):
+                    name = package if entry == '__init__.py' else package + '.' + entry[:-3]
+                    if name not in _BOOT_MODULES:
+                        sources.append(os.path.join(folder, entry))
+        for src in sources:
             cached = bootstrap.cache_from_source(src)
             if not _fresh(src, cached, bootstrap.MAGIC_NUMBER):
                 import py_compile
@@ -160,18 +176,18 @@ def install():
         return
     _installed[0] = True
 
-    identity, eager, hello_now = _startup_identity()
-    core.init(identity, connect_eagerly=eager)
+    ident, eager, hello_now = _startup_identity()
+    state.init(ident, connect_eagerly=eager)
     # Registered before multiprocessing.util registers its own exit function, so it runs
     # after it (atexit is LIFO): children joined at exit are reported before our flush.
-    atexit.register(core.at_exit)
+    atexit.register(exits.at_exit)
     # What the platform has decides, not its name: no fork (Windows) means no fork hooks
-    # and spawn children only; the supervisor's waiter is chosen the same way (core).
+    # and spawn children only; the supervisor's waiter is chosen the same way (waiters).
     if hasattr(os, 'register_at_fork'):
-        os.register_at_fork(after_in_child=core.after_fork_child)
-    os._exit = core.os_exit
-    if sys.version_info >= (3, 12) and hasattr(core._thread, '_count') and core._real_fork:
-        os.fork = core.fork
+        os.register_at_fork(after_in_child=state.after_fork_child)
+    os._exit = exits.os_exit
+    if sys.version_info >= (3, 12) and hasattr(_thread, '_count') and getattr(os, 'fork', None):
+        os.fork = state.fork
 
     finder = _PostImportFinder(PATCHED)
     sys.meta_path.insert(0, finder)
@@ -181,10 +197,22 @@ def install():
             _apply(name, mod, _patcher(name))
 
     if hello_now:
-        core.connection()
-        if (core.STOP_WHEN_GONE and identity.role is None and identity.kind == 'python'
-                and core.P.conn is not None and core.can_stop_run() and core.is_run_root()):
+        connection.connection()
+        if (settings.STOP_WHEN_GONE and ident.role is None and ident.kind == 'python'
+                and state.P.conn is not None and _may_be_root()):
             # The root must see its owner's hang-up even when it has nothing else for our
             # thread to watch (no children, no queue): that thread waits on the socket
             # without a timeout, costing nothing until something happens.
-            core.ensure_supervisor()
+            state.ensure_supervisor()
+
+
+def _may_be_root():
+    # Asked only once the cheap checks of who this is have passed (every helper and child
+    # says hello): it reads /proc. Its module is the owner's stop, needed by the root only.
+    from .owner import can_stop_run, is_run_root
+    return can_stop_run() and is_run_root()
+
+
+# Our modules imported with this package, for cache_bytecode (only -B needs them).
+_BOOT_MODULES = (frozenset(n for n in sys.modules if n.startswith(__name__ + '.'))
+                 | frozenset([__name__])) if sys.flags.dont_write_bytecode else frozenset()

@@ -1,0 +1,91 @@
+"""Patches of concurrent.futures.process: a ProcessPoolExecutor announces itself and
+counts its futures submitted and done (a map's items one by one), and its shutdown."""
+
+import functools
+import os
+import sys
+
+from .. import connection, state
+from ..settings import fail
+from . import Internal, call_site, hide, wrap
+from .pool import count_tasks
+
+
+def patch_futures_process(mod):
+    Executor = mod.ProcessPoolExecutor
+
+    def make_init(orig):
+        def __init__(self, *args, **kwargs):
+            with Internal():
+                try:
+                    orig(self, *args, **kwargs)
+                except BaseException as e:
+                    hide(e, sys._getframe())
+                    raise
+            try:
+                pid = state.new_id('p')
+                self.__dict__['_mptree_pool'] = pid
+                self._call_queue.__dict__['_mptree_pool'] = pid
+                connection.announce(pid, {'type': 'pool.created', 'id': pid,
+                                    'kind': 'ProcessPoolExecutor', 'ownerPid': state.current().pid,
+                                    'size': int(self._max_workers), 'site': call_site()})
+            except Exception:
+                fail('executor init')
+        return __init__
+
+    def make_submit(orig):
+        def submit(*args, **kwargs):
+            try:
+                f = orig(*args, **kwargs)
+            except BaseException as e:
+                hide(e, sys._getframe())
+                raise
+            try:
+                self = args[0]
+                pid = self.__dict__.get('_mptree_pool')
+                if pid is not None:
+                    fn = args[1] if len(args) > 1 else kwargs.get('fn')
+                    n = 1
+                    # map() submits chunks: one task per item, as the protocol counts.
+                    if isinstance(fn, functools.partial) and fn.func is mod._process_chunk:
+                        n = len(args[2]) if len(args) > 2 else 1
+                    count_tasks(pid, 0, n)
+                    f.add_done_callback(_done_counter(pid, n))
+            except Exception:
+                fail('executor submit')
+            return f
+        return submit
+
+    def make_shutdown(orig):
+        def shutdown(self, *args, **kwargs):
+            try:
+                r = orig(self, *args, **kwargs)
+            except BaseException as e:
+                hide(e, sys._getframe())
+                raise
+            try:
+                pid = self.__dict__.get('_mptree_pool')
+                if pid is not None and not self.__dict__.get('_mptree_state'):
+                    self.__dict__['_mptree_state'] = 'shutdown'
+                    connection.announce(pid + ':state', {'type': 'pool.state', 'id': pid,
+                                                   'state': 'shutdown'})
+            except Exception:
+                fail('executor shutdown')
+            return r
+        return shutdown
+
+    wrap(Executor, '__init__', make_init)
+    wrap(Executor, 'submit', make_submit)
+    wrap(Executor, 'shutdown', make_shutdown)
+
+
+def _done_counter(pid, n):
+    me = os.getpid()
+
+    def done(_future):
+        try:
+            if os.getpid() == me:
+                count_tasks(pid, 1, n)
+        except Exception:
+            fail('executor done')
+    return done

@@ -1,0 +1,130 @@
+"""Patches of the Popen classes: the call that first finds a child's exit status (poll()
+on POSIX, wait() on Windows) reports the collection by the program's code; a forkserver
+child's status, read from a pipe, is shared with the supervisor without a race."""
+
+import sys
+import time
+
+from .. import children, state
+from ..children import J_CLAIM, J_RC, J_T_RC
+from ..settings import fail
+from . import MARK, hide, wrap
+from . import process as process_patches
+
+_time = time.time
+_getframe = sys._getframe
+
+
+def _in_join():
+    """Called (through _collected) from Popen.poll: is that poll part of a Process.join?
+    Asked only once a child is collected, so the frame walk is off the hot path."""
+    code = process_patches.JOIN_CODE[0]
+    if code is None:
+        return False
+    f = sys._getframe(3)
+    for _ in range(4):
+        if f is None:
+            return False
+        if f.f_code is code:
+            return True
+        f = f.f_back
+    return False
+
+
+def _collected(popen, rc):
+    """The first poll() that found the child's exit status (join, is_alive, exitcode)."""
+    st = getattr(popen, '_mptree_st', None)
+    if type(st) is list:
+        # Journaled, not reported yet: note it for the batch. Only if the batch took the
+        # claim first (it is announcing the child right now) do we report it ourselves,
+        # once it holds the child's ChildState (under p.lock, which the batch holds).
+        st[J_RC] = rc
+        st[J_T_RC] = _time()
+        try:
+            st[J_CLAIM].pop()
+            return
+        except IndexError:
+            pass
+        p = state.P
+        if p is None:
+            return
+        with p.lock:
+            st = getattr(popen, '_mptree_st', None)
+        if type(st) is list:
+            return
+    if _in_join():
+        return      # join reports it, as joined
+    if st is not None and not st.reaped:
+        children.report_collected(st, rc, False)
+
+
+def _collecting(orig):
+    # poll() of a fork/spawn Popen on POSIX, wait() of Windows' Popen (whose poll() calls
+    # wait(0)): the call that first finds the exit status reports the collection.
+    def collect(self, *args, **kwargs):
+        if self.returncode is not None:
+            return orig(self, *args, **kwargs)    # collected already: nothing new
+        try:
+            r = orig(self, *args, **kwargs)
+        except BaseException as e:
+            hide(e, _getframe())
+            raise
+        if r is not None:
+            try:
+                _collected(self, r)
+            except Exception:
+                fail('poll')
+        return r
+    return collect
+
+
+def patch_popen_fork(mod):
+    process_patches.FORK_POPEN[0] = mod.Popen
+    # Only poll: wait() collects through poll() too.
+    wrap(mod.Popen, 'poll', _collecting)
+
+
+def patch_popen_spawn_win32(mod):
+    # Windows: no fork, no zombies; the status is the process handle's exit code, read by
+    # wait() (poll() is wait(0)). start() announces these children as it does spawn ones.
+    wrap(mod.Popen, 'wait', _collecting)
+
+
+def patch_popen_forkserver(mod):
+    Popen = mod.Popen
+    orig_poll = Popen.__dict__.get('poll')
+    if orig_poll is not None and not getattr(orig_poll, MARK, False):
+        state.orig_fs_poll[0] = orig_poll
+
+    def make_poll(orig):
+        def poll(self, *args, **kwargs):
+            st = getattr(self, '_mptree_st', None)
+            if st is None or st.lock is None or self.returncode is not None:
+                try:
+                    r = orig(self, *args, **kwargs)
+                except BaseException as e:
+                    hide(e, sys._getframe())
+                    raise
+            else:
+                # The supervisor may be reading the status bytes this very moment: wait
+                # for it (it is quick) rather than race it for the same 8 bytes; while we
+                # read, it keeps off.
+                st.readers.append(1)
+                try:
+                    st.lock.acquire()
+                    st.lock.release()
+                    r = orig(self, *args, **kwargs)
+                except BaseException as e:
+                    hide(e, sys._getframe())
+                    raise
+                finally:
+                    st.readers.pop()
+            if r is not None:
+                try:
+                    _collected(self, r)
+                except Exception:
+                    fail('poll')
+            return r
+        return poll
+
+    wrap(Popen, 'poll', make_poll)

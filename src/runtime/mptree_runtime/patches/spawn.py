@@ -1,0 +1,54 @@
+"""Patches of multiprocessing.spawn: what a spawn or forkserver child needs from us
+rides along in the preparation data (the user queues' names, the boot time)."""
+
+import sys
+
+from .. import identity
+from ..settings import fail
+from . import hide, wrap
+
+_QUEUES = __name__.rpartition('.')[0] + '.queues'   # patches.queues, once imported
+
+
+def patch_spawn(mod):
+    # The queue-name registry rides along in the preparation data, a dict whose unknown
+    # keys spawn.prepare() ignores (so a child without the runtime is unaffected).
+    def make_gpd(orig):
+        def get_preparation_data(*args, **kwargs):
+            d = orig(*args, **kwargs)
+            try:
+                if isinstance(d, dict):
+                    # No queue patches loaded: no user queue was made here.
+                    queues = sys.modules.get(_QUEUES)
+                    if queues is not None and queues.QUEUE_NAMES:
+                        d['mptree_queues'] = dict(queues.QUEUE_NAMES)
+                    if identity.boot_seconds[0] is not None:
+                        # Saves the child reading /proc/stat (~100 us) for its hello.
+                        d['mptree_btime'] = identity.boot_seconds[0]
+            except Exception:
+                fail('prep data')
+            return d
+        return get_preparation_data
+
+    def make_prepare(orig):
+        def prepare(data, *args, **kwargs):
+            try:
+                q = data.get('mptree_queues') if isinstance(data, dict) else None
+                if isinstance(q, dict) and q:
+                    # This child will unpickle user queues: their patches come now.
+                    from .queues import QUEUE_NAMES
+                    QUEUE_NAMES.update(q)
+                b = data.get('mptree_btime') if isinstance(data, dict) else None
+                if type(b) is int and identity.boot_seconds[0] is None:
+                    identity.boot_seconds[0] = b
+            except Exception:
+                fail('prepare')
+            try:
+                return orig(data, *args, **kwargs)
+            except BaseException as e:
+                hide(e, sys._getframe())
+                raise
+        return prepare
+
+    wrap(mod, 'get_preparation_data', make_gpd)
+    wrap(mod, 'prepare', make_prepare)

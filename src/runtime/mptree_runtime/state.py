@@ -1,0 +1,284 @@
+"""Per-process state: the one ProcState of this process (P) and every other module-level
+value that changes while the program runs (the counters' registries, the fork ancestry,
+the Process object a child runs), the fork hook that sets them aside in a fork child, and
+the threads of ours. Every module reads them here, as attributes of this module (`state.P`,
+never `from .state import P`): P and tls are rebound in a fork child, and a copy imported
+by name would silently stay the parent's."""
+
+import itertools
+import os
+import sys
+import _thread
+
+from .settings import fail
+from .identity import Identity
+
+class ProcState(object):
+    def __init__(self, identity, connect_eagerly):
+        self.pid = os.getpid()
+        self.identity = identity
+        self.forkserver = identity.role == 'forkserver'   # read by each child's fork hook
+        self.created = None
+        self.lock = _thread.RLock()          # connection, sends, child bookkeeping
+        self.flush_lock = _thread.allocate_lock()
+        self.conn = None
+        self.conn_fd = -1                    # conn's fd: a fork child closes its copy
+        self.conn_dead = False               # never again (no session, or gave up)
+        self.ever_connected = False
+        self.reconnecting = False            # lost; a background thread tries again
+        self.backlog = []                    # lines said while reconnecting
+        self.backlog_bytes = 0
+        self.unsent_q = {}                   # count deltas whose flush could not be sent
+        self.unsent_p = {}
+        self.announced = {}                  # key -> line: queues/pools to re-announce
+        self.broken_line = False
+        self.connect_eagerly = connect_eagerly
+        self.sup = None                      # Supervisor, started lazily
+        self.children = {}                   # pid -> ChildState, for control requests
+        self.collected = {}                  # pid -> exit code of recently collected ones
+        self.qcounts = {}                    # queue id -> Counters
+        self.pcounts = {}                    # pool id -> Counters
+        self.seq = itertools.count(1)
+        self.forked_from_role = None
+        self.threads = 0                     # our threads alive in this process (see fork())
+
+
+
+P = None                 # the current ProcState; None in a fork child until needed
+tls = _thread._local()
+# The hot paths (a put, a get, a task done) go straight to these: id -> list of
+# itertools.count of this process. A fork child starts them empty (after_fork_child).
+QC = {}
+PC = {}
+DIRTY = [False]          # some count changed since the last flush
+# Queues whose depth this process reads (see counters.sample_queue):
+# id -> [weak ref to the queue, depth last sent, its semaphore, its maxsize].
+SAMPLED = {}
+# A fork child's ancestry: for each fork, the parent's state (kept so GC never closes its
+# fds) or, if the parent had none, its pid. The last entry is this process's parent.
+_stale = []
+forked_by_forkserver = [False]
+# The Process object a child runs (set in _bootstrap), and how to describe it; the patches
+# install the describer. A fork child computes its identity only if it ever connects.
+me = [None]
+describe = [None]
+# The patches' batch report of journaled fork children (patches.process._report_journal),
+# called with p.lock held; and the unwrapped forkserver Popen.poll (patches.popen).
+report_journal = [None]
+orig_fs_poll = [None]
+
+
+def init(identity, connect_eagerly):
+    global P
+    P = ProcState(identity, connect_eagerly)
+
+
+def current():
+    """This process's state, made on first use in a fork child."""
+    p = P
+    if p is None:
+        p = _child_state()
+    return p
+
+
+def _child_state():
+    global P, tls
+    parent_pid, parent_role = fork_parent()
+    # Named for what it is: multiprocessing's current_process() in it is still its parent's
+    # (an os.fork child of the main process would call itself "MainProcess"). A
+    # multiprocessing fork child gets its own name later, from its Process (identity_now).
+    ident = Identity(name='os.fork of %s' % _parent_name(parent_pid), kind='python',
+                     start_method='os.fork', parent_pid=parent_pid)
+    p = ProcState(ident, connect_eagerly=False)
+    p.forked_from_role = parent_role
+    # The parent's queue readings are the parent's (cleared here, not in the fork hook:
+    # every page that hook writes is a fault in each child, and this runs only in a fork
+    # child that speaks, before anything can register or read a queue).
+    SAMPLED.clear()
+    # Thread-local flags (e.g. "inside Pool.__init__") were the forking thread's.
+    tls = _thread._local()
+    P = p
+    return p
+
+
+def _parent_name(parent_pid):
+    last = _stale[-1] if _stale else None
+    if last is not None and type(last) is not int:
+        return last.identity.name
+    mp = sys.modules.get('multiprocessing')
+    try:
+        if mp is not None:
+            return mp.current_process().name
+    except Exception:
+        pass
+    return 'pid %s' % parent_pid
+
+
+def after_fork_child():
+    """os.register_at_fork(after_in_child=...). Only what cannot wait: the parent's
+    connection is closed so the session sees it end when the parent ends, and the parent's
+    state is set aside (kept: its socket object must never close a reused fd number). Every
+    page written here is a copy-on-write fault in each child (measured: about 12 of them
+    for an earlier version that walked a list of fds and the parent's identity; the
+    parent's epoll and wake-up pipe are left open: the child never uses them, and they are
+    close-on-exec), so it reads plain attributes and writes only what changes."""
+    global P
+    try:
+        old = P
+        if old is not None:
+            P = None
+            _stale.append(old)
+            fd = old.conn_fd
+            if fd >= 0:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            # Read by every child's _bootstrap: a flag, written only when it changes.
+            if old.forkserver:
+                forked_by_forkserver[0] = True
+            elif forked_by_forkserver[0]:
+                forked_by_forkserver[0] = False
+        else:
+            _stale.append(os.getppid())
+            if forked_by_forkserver[0]:
+                forked_by_forkserver[0] = False
+        # The counts inherited are the parent's to report.
+        if QC:
+            QC.clear()
+        if PC:
+            PC.clear()
+        if DIRTY[0]:
+            DIRTY[0] = False
+    except Exception:
+        fail('after_fork_child')
+
+
+def fork_parent():
+    """In a fork child: (parent pid, parent's helper role); (None, None) otherwise."""
+    if not _stale:
+        return None, None
+    last = _stale[-1]
+    if type(last) is int:
+        return last, None
+    return last.pid, last.identity.role
+
+
+def new_id(prefix):
+    p = current()
+    return '%s%d-%d' % (prefix, p.pid, next(p.seq))
+
+
+def my_process():
+    """The Process object this multiprocessing child runs, or None. An os.fork child of
+    such a child inherits it (multiprocessing's current_process() still returns it there)
+    but is another process: told apart here, on the slow path, by the pid it was forked
+    from, rather than by clearing it in the fork hook (a page write in every child)."""
+    proc = me[0]
+    if proc is None:
+        return None
+    try:
+        pid, role = fork_parent()
+        if role == 'forkserver' or pid is None or pid == proc.__dict__.get('_parent_pid'):
+            return proc
+    except Exception:
+        fail('my_process')
+    return None
+
+
+def identity_now(p):
+    proc = my_process()
+    if proc is not None and describe[0] is not None and p.identity.kind == 'python' \
+            and p.identity.start_method == 'os.fork':
+        # A multiprocessing fork child that never needed its identity until now.
+        try:
+            p.identity = describe[0](proc, p)
+        except Exception:
+            fail('identity')
+    return p.identity
+
+
+def has_counts(p):
+    """Whether a flush has anything to send (counters.flush)."""
+    return DIRTY[0] or bool(SAMPLED) or bool(p.qcounts) or bool(p.pcounts) or bool(p.unsent_q) or bool(p.unsent_p)
+
+
+def ensure_supervisor():
+    """This process's supervisor thread, started on first need. Its module is imported
+    here, in the caller's thread (the program's, inside a start() or a queue's creation),
+    never in one of ours: see block_signals on imports."""
+    p = current()
+    sup = p.sup
+    if sup is None:
+        from .supervisor import Supervisor
+        with p.lock:
+            sup = p.sup
+            if sup is None:
+                sup = p.sup = Supervisor(p)
+    return sup
+
+
+def start_thread(p, fn, args):
+    """A thread of ours (never a threading.Thread: it must not show in the program's
+    threading.enumerate()), counted in p.threads while it lives (see fork())."""
+    def run():
+        try:
+            fn(*args)
+        finally:
+            with p.lock:
+                p.threads -= 1
+    with p.lock:
+        p.threads += 1
+    try:
+        _thread.start_new_thread(run, ())
+    except BaseException:
+        with p.lock:
+            p.threads -= 1
+        raise
+
+
+# None on Windows, which has no fork: install() then leaves os.fork alone.
+_real_fork = getattr(os, 'fork', None)
+
+
+def fork():
+    """Stands in for os.fork on Python 3.12+, which warns (DeprecationWarning) that forking
+    a process with several threads may deadlock the child. Our supervisor is such a thread,
+    so without this every fork child of a run would warn where a bare run does not, and a
+    program run with -W error (or under pytest's warning capture) would fail or differ.
+    The warning is silenced only while every thread besides the main one is ours; with a
+    thread of the program's own, it shows as without us (from this frame, though)."""
+    p = P
+    # _thread._count() may lag behind a thread just started (ours, not yet running), and
+    # threading counts the program's threads from the moment they are started.
+    if p is None or not p.threads or _thread._count() > p.threads or _program_threads():
+        return _real_fork()
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', DeprecationWarning)
+        return _real_fork()
+
+
+def _program_threads():
+    threading = sys.modules.get('threading')
+    return threading is not None and threading.active_count() > 1
+
+
+fork.__name__ = fork.__qualname__ = 'fork'
+fork.__doc__ = getattr(_real_fork, '__doc__', None)
+fork.__wrapped__ = _real_fork
+
+
+def block_signals():
+    # Signals are the main thread's business; one delivered to our threads would not
+    # interrupt the main thread's blocking call as it should.
+    # _signal, not signal: this runs first thing in our new thread, often while the main
+    # thread is still importing the program's modules, and `signal` imports functools,
+    # collections and enum. Two threads importing chains that share modules deadlock in
+    # Python 3.8's importlib (seen: our `signal` -> functools -> collections against the
+    # main thread's multiprocessing -> functools). _signal is built in and imports nothing.
+    try:
+        import _signal
+        _signal.pthread_sigmask(_signal.SIG_BLOCK, _signal.valid_signals())
+    except Exception:
+        pass
