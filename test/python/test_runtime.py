@@ -821,7 +821,7 @@ class LiveTests(TalksToAProgram, unittest.TestCase):
 
 
 
-# A fork child is journaled and reported by the supervisor's next batch (see children.JOURNAL):
+# A fork child is journaled and reported by the supervisor's next batch (see state.JOURNAL):
 # with its exit when the parent collected it first, else as running. Each program prints
 # what it did on stdout; the test reads the collector.
 DEFERRED_PROG = r"""
@@ -874,7 +874,7 @@ if __name__ == '__main__':
         # os._exit while a batch, taken out of the journal by another thread, is still
         # being sent (made slow here): the exit waits for it.
         import threading
-        from mptree_runtime import children, connection, state
+        from mptree_runtime import connection, state
         with state.current().lock:     # no batch before the child is collected
             p = mp.Process(target=nap, args=(0, 5), name='mid-batch')
             p.start()
@@ -884,9 +884,9 @@ if __name__ == '__main__':
                 time.sleep(0.3)
                 return send(state, data, keep)
             connection.send_raw_locked = slow_send
-            threading.Thread(target=children.flush_journal).start()
+            threading.Thread(target=state.flush_journal).start()
         time.sleep(0.05)    # the batch has been taken (by that thread or the supervisor)
-        print(json.dumps({'pid': p.pid, 'left': len(children.JOURNAL)}), flush=True)
+        print(json.dumps({'pid': p.pid, 'left': len(state.JOURNAL)}), flush=True)
         os._exit(0)
     elif case == 'then-idle':
         # One child joined at once, then nothing more for a while: the supervisor's tick,
@@ -900,14 +900,14 @@ if __name__ == '__main__':
         # The batch runs between the collection inside join() and join()'s own end (on
         # another thread this is a rare interleaving; here it is forced): the join must
         # still be reported.
-        from mptree_runtime import children, state
+        from mptree_runtime import state
         p = mp.Process(target=nap, args=(0, 4), name='late-join')
         with state.current().lock:     # keeps the supervisor's own batch out meanwhile
             p.start()
             wait = p._popen.wait
             def wait_then_batch(timeout=None):
                 r = wait(timeout)
-                children.flush_journal()
+                state.flush_journal()
                 return r
             p._popen.wait = wait_then_batch
             p.join()

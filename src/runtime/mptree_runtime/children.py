@@ -1,5 +1,6 @@
-"""Children: started here, watched for exit without reaping, collected by the user's code;
-and the fork journal, which reports fork children in batches."""
+"""Children: started here, watched for exit without reaping, collected by the user's code.
+Imported with the first child that is announced (patches.process) or the supervisor: a
+spawn child that starts none never loads it."""
 
 import os
 import time
@@ -138,56 +139,3 @@ def watch_child(st, due=None):
     p = state.current()
     p.children[st.pid] = st
     state.ensure_supervisor().add(st, due)
-
-
-# ---------------------------------------------------------------------------------------
-# The fork journal: fork children are reported in batches
-#
-# After fork() every page a process writes costs a copy-on-write fault, in the parent and
-# in the child (~4 us on the benchmark machine while the child lives, ~1 us after). For a
-# short child, whose whole life is ~1.3 ms and ~390 faults, what the runtime added was
-# mostly such faults: reporting each child from start(), join() and poll() ran enough of
-# our Python (classifying, formatting, sending, bookkeeping) to touch some 85 pages of the
-# parent per child, on the program's critical path. So a fork child's start() and its
-# collection only note references in a journal entry (on pages the program writes anyway),
-# and the supervisor turns the journal into reports in one pass every GRACE while children
-# are being started (at most GRACE after start(); also before a control request and at
-# exit). Our code's pages are then written once per batch, not once per child, and the
-# session wakes once per batch too. Spawn and forkserver children, which share no pages
-# with us, are reported as soon as start() has them.
-#
-# An entry is a list (one allocation, indexed below), made by start() after the fork,
-# while the child runs beside it. It holds no strong reference to the Process (a weak
-# one), its target or its Popen: the program must see them freed exactly when it would
-# without us (CPython's own tests check the Process and the target).
-
-J_PROC, J_PID, J_INFO, J_T, J_RC, J_T_RC, J_JOINED, J_CLAIM, J_DONE = range(9)
-#   J_PROC    weakref to the Process (to watch it if it is still running at the batch)
-#   J_INFO    what the report says: (patches.process._info(), name, daemon, parent pid)
-#   J_T       time.time() of start(); J_RC, J_T_RC: exit code and time, once collected
-#   J_JOINED  collected by a join(); J_DONE: the batch has reported the collection
-#   J_CLAIM   [1]: whoever pops it first decides how the child is reported. The user's
-#             collection pops it after setting J_RC (then the batch reports started,
-#             exited and reaped together); the batch pops it to report a running child
-#             (then it becomes a ChildState and is collected the usual way).
-#
-# A fork child inherits its parent's journal; entries whose parent pid is not ours are
-# skipped when (and only if) the child ever reports children of its own.
-
-JOURNAL = []
-
-
-def expect_forks():
-    """A fork child was journaled: make sure the supervisor is ticking."""
-    state.ensure_supervisor().expect_starts()
-
-
-def flush_journal(p=None, ending=False):
-    """Report every journaled fork child now (one write), and watch the live ones.
-    `ending`: the process is about to end; a batch the supervisor has taken out of the
-    journal but not sent yet must be let finish (it holds p.lock), or it dies with us."""
-    p = p or state.P
-    if p is None or state.report_journal[0] is None or not (JOURNAL or ending):
-        return
-    with p.lock:
-        state.report_journal[0](p)

@@ -1,6 +1,6 @@
 """Control requests from the session: join / terminate / kill a child of this process."""
 
-from . import children, connection, state
+from . import connection, state
 from .settings import fail
 
 
@@ -9,7 +9,7 @@ def handle_control(msg):
     op = msg.get('op')
     pid = msg.get('pid')
     p = state.current()
-    children.flush_journal(p)    # the session may know a child from its own hello already
+    state.flush_journal(p)    # the session may know a child from its own hello already
     st = p.children.get(pid) if type(pid) is int else None
     proc = st.proc_ref() if st is not None else None
 

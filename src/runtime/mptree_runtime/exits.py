@@ -25,10 +25,7 @@ def final_flush(p):
     # word on a queue should be the latest reading, not the latest change.
     for entry in list(state.SAMPLED.values()):
         entry[1] = -1
-    if state.report_journal[0] is not None:
-        # patches.process is in (and children with it): its journal may hold fork children.
-        from .children import flush_journal
-        flush_journal(p, ending=True)
+    state.flush_journal(p, ending=True)
     if state.has_counts(p):
         from .counters import flush    # loaded already: it made the counts
         flush()

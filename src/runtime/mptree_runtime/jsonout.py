@@ -5,12 +5,24 @@ process that says anything (the hot lines are string templates of their own modu
 
 import time
 
-try:
-    from _json import encode_basestring_ascii as _estr
-except ImportError:  # pragma: no cover - every CPython has _json
-    from json.encoder import py_encode_basestring_ascii as _estr
-
 _time = time.time
+_escape = [None]
+
+
+def _estr(s):
+    """A JSON string. Most of ours (names, command lines, kinds) need no escape at all: they
+    are quoted as they are, and _json (a shared library: ~0.2 ms to load) is loaded only
+    by the first string that does, which a spawn child's hello seldom has."""
+    if s.isascii() and s.isprintable() and '"' not in s and '\\' not in s:
+        return '"' + s + '"'
+    escape = _escape[0]
+    if escape is None:
+        try:
+            from _json import encode_basestring_ascii as escape
+        except ImportError:  # pragma: no cover - every CPython has _json
+            from json.encoder import py_encode_basestring_ascii as escape
+        _escape[0] = escape
+    return escape(s)
 
 
 def json_value(v):

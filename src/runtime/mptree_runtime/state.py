@@ -62,6 +62,9 @@ forked_by_forkserver = [False]
 # install the describer. A fork child computes its identity only if it ever connects.
 me = [None]
 describe = [None]
+# Fork children started and not reported yet: entries made by patches.process (whose
+# comment tells why and how), reported in batches by the supervisor.
+JOURNAL = []
 # The patches' batch report of journaled fork children (patches.process._report_journal),
 # called with p.lock held; and the unwrapped forkserver Popen.poll (patches.popen).
 report_journal = [None]
@@ -216,6 +219,22 @@ def ensure_supervisor():
             if sup is None:
                 sup = p.sup = Supervisor(p)
     return sup
+
+
+def expect_forks():
+    """A fork child was journaled: make sure the supervisor is ticking."""
+    ensure_supervisor().expect_starts()
+
+
+def flush_journal(p=None, ending=False):
+    """Report every journaled fork child now (one write), and watch the live ones.
+    `ending`: the process is about to end; a batch the supervisor has taken out of the
+    journal but not sent yet must be let finish (it holds p.lock), or it dies with us."""
+    p = p or P
+    if p is None or report_journal[0] is None or not (JOURNAL or ending):
+        return
+    with p.lock:
+        report_journal[0](p)
 
 
 def start_thread(p, fn, args):

@@ -88,8 +88,8 @@ class Supervisor(object):
         return need_wake
 
     def _register_due(self):
-        if children.JOURNAL:
-            children.flush_journal(self.p)
+        if state.JOURNAL:
+            state.flush_journal(self.p)
         now = _monotonic()
         with self.lock:
             keep = []
@@ -114,7 +114,7 @@ class Supervisor(object):
                 st.registered = True
             had = bool(self.pending)
             self.pending = keep
-            if not keep and not had and not children.JOURNAL:
+            if not keep and not had and not state.JOURNAL:
                 self.ticking = False
             return self.ticking
 

@@ -5,11 +5,11 @@ child's status, read from a pipe, is shared with the supervisor without a race."
 import sys
 import time
 
-from .. import children, state
-from ..children import J_CLAIM, J_RC, J_T_RC
+from .. import state
 from ..settings import fail
 from . import MARK, hide, wrap
 from . import process as process_patches
+from .process import J_CLAIM, J_RC, J_T_RC
 
 _time = time.time
 _getframe = sys._getframe
@@ -55,6 +55,7 @@ def _collected(popen, rc):
     if _in_join():
         return      # join reports it, as joined
     if st is not None and not st.reaped:
+        from .. import children     # loaded already: it made st
         children.report_collected(st, rc, False)
 
 

@@ -9,8 +9,7 @@ import sys
 import time
 import _weakref
 
-from .. import children, connection, exits, identity, jsonout, state
-from ..children import J_CLAIM, J_DONE, J_INFO, J_JOINED, J_PID, J_PROC, J_RC, J_T, J_T_RC
+from .. import connection, exits, identity, jsonout, state
 from ..settings import GRACE, fail
 from . import MARK, hide, site_file, wrap
 
@@ -72,7 +71,7 @@ def patch_process(mod):
     def make_start(orig):
         def start(self):
             # Before the fork, only references: what start() deletes (target, args) and
-            # the caller's line, for the report made later (see the fork journal in children).
+            # the caller's line, for the report made later (see the fork journal below).
             try:
                 f = _getframe(1)
                 raw = (self._target, self._args, f.f_code, f.f_lineno)
@@ -100,7 +99,7 @@ def patch_process(mod):
                     _JOURNAL.append(entry)
                     p = state.P
                     if p is None or p.sup is None or not p.sup.ticking:
-                        children.expect_forks()
+                        state.expect_forks()
                 else:
                     p = state.current()
                     with p.lock:
@@ -191,6 +190,41 @@ def patch_process(mod):
     wrap(BaseProcess, '_bootstrap', make_bootstrap, exact={('self', 'parent_sentinel'): bootstrap2})
 
 
+# ---------------------------------------------------------------------------------------
+# The fork journal: fork children are reported in batches
+#
+# After fork() every page a process writes costs a copy-on-write fault, in the parent and
+# in the child (~4 us on the benchmark machine while the child lives, ~1 us after). For a
+# short child, whose whole life is ~1.3 ms and ~390 faults, what the runtime added was
+# mostly such faults: reporting each child from start(), join() and poll() ran enough of
+# our Python (classifying, formatting, sending, bookkeeping) to touch some 85 pages of the
+# parent per child, on the program's critical path. So a fork child's start() and its
+# collection only note references in a journal entry (on pages the program writes anyway),
+# and the supervisor turns the journal into reports in one pass every GRACE while children
+# are being started (at most GRACE after start(); also before a control request and at
+# exit). Our code's pages are then written once per batch, not once per child, and the
+# session wakes once per batch too. Spawn and forkserver children, which share no pages
+# with us, are reported as soon as start() has them.
+#
+# An entry is a list (one allocation, indexed below), made by start() after the fork,
+# while the child runs beside it. It holds no strong reference to the Process (a weak
+# one), its target or its Popen: the program must see them freed exactly when it would
+# without us (CPython's own tests check the Process and the target).
+
+J_PROC, J_PID, J_INFO, J_T, J_RC, J_T_RC, J_JOINED, J_CLAIM, J_DONE = range(9)
+#   J_PROC    weakref to the Process (to watch it if it is still running at the batch)
+#   J_INFO    what the report says: (_info(), name, daemon, parent pid)
+#   J_T       time.time() of start(); J_RC, J_T_RC: exit code and time, once collected
+#   J_JOINED  collected by a join(); J_DONE: the batch has reported the collection
+#   J_CLAIM   [1]: whoever pops it first decides how the child is reported. The user's
+#             collection pops it after setting J_RC (then the batch reports started,
+#             exited and reaped together); the batch pops it to report a running child
+#             (then it becomes a ChildState and is collected the usual way).
+#
+# A fork child inherits its parent's journal; entries whose parent pid is not ours are
+# skipped when (and only if) the child ever reports children of its own.
+
+
 _STARTED = ('{"v":1,"type":"process.started","pid":%d,"parentPid":%d,"name":%s,'
             '"daemon":%s,"kind":%s,"role":%s,"startMethod":%s,"target":%s,"poolId":%s,'
             '"site":%s,"t":%r}\n')
@@ -199,7 +233,7 @@ _WORKERS = '{"v":1,"type":"pool.workers","id":%s,"pids":[%d],"t":%r}\n'
 
 FORK_POPEN = [None]   # multiprocessing.popen_fork.Popen, once imported (patches.popen)
 JOIN_CODE = [None]    # the code of multiprocessing's own Process.join (read by patches.popen)
-_JOURNAL = children.JOURNAL
+_JOURNAL = state.JOURNAL
 _getframe = sys._getframe
 _weakref_ref = _weakref.ref
 
@@ -251,6 +285,7 @@ def _announce(p, started):
     """process.started for children that exist and are not collected yet, in one write;
     then each is watched. `started`: (Process, Popen, _info(), t in ms). Called with
     p.lock held."""
+    from .. import children     # with the first child announced: a spawn child may have none
     ready = []
     data = []
     for proc, popen, info, t in started:
@@ -277,6 +312,7 @@ def _report_journal(p):
     n = len(_JOURNAL)
     if not n:
         return
+    from .. import children     # loaded already: a journaled child started the supervisor
     entries = _JOURNAL[:n]
     del _JOURNAL[:n]
     me = os.getpid()
@@ -330,11 +366,13 @@ def _after_join(popen, waited):
         # see that it reported without it and say it now.
         st[J_JOINED] = True
         if st[J_DONE] and st[J_INFO][0][0][2] is None:    # (not a pool worker)
+            from .. import children
             children.report_joined_late(popen.pid)
         return
     if st is None or st.reaped:
         return
     # The pool's own clean-up joins its workers: that is not the user joining them.
+    from .. import children     # loaded already: it made st
     children.report_collected(st, rc, st.pool_id is None)
 
 
