@@ -127,9 +127,9 @@ describe('hardening: the model under random and hostile messages', () => {
       ]);
     }
     model.apply([{ v: 1, type: 'pool.workers', id: 'never', pids: Array.from({ length: 100_000 }, (_, i) => i + 1), t: 1 }]);
-    assert.ok(model['earlyQueueCounts'].size <= 10_000);
-    assert.ok(model['earlyPoolCounts'].size <= 10_000);
-    assert.ok((model['earlyPoolWorkers'].get('never')?.size ?? 0) <= 1, 'only members are kept (the root)');
+    assert.ok(model['queueTable']['earlyCounts'].size <= 10_000);
+    assert.ok(model['poolTable']['earlyCounts'].size <= 10_000);
+    assert.ok((model['poolTable']['earlyWorkers'].get('never')?.size ?? 0) <= 1, 'only members are kept (the root)');
     // A created pool does not take foreign pids either.
     model.apply([{ v: 1, type: 'pool.created', id: 'p', kind: 'Pool', ownerPid: 100, size: 1, site: null, t: 1 }]);
     const started = Date.now();
@@ -164,7 +164,7 @@ describe('hardening: the model under random and hostile messages', () => {
     assert.ok(model.queues().some((q) => q.id === 'q4999'), 'the newest stay');
     assert.equal(model.queuesOf(mainKey).length, model.queues().length, 'the owner index follows');
     assert.equal(model.poolsOf(mainKey).length, model.pools().length);
-    assert.ok(model['ownerKeyOf'].size <= 120);
+    assert.ok(model['queueTable']['ownerOf'].size + model['poolTable']['ownerOf'].size <= 120);
   });
 
   it('__proto__, constructor and friends are plain data: no prototype pollution', () => {
