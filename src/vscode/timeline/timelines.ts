@@ -6,7 +6,7 @@ import type { HintsController } from '../hints/hintsController';
 import type { RunHistories } from '../history/runHistories';
 import { ImportedRun } from '../openedRuns/importedRuns';
 import type { Run } from '../runs';
-import { TimelinePanel } from './timelinePanel';
+import { TimelinePanel, type TimelineSource } from './timelinePanel';
 import { liveSource, openedSource } from './timelineSources';
 
 export class Timelines implements vscode.Disposable {
@@ -51,10 +51,10 @@ export class Timelines implements vscode.Disposable {
     this.openEmitter.dispose();
   }
 
-  private liveSourceOf(run: Run) {
+  private liveSourceOf(run: Run): TimelineSource {
     const history = this.histories.of(run.runId);
     // Every run in the tree has one (RunHistories follows the same list): a missing one is a bug.
-    if (!history) throw new Error(`no history was recorded for run ${run.runId}`);
+    if (!history) throw new Error(vscode.l10n.t('no history was recorded for run {0}', run.runId));
     return liveSource(run, history, this.hints);
   }
 }
