@@ -12,12 +12,6 @@ import { cleanUp, getApi, waitFor } from './helpers';
 // Compiled to out/test/integration/: the sources' fixtures are three folders up.
 const HINT_FIXTURES = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'hints');
 
-async function runHintFixture(name: string): Promise<Run> {
-  const runs = await vscode.commands.executeCommand<Run[]>('mptree.runFile', vscode.Uri.file(path.join(HINT_FIXTURES, name)));
-  assert.ok(Array.isArray(runs) && runs.length === 1, `mptree.runFile returned ${JSON.stringify(runs?.length)} runs`);
-  return runs[0];
-}
-
 describe('timeline', () => {
   let api: MptreeApi;
   before(async () => {
@@ -30,14 +24,19 @@ describe('timeline', () => {
   });
 
   it('mptree.showTimeline opens a panel that receives live updates and stays after the run', async () => {
-    const run = await runHintFixture('queue_full_blocked_bad.py');
+    // A program that runs until it is stopped: the webview may take seconds to load on a busy
+    // machine, and a run that ended before its first update leaves no "after the end" to see.
+    const runs = await vscode.commands.executeCommand<Run[]>('mptree.runFile', vscode.Uri.file(path.resolve(HINT_FIXTURES, '..', 'workspace', 'tree_spawn.py')));
+    const run = runs![0];
     await waitFor('the run to start', () => run.info.rootPid !== null);
     const panel = await vscode.commands.executeCommand<TimelinePanel>('mptree.showTimeline', api.treeProvider.runNode(run));
     assert.ok(panel, 'the command returned no panel');
     assert.equal(api.timelines.of(run.runId), panel);
     // The webview loads, asks for everything ('ready') and acknowledges what it drew.
     await waitFor('the webview to acknowledge an update', () => api.timelineCounts.updatesAcked(run.runId) >= 1, 60_000);
+    assert.ok(run.isLive, 'the run ended before the timeline drew it');
     const whileLive = api.timelineCounts.updatesPosted(run.runId);
+    await vscode.commands.executeCommand('mptree.stopRun', api.treeProvider.runNode(run));
     await run.session.ended;
     await waitFor('updates after the first', () => api.timelineCounts.updatesPosted(run.runId) > whileLive, 30_000);
     assert.ok(api.timelineCounts.updatesPosted(run.runId) >= 2, `only ${api.timelineCounts.updatesPosted(run.runId)} updates`);
