@@ -6,29 +6,21 @@ import * as vscode from 'vscode';
 import { ContextKey, VIEW_ID } from './vscode/commandIds';
 import { registerCommands } from './vscode/commands/registerCommands';
 import { DebugWithTree } from './vscode/debug/debugWithTree';
+import { HintsController } from './vscode/hints/hintsController';
+import { hintsOfRuns } from './vscode/hints/hintsOfRuns';
+import { RunHistories } from './vscode/history/runHistories';
+import { OpenedRunsView } from './vscode/openedRuns/openedRunsView';
 import { RunManager } from './vscode/runs';
 import type { Services } from './vscode/services';
 import { ProcessStatusBar } from './vscode/statusBar';
+import { countTimelineTraffic, type MptreeApi } from './vscode/testApi';
+import { Timelines } from './vscode/timeline/timelines';
 import { ProcessDecorationProvider } from './vscode/tree/decorations';
-import type { TreeNode } from './vscode/tree/nodes';
 import { ProcessTreeProvider, type TreeOptions } from './vscode/tree/processTreeProvider';
-import { registerBeyondTreeFeatures, type BeyondApi } from './vscode/features';
+import { revealProcess } from './vscode/tree/revealProcess';
 import { WalkthroughProgress } from './vscode/walkthroughProgress';
 
-/** Returned by activate(): the integration tests read the live tree through it. */
-export interface MptreeApi {
-  /** How long activate() took, in milliseconds (reported by npm run bench). */
-  readonly activationMs: number;
-  readonly runs: RunManager;
-  readonly treeProvider: ProcessTreeProvider;
-  readonly treeView: vscode.TreeView<TreeNode>;
-  readonly statusBar: ProcessStatusBar;
-  readonly log: vscode.LogOutputChannel;
-  /** Hints, timeline, export/import (src/vscode/features.ts). */
-  readonly beyond: BeyondApi;
-  /** Which of the walkthrough's events have happened (src/vscode/walkthroughProgress.ts). */
-  readonly walkthrough: WalkthroughProgress;
-}
+export type { MptreeApi } from './vscode/testApi';
 
 let runManager: RunManager | undefined;
 
@@ -42,7 +34,16 @@ export function activate(context: vscode.ExtensionContext): MptreeApi {
   const treeView = vscode.window.createTreeView(VIEW_ID, { treeDataProvider: treeProvider, canSelectMany: true, showCollapseAll: true });
   treeProvider.setVisible(treeView.visible);
   const statusBar = new ProcessStatusBar(runs);
-  const services: Services = { runs, tree: treeProvider, treeView, log, extension: context };
+  const hints = new HintsController();
+  const histories = new RunHistories(runs);
+  const openedRuns = new OpenedRunsView(treeOptions());
+  const reveal = (runId: string, key: string) => revealProcess({ runs, tree: treeProvider, treeView, openedRuns }, runId, key);
+  const timelines = new Timelines(context.extensionUri, histories, hints, (runId, key) => void reveal(runId, key));
+  const timelineCounts = countTimelineTraffic(timelines);
+  const services: Services = { runs, tree: treeProvider, treeView, log, extension: context, hints, histories, openedRuns, timelines };
+  const walkthrough = new WalkthroughProgress(runs, hints);
+  treeProvider.setHintLines((key) => hints.tooltipLines(key));
+  openedRuns.tree.setHintLines((key) => hints.tooltipLines(key));
 
   context.subscriptions.push(
     // Disposed in this order (after deactivate): the runs' processes go first, the log last.
@@ -66,21 +67,35 @@ export function activate(context: vscode.ExtensionContext): MptreeApi {
         treeProvider.setOptions(treeOptions());
       }
     }),
+    hints,
+    vscode.window.registerFileDecorationProvider(hints),
+    hintsOfRuns(runs, hints),
+    histories,
+    openedRuns,
+    timelines,
+    timelineCounts,
     ...registerCommands(services),
     new DebugWithTree(services),
     trackContextKeys(runs),
     showNotices(runs),
+    walkthrough,
     log,
   );
-  const beyond = registerBeyondTreeFeatures({ context, runs, tree: treeProvider, treeView, log, treeOptions: treeOptions() });
-  context.subscriptions.push(
-    beyond.imported.onDidChangeRuns(() => void vscode.commands.executeCommand('setContext', 'mptree.hasOpenedRuns', beyond.imported.runs.length > 0)),
-  );
-  const walkthrough = new WalkthroughProgress(runs, beyond.hints);
-  context.subscriptions.push(walkthrough);
-  treeProvider.setHintLines((key) => beyond.hints.tooltipLines(key));
-  beyond.importedTree.setHintLines((key) => beyond.hints.tooltipLines(key));
-  return { runs, treeProvider, treeView, statusBar, log, beyond, walkthrough, activationMs: performance.now() - activationStarted };
+  return {
+    runs,
+    treeProvider,
+    treeView,
+    statusBar,
+    log,
+    hints,
+    histories,
+    openedRuns,
+    timelines,
+    revealProcess: reveal,
+    timelineCounts,
+    walkthrough,
+    activationMs: performance.now() - activationStarted,
+  };
 }
 
 /**

@@ -189,7 +189,7 @@ export class RunSession implements Disposable {
       onBatch: (batch) => {
         model.apply(batch.map((received) => received.message), batch.map((received) => received.from));
         // Readers whose last word on a queue another reader just contradicted (see
-        // RunModel.askOtherReaders): they read it again now.
+        // QueueTable.askOtherReaders in model/queues.ts): they read it again now.
         for (const [pid, ids] of model.takeResampleRequests()) server.notify(pid, { v: 1, type: 'queue.resample', ids });
       },
     });

@@ -1,5 +1,5 @@
 // Shared shapes of the VS Code-free core. The tree view, the CLI and the tests read these;
-// only the model (model.ts) writes them.
+// only the model (model.ts and its parts in model/) writes them.
 
 export type ProcessKind = 'main' | 'process' | 'pool-worker' | 'helper' | 'os';
 export type ProcessState = 'running' | 'zombie' | 'exited';

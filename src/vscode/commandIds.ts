@@ -16,22 +16,21 @@ export enum CommandId {
   ClearExited = 'mptree.clearExited',
   Refresh = 'mptree.refresh',
   OpenExample = 'mptree.openExample',
-  // Registered by registerBeyondTreeFeatures (src/vscode/features.ts).
   ShowTimeline = 'mptree.showTimeline',
   ExportRun = 'mptree.exportRun',
   OpenRun = 'mptree.openRun',
 }
 
-/** Commands registered outside registerCommands. */
-export type ElsewhereCommandId = CommandId.ShowTimeline | CommandId.ExportRun | CommandId.OpenRun;
-
 export const VIEW_ID = 'mptree.processes';
+/** Runs read back from exported files (Open Run). */
+export const OPENED_RUNS_VIEW_ID = 'mptree.openedRuns';
 export const CONTAINER_ID = 'mptree';
 
 /** Context keys the extension sets for `when` clauses. */
 export enum ContextKey {
   HasLiveRuns = 'mptree.hasLiveRuns',
   HasRuns = 'mptree.hasRuns',
+  HasOpenedRuns = 'mptree.hasOpenedRuns',
 }
 
 /**

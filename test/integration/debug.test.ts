@@ -1,4 +1,4 @@
-// Debugging with the tree (issue 13), in the real extension host. No Python extension can be
+// Debugging with the tree, in the real extension host. No Python extension can be
 // installed here, so this is the path without it: the `mptree` debug type runs debugpy's own
 // adapter from an interpreter that has debugpy (Debian's /usr/bin/python3 with
 // python3-debugpy), with the runtime injected. A breakpoint stops a worker; the tree shows

@@ -1,4 +1,4 @@
-"""The runtime and debugpy in the same processes (issue 13's Python side): a program launched
+"""The runtime and debugpy in the same processes (debugging's Python side): a program launched
 under debugpy's adapter with subProcess on, as VS Code launches it, with the runtime injected
 too. A DAP client (dap.py) attaches to every child, a breakpoint stops a worker, and while it
 is stopped the tree already shows that worker by name under its real parent; at the end the

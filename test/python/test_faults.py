@@ -231,11 +231,11 @@ if __name__ == '__main__':
 '''
 
 
-class Hardening(unittest.TestCase):
+class UnusualPrograms(unittest.TestCase):
     maxDiff = None
 
     def _prog(self, code, dirname='prog', filename='prog.py'):
-        d = tempfile.mkdtemp(prefix='mptree-hard-')
+        d = tempfile.mkdtemp(prefix='mptree-unusual-')
         self.addCleanup(shutil.rmtree, d, True)
         sub = os.path.join(d, dirname)
         os.makedirs(sub)

@@ -192,7 +192,7 @@ describe('mptree CLI', { skip: !posix && 'POSIX signals and process groups' }, (
       }
     }
   });
-  // Issue 15: a signal to mptree alone (as a CI runner or a script sends it) reaches only
+  // A signal to mptree alone (as a CI runner or a script sends it) reaches only
   // mptree, one to its process group reaches the program too; either way the run ends, the
   // final tree is printed, the exit code is the conventional one and nothing is left,
   // which /proc checks by the run id every process of the run inherited.

@@ -1,4 +1,4 @@
-// A run never outlives its owner (issue 12): `mptree run` killed with SIGKILL (no chance to
+// A run never outlives its owner: `mptree run` killed with SIGKILL (no chance to
 // stop anything) under a running program of each start method, and the runtime ends the
 // whole program tree by itself; with --when-viewer-gone keep the program runs on and its
 // output still arrives. Checked through /proc by the run id every process inherited.

@@ -3,26 +3,27 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { exportRun } from '../../core/history';
-import type { BeyondApi } from '../features';
+import { ImportedRun } from '../openedRuns/importedRuns';
 import type { Run } from '../runs';
-import { ImportedRun } from '../timeline/importedRuns';
-import { pickRun, runOf } from './showTimeline';
+import type { Services } from '../services';
+import { pickRun, runOf } from './pickRun';
 
-export async function exportRunCommand(api: BeyondApi, node?: unknown, target?: vscode.Uri): Promise<vscode.Uri | undefined> {
-  const chosen = runOf(api, node) ?? (await pickRun(api, 'Export which run?', { includeImported: false }));
+/** `target`: where to write, without asking (a Uri as the command's second argument). */
+export async function exportRunCommand(services: Services, node?: unknown, target?: unknown): Promise<vscode.Uri | undefined> {
+  const chosen = runOf(services, node) ?? (await pickRun(services, 'Export which run?', { includeImported: false }));
   if (!chosen) return undefined;
   if (chosen instanceof ImportedRun) throw new Error('this run was opened from a file already: copy that file to share it');
   const run: Run = chosen;
-  const history = api.historyOf(run.runId);
+  const history = services.histories.of(run.runId);
   if (!history) throw new Error('no history was recorded for this run');
-  const uri = target ?? (await vscode.window.showSaveDialog({
+  const uri = (target instanceof vscode.Uri ? target : undefined) ?? (await vscode.window.showSaveDialog({
     title: 'Export run',
     defaultUri: defaultTarget(run),
     filters: { 'mptree run': ['json'] },
     saveLabel: 'Export',
   }));
   if (!uri) return undefined;
-  const hints = api.hints.recompute(run.runId);
+  const hints = services.hints.recompute(run.runId);
   await vscode.workspace.fs.writeFile(uri, Buffer.from(exportRun(history, hints), 'utf8'));
   const note = run.isLive ? ' (as it is now: the run is still going)' : '';
   vscode.window.setStatusBarMessage(`$(export) mptree: run exported to ${path.basename(uri.fsPath)}${note}`, 5000);

@@ -7,8 +7,8 @@ import { copyNameFor, EXAMPLES, exampleLanguageFor, examplePath, isExampleId, ty
 import { exampleWords } from '../exampleLabels';
 import type { Run } from '../runs';
 import type { Services } from '../services';
+import { startRun } from '../startRun';
 import { debugFile } from './debugFile';
-import { startRun } from './runFile';
 
 export interface OpenedExample {
   readonly id: ExampleId;

@@ -2,13 +2,13 @@
 // in the Opened Runs view and shows its timeline.
 import * as vscode from 'vscode';
 import { importRun, RunFileError } from '../../core/history';
-import type { BeyondApi } from '../features';
-import { ImportedRun } from '../timeline/importedRuns';
+import { ImportedRun } from '../openedRuns/importedRuns';
+import type { Services } from '../services';
 
 /** Larger files are refused before reading: a run file of this size is not one mptree wrote. */
 const MAX_FILE_BYTES = 256 * 1024 * 1024;
 
-export async function openRun(api: BeyondApi, uri?: unknown): Promise<ImportedRun | undefined> {
+export async function openRun(services: Services, uri?: unknown): Promise<ImportedRun | undefined> {
   const file = uri instanceof vscode.Uri ? uri : (await vscode.window.showOpenDialog({
     title: 'Open an exported mptree run',
     canSelectMany: false,
@@ -26,8 +26,8 @@ export async function openRun(api: BeyondApi, uri?: unknown): Promise<ImportedRu
     if (error instanceof RunFileError) throw new Error(`cannot open ${file.fsPath}: ${error.message}`);
     throw error;
   }
-  api.imported.add(run);
-  api.hints.trackFixed(run, run.data.hints.map((h) => ({ ...h, ...(h.processKey ? { processKey: run.keyOf(h.processKey) } : {}) })));
-  api.openTimeline(run);
+  services.openedRuns.runs.add(run);
+  services.hints.trackFixed(run, run.data.hints.map((h) => ({ ...h, ...(h.processKey ? { processKey: run.keyOf(h.processKey) } : {}) })));
+  services.timelines.open(run);
   return run;
 }

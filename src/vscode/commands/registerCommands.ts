@@ -3,17 +3,20 @@
 // explorer, nothing from the palette.
 
 import * as vscode from 'vscode';
-import { CommandId, type ElsewhereCommandId } from '../commandIds';
+import { CommandId } from '../commandIds';
 import type { Services } from '../services';
 import { clearExited } from './clearExited';
 import { copyPid } from './copyPid';
 import { debugFile } from './debugFile';
+import { exportRunCommand } from './exportRun';
 import { joinProcess } from './joinProcess';
 import { killProcess } from './killProcess';
 import { openExample } from './openExample';
+import { openRun } from './openRun';
 import { refresh } from './refresh';
 import { runActiveFile } from './runActiveFile';
 import { runFile } from './runFile';
+import { showTimeline } from './showTimeline';
 import { stopRun } from './stopRun';
 import { terminateProcess } from './terminateProcess';
 import { terminateTree } from './terminateTree';
@@ -21,7 +24,7 @@ import { terminateTree } from './terminateTree';
 type Handler = (services: Services, first?: unknown, second?: unknown) => unknown;
 
 // A Record over the enum: adding a CommandId without a handler is a type error.
-const handlers: Record<Exclude<CommandId, ElsewhereCommandId>, Handler> = {
+const handlers: Record<CommandId, Handler> = {
   [CommandId.RunFile]: runFile,
   [CommandId.RunActiveFile]: runActiveFile,
   [CommandId.DebugFile]: debugFile,
@@ -34,6 +37,9 @@ const handlers: Record<Exclude<CommandId, ElsewhereCommandId>, Handler> = {
   [CommandId.ClearExited]: clearExited,
   [CommandId.Refresh]: refresh,
   [CommandId.OpenExample]: openExample,
+  [CommandId.ShowTimeline]: showTimeline,
+  [CommandId.ExportRun]: exportRunCommand,
+  [CommandId.OpenRun]: openRun,
 };
 
 export function registerCommands(services: Services): vscode.Disposable[] {

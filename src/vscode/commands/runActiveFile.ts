@@ -1,7 +1,8 @@
 import type { Run } from '../runs';
 import type { Services } from '../services';
 import { activePythonFile } from '../pythonFiles';
-import { runFile, startRun } from './runFile';
+import { startRun } from '../startRun';
+import { runFile } from './runFile';
 
 export async function runActiveFile(services: Services): Promise<Run[]> {
   const file = await activePythonFile();

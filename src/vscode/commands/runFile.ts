@@ -1,9 +1,8 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { resolveInterpreter, showInterpreterError } from '../interpreter';
-import { revealRun, saveIfDirty } from '../pythonFiles';
 import type { Run } from '../runs';
 import type { Services } from '../services';
+import { startRun } from '../startRun';
 
 /**
  * From the explorer or the editor title: the clicked file (or the explorer's multi-selection,
@@ -24,33 +23,6 @@ export async function runFile(services: Services, uri?: unknown, uris?: unknown)
     if (run) runs.push(run);
   }
   return runs;
-}
-
-export async function startRun(services: Services, uri: vscode.Uri): Promise<Run | undefined> {
-  if (uri.scheme !== 'file') {
-    void vscode.window.showErrorMessage(`mptree: only files on disk can be run (${uri.toString()}). Save it first.`);
-    return undefined;
-  }
-  // The Python extension saves before running, too.
-  await saveIfDirty(uri);
-  let interpreter;
-  try {
-    interpreter = await resolveInterpreter(uri, services.log);
-  } catch (error) {
-    services.log.error((error as Error).message);
-    void showInterpreterError(error);
-    return undefined;
-  }
-  try {
-    const run = await services.runs.start(uri, interpreter);
-    revealRun(services, run);
-    return run;
-  } catch (error) {
-    const message = (error as Error)?.message ?? String(error);
-    services.log.error(`could not run ${uri.fsPath}: ${message}`);
-    void vscode.window.showErrorMessage(`mptree: could not run ${path.basename(uri.fsPath)}: ${message}`);
-    return undefined;
-  }
 }
 
 async function pickPythonFile(): Promise<vscode.Uri | undefined> {

@@ -18,7 +18,7 @@ import { findPython } from '../../core/python';
 import { resolveInterpreter, showInterpreterError, type ResolvedInterpreter } from '../interpreter';
 import type { Run } from '../runs';
 import type { Services } from '../services';
-import { startRun } from '../commands/runFile';
+import { startRun } from '../startRun';
 import { isPythonDocument, revealRun } from '../pythonFiles';
 
 export const DEBUG_TYPE = 'mptree';
@@ -70,8 +70,6 @@ export class DebugWithTree implements vscode.Disposable {
   private readonly rootSessions = new Map<string, vscode.DebugSession>();
   /** Debuggee pid of each debug session, from its `process` event. */
   private readonly pidOfSession = new Map<string, number>();
-  /** What the last resolved configuration went to (the command's answer, for tests). */
-  lastBackend: DebugBackend | undefined;
 
   constructor(private readonly services: Services) {
     this.disposables.push(
@@ -119,7 +117,6 @@ export class DebugWithTree implements vscode.Disposable {
       : (await canImportDebugpy(interpreter.command))
         ? 'bundled-adapter'
         : 'none';
-    this.lastBackend = backend;
     if (backend === 'none') {
       void this.offerPlainRun(uri, interpreter.command);
       return undefined;

@@ -11,6 +11,13 @@ import { TimelineBuilder, type FromWebview, type TimelineRunInfo, type ToWebview
 /** ≤ 10 updates a second reach the webview; changes in between are merged. */
 const MIN_UPDATE_INTERVAL_MS = 100;
 
+/**
+ * What passed between the panel and its webview: an update posted, an update the webview
+ * acknowledged, a frame it drew (how long it took, how many lanes). The benchmark reads the
+ * frames through the extension's test API (src/vscode/testApi.ts), which counts these.
+ */
+export type TimelineTraffic = { type: 'posted' } | { type: 'acked' } | { type: 'drawn'; ms: number; lanes: number };
+
 /** What a panel shows: a live run (with an event feed) or an imported one (events only). */
 export interface TimelineSource {
   readonly id: string;
@@ -33,16 +40,13 @@ export class TimelinePanel implements vscode.Disposable {
   private readonly subscriptions: vscode.Disposable[] = [];
   private readonly disposeEmitter = new vscode.EventEmitter<void>();
   readonly onDidDispose = this.disposeEmitter.event;
+  private readonly trafficEmitter = new vscode.EventEmitter<TimelineTraffic>();
+  readonly onDidExchange = this.trafficEmitter.event;
   private seq = 0;
   private ready = false;
   private timer: NodeJS.Timeout | undefined;
   private lastPost = 0;
   private disposed = false;
-  /** Test hooks: updates posted to the webview, and updates the webview said it drew. */
-  postedUpdates = 0;
-  ackedUpdates = 0;
-  /** The webview's own frame times (ms) and lane counts, newest last, for the benchmark. */
-  readonly draws: Array<{ ms: number; lanes: number }> = [];
 
   constructor(
     private readonly source: TimelineSource,
@@ -103,13 +107,10 @@ export class TimelinePanel implements vscode.Disposable {
         if (typeof m.key === 'string') this.reveal(m.key);
         return;
       case 'ack':
-        if (typeof m.seq === 'number') this.ackedUpdates++;
+        if (typeof m.seq === 'number') this.trafficEmitter.fire({ type: 'acked' });
         return;
       case 'drawn':
-        if (typeof m.ms === 'number' && typeof m.lanes === 'number') {
-          this.draws.push({ ms: m.ms, lanes: m.lanes });
-          if (this.draws.length > 500) this.draws.splice(0, this.draws.length - 500);
-        }
+        if (typeof m.ms === 'number' && typeof m.lanes === 'number') this.trafficEmitter.fire({ type: 'drawn', ms: m.ms, lanes: m.lanes });
         return;
     }
   }
@@ -135,7 +136,7 @@ export class TimelinePanel implements vscode.Disposable {
 
   private async post(message: ToWebview): Promise<void> {
     try {
-      if (await this.panel.webview.postMessage(message)) this.postedUpdates++;
+      if (await this.panel.webview.postMessage(message)) this.trafficEmitter.fire({ type: 'posted' });
     } catch {
       // Disposed meanwhile.
     }
@@ -153,6 +154,7 @@ export class TimelinePanel implements vscode.Disposable {
     this.panel.dispose();
     this.disposeEmitter.fire();
     this.disposeEmitter.dispose();
+    this.trafficEmitter.dispose();
   }
 }
 

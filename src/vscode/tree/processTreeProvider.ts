@@ -93,7 +93,7 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
 
   private hintLines: (key: string) => string[] = () => [];
 
-  /** Where tooltips read hint lines from (src/vscode/features.ts's HintsController). */
+  /** Where tooltips read hint lines from (the HintsController, src/vscode/hints/). */
   setHintLines(lookup: (key: string) => string[]): void {
     this.hintLines = lookup;
   }

@@ -1,4 +1,4 @@
-// Issue 6 (hardening) at the session level, with real processes and the real socket: bad
+// RunSession when things go wrong, with real processes and the real socket: bad
 // input, a runtime connection that drops, the last data of a run that ends, escalation from
 // SIGTERM to SIGKILL, dispose() of live runs (checked through the OS), and a fork storm.
 // Independent cases run concurrently to keep the suite short.
@@ -20,7 +20,7 @@ import { processesOfRun } from '../common/osTruth';
 
 const root = path.resolve(__dirname, '..', '..', '..');
 const runtimeDir = path.join(root, 'src', 'runtime');
-const fixtures = path.join(root, 'test', 'fixtures', 'hardening');
+const fixtures = path.join(root, 'test', 'fixtures', 'faults');
 const cliFixtures = path.join(root, 'test', 'fixtures', 'cli');
 const posix = process.platform !== 'win32';
 const linux = process.platform === 'linux';
@@ -85,8 +85,8 @@ const helloFor = (session: RunSession, pid: number, extra: object = {}) => ({
   ...extra,
 });
 
-describe('hardening: RunSession', { skip: !posix && 'POSIX processes', concurrency: true }, () => {
-  before(() => (tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mptree-hardening-session-'))));
+describe('RunSession when things go wrong', { skip: !posix && 'POSIX processes', concurrency: true }, () => {
+  before(() => (tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mptree-session-faults-'))));
   after(() => {
     for (const s of sessions.splice(0)) s.dispose();
     for (const c of children.splice(0)) c.kill('SIGKILL');

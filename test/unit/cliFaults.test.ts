@@ -1,4 +1,4 @@
-// Issue 6 (hardening), through the bundled CLI (dist/cli.js; `npm run build` first): bad
+// The CLI when things go wrong, through the bundled CLI (dist/cli.js; `npm run build` first): bad
 // input gets one clear line and no stack trace, nothing of the program's own output or exit
 // code is lost, faults show up as what they are, and an interrupted CLI leaves no process
 // behind (checked through the OS). The cases are independent, so they run concurrently.
@@ -13,7 +13,7 @@ import { startInGroup, stillThere } from './cliProcess';
 
 const root = path.resolve(__dirname, '..', '..', '..');
 const cli = path.join(root, 'dist', 'cli.js');
-const fixtures = path.join(root, 'test', 'fixtures', 'hardening');
+const fixtures = path.join(root, 'test', 'fixtures', 'faults');
 const cliFixtures = path.join(root, 'test', 'fixtures', 'cli');
 const posix = process.platform !== 'win32';
 
@@ -71,10 +71,10 @@ function fakePython(name: string, version: [number, number, number]): string {
   return file;
 }
 
-describe('hardening: the CLI', { skip: !posix && 'POSIX processes and signals', concurrency: true }, () => {
+describe('the CLI when things go wrong', { skip: !posix && 'POSIX processes and signals', concurrency: true }, () => {
   before(() => {
     assert.ok(fs.existsSync(cli), `${cli} is missing: run \`npm run build\` before the unit tests`);
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mptree-hardening-cli-'));
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mptree-cli-faults-'));
     realPython = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
   });
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -216,7 +216,7 @@ describe('hardening: the CLI', { skip: !posix && 'POSIX processes and signals', 
 
 
   // A signal to mptree alone reached nobody else: mptree stops the run and exits 128+N of
-  // the signal it got (issue 15), whatever the program's processes died of.
+  // the signal it got, whatever the program's processes died of.
   for (const [signal, times, code] of [
     ['SIGHUP', 1, 129],
     ['SIGINT', 1, 130],

@@ -1,0 +1,61 @@
+// The model as the JSON a snapshot (`mptree run --snapshot`, Export Run's tree) carries: a
+// plain copy of what the tree shows, processes parents first, nothing that is only bookkeeping.
+import type { PoolInfo, ProcessInfo, QueueInfo, RunInfo, SnapshotJson } from '../types';
+
+/** What a snapshot is made of; `processes` in the tree's order (parents before children). */
+export interface SnapshotSource {
+  walk(): ProcessInfo[];
+  queues(): QueueInfo[];
+  pools(): PoolInfo[];
+}
+
+export function snapshotOf(model: SnapshotSource, run: RunInfo): SnapshotJson {
+  return {
+    version: 1,
+    run: {
+      script: run.script,
+      args: [...run.args],
+      python: run.python,
+      exitCode: run.exitCode,
+      signal: run.signal,
+      startedAt: run.startedAt,
+      endedAt: run.endedAt,
+    },
+    processes: model.walk().map((p) => ({
+      pid: p.pid,
+      ppid: p.ppid,
+      parentPid: p.parentPid,
+      name: p.name,
+      daemon: p.daemon,
+      kind: p.kind,
+      role: p.role,
+      startMethod: p.startMethod,
+      target: p.target,
+      state: p.state,
+      exitCode: p.exitCode,
+      signal: p.signal,
+      joined: p.joined,
+      orphaned: p.orphaned,
+    })),
+    queues: model.queues().map((q) => ({
+      id: q.id,
+      kind: q.kind,
+      ownerPid: q.ownerPid,
+      maxsize: q.maxsize,
+      depth: q.depth,
+      puts: q.puts,
+      gets: q.gets,
+      unfinished: q.unfinished,
+    })),
+    pools: model.pools().map((p) => ({
+      id: p.id,
+      kind: p.kind,
+      ownerPid: p.ownerPid,
+      size: p.size,
+      workers: [...p.workers],
+      submitted: p.submitted,
+      completed: p.completed,
+      pending: p.pending,
+    })),
+  };
+}

@@ -1,0 +1,36 @@
+// Starts a run of a Python file from the editor: saves it, finds the interpreter, starts the
+// run through the RunManager and shows its node. Run File, Run Active File and the debug
+// configuration all start runs this way; a failure is said in a message, never thrown.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { resolveInterpreter, showInterpreterError } from './interpreter';
+import { revealRun, saveIfDirty } from './pythonFiles';
+import type { Run } from './runs';
+import type { Services } from './services';
+
+export async function startRun(services: Services, uri: vscode.Uri): Promise<Run | undefined> {
+  if (uri.scheme !== 'file') {
+    void vscode.window.showErrorMessage(`mptree: only files on disk can be run (${uri.toString()}). Save it first.`);
+    return undefined;
+  }
+  // The Python extension saves before running, too.
+  await saveIfDirty(uri);
+  let interpreter;
+  try {
+    interpreter = await resolveInterpreter(uri, services.log);
+  } catch (error) {
+    services.log.error((error as Error).message);
+    void showInterpreterError(error);
+    return undefined;
+  }
+  try {
+    const run = await services.runs.start(uri, interpreter);
+    revealRun(services, run);
+    return run;
+  } catch (error) {
+    const message = (error as Error)?.message ?? String(error);
+    services.log.error(`could not run ${uri.fsPath}: ${message}`);
+    void vscode.window.showErrorMessage(`mptree: could not run ${path.basename(uri.fsPath)}: ${message}`);
+    return undefined;
+  }
+}
