@@ -42,20 +42,25 @@ const outFile = isAbsolute(opts.out) ? opts.out : join(repoRoot, opts.out);
 const log = (msg) => console.log(`[screenshot] ${msg}`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// package.json's words are `%key%` references into package.nls.json (English: the workbench
+// the screenshots come from runs in English).
+function manifestText(text) {
+  const nls = JSON.parse(readFileSync(join(repoRoot, 'package.nls.json'), 'utf8'));
+  const m = /^%(.+)%$/.exec(text ?? '');
+  return m ? nls[m[1]] ?? text : text;
+}
+
 // The palette shows "Category: Title"; typing exactly that selects the command first.
 function paletteLabel(commandId) {
   const manifest = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
   const cmd = manifest.contributes?.commands?.find((c) => c.command === commandId);
   if (!cmd) return commandId; // a built-in command: the caller passes its palette text
-  // A "%key%" title is the English of package.nls.json, what the palette shows by default.
-  const nls = JSON.parse(readFileSync(join(repoRoot, 'package.nls.json'), 'utf8'));
-  const title = /^%.+%$/.test(cmd.title) ? nls[cmd.title.slice(1, -1)] ?? cmd.title : cmd.title;
-  return cmd.category ? `${cmd.category}: ${title}` : title;
+  return cmd.category ? `${manifestText(cmd.category)}: ${manifestText(cmd.title)}` : manifestText(cmd.title);
 }
 
 function containerTitle() {
   const manifest = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
-  return manifest.contributes?.viewsContainers?.activitybar?.[0]?.title ?? 'Process Tree';
+  return manifestText(manifest.contributes?.viewsContainers?.activitybar?.[0]?.title) ?? 'Process Tree';
 }
 
 async function palette(page, text) {

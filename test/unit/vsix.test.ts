@@ -96,6 +96,10 @@ test('the .vsix ships the bundle, the Python runtime, the examples and the walkt
     const names = zipEntryNames(fs.readFileSync(vsix));
     for (const required of [
       'extension/package.json',
+      'extension/package.nls.json',
+      'extension/package.nls.zh-cn.json',
+      'extension/l10n/bundle.l10n.json',
+      'extension/l10n/bundle.l10n.zh-cn.json',
       'extension/dist/extension.js',
       'extension/dist/runtime/sitecustomize.py',
       'extension/media/mptree.svg',
