@@ -5,16 +5,23 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { version } from '../package.json';
 import { LiveArea } from './core/liveArea';
-import { renderTree, stripAnsi } from './core/renderTree';
-import { PythonError } from './core/python';
+import { fitWidth, renderTree, stripAnsi } from './core/renderTree';
 import { RunSession, type StopOptions } from './core/session';
 import { processGroupOf } from './core/runMembers';
 import { SignalWitness } from './core/signalOrigin';
 import { computeHints, hintId, HintTracker, snapshotHints, type Hint } from './core/hints';
 import { checkTarget, type LaunchTarget, type WhenViewerGone } from './core/launcher';
 import type { RunInfo } from './core/types';
+import { bundleLocalizer, english, errorText, languageFromEnv, render, type Localizer } from './core/l10n';
+// The extension's own zh-cn bundle, bundled in: one translation for the tree, the hints and the
+// core's messages, wherever they are shown.
+import zhCnBundle from '../l10n/bundle.l10n.zh-cn.json';
 
-const USAGE = `Usage:
+// The terminal's language (LC_ALL, LC_MESSAGES, LANG). Only the words people read follow
+// it; the --snapshot JSON stays English, for programs.
+const t: Localizer = languageFromEnv(process.env) === 'zh-cn' ? bundleLocalizer(zhCnBundle) : english;
+
+const USAGE = () => t(`Usage:
   mptree run [options] SCRIPT.py [ARGS...]
   mptree run [options] -m MODULE [ARGS...]
   mptree --help | --version
@@ -37,7 +44,7 @@ Options:
 Ctrl+C reaches the program as it would without mptree; once the program has exited,
 mptree stops whatever of the run is left. A third Ctrl+C stops the whole run.
 SIGINT sent to mptree alone (kill -INT PID), SIGTERM and SIGHUP stop the whole run
-(SIGTERM, a grace period, SIGKILL) and mptree exits with 128+N (130, 143, 129).`;
+(SIGTERM, a grace period, SIGKILL) and mptree exits with 128+N (130, 143, 129).`);
 
 interface CliOptions {
   target: LaunchTarget;
@@ -59,7 +66,7 @@ function parseRunArgs(argv: string[]): CliOptions {
   let i = 0;
   const value = (flag: string): string => {
     const v = argv[++i];
-    if (v === undefined) throw new UsageError(`${flag} needs a value`);
+    if (v === undefined) throw new UsageError(t('{0} needs a value', flag));
     return v;
   };
   for (; i < argv.length; i++) {
@@ -72,21 +79,21 @@ function parseRunArgs(argv: string[]): CliOptions {
     else if (arg === '--no-live') live = false;
     else if (flag === '--when-viewer-gone') {
       const v = inline ?? value(flag);
-      if (v !== 'stop' && v !== 'keep') throw new UsageError(`--when-viewer-gone takes stop or keep, not ${JSON.stringify(v)}`);
+      if (v !== 'stop' && v !== 'keep') throw new UsageError(t('--when-viewer-gone takes stop or keep, not {0}', JSON.stringify(v)));
       whenViewerGone = v;
     }
     else if (arg === '-m') {
       const module = argv[i + 1];
-      if (!module) throw new UsageError('-m needs a module name');
+      if (!module) throw new UsageError(t('-m needs a module name'));
       return { target: { module, args: argv.slice(i + 2) }, python, snapshot, quiet, live, whenViewerGone };
     } else if (arg === '--') {
       i++;
       break;
-    } else if (arg.startsWith('-') && arg !== '-') throw new UsageError(`unknown option ${arg}`);
+    } else if (arg.startsWith('-') && arg !== '-') throw new UsageError(t('unknown option {0}', arg));
     else break;
   }
   const script = argv[i];
-  if (script === undefined) throw new UsageError('no script given');
+  if (script === undefined) throw new UsageError(t('no script given'));
   // Everything after the script belongs to the program, options included.
   return { target: { script, args: argv.slice(i + 1) }, python, snapshot, quiet, live, whenViewerGone };
 }
@@ -114,7 +121,7 @@ async function run(options: CliOptions): Promise<number> {
   // Before looking for Python: a typo in the script name is the likelier mistake.
   const problem = checkTarget(options.target, process.cwd());
   if (problem) {
-    writeErr(`mptree: ${problem}\n`);
+    writeErr(`mptree: ${render(problem, t)}\n`);
     return 2;
   }
 
@@ -128,7 +135,7 @@ async function run(options: CliOptions): Promise<number> {
       runtimeDir: process.env.MPTREE_RUNTIME_DIR || undefined,
     });
   } catch (error) {
-    writeErr(`mptree: ${error instanceof PythonError ? error.message : (error as Error)?.message ?? String(error)}\n`);
+    writeErr(`mptree: ${errorText(error, t)}\n`);
     return 2;
   }
 
@@ -157,8 +164,8 @@ async function run(options: CliOptions): Promise<number> {
     if (!area || session.isEnded) return;
     lastDraw = Date.now();
     const columns = process.stderr.columns || 80;
-    let text = renderTree(session.model, session.info, { color, maxLines: Math.max(1, area.maxLines() - (waitingNote ? 1 : 0)), width: columns });
-    if (waitingNote) text += '\n' + waitingNote.slice(0, columns - 1);
+    let text = renderTree(session.model, session.info, { color, maxLines: Math.max(1, area.maxLines() - (waitingNote ? 1 : 0)), width: columns, t });
+    if (waitingNote) text += '\n' + fitWidth(waitingNote, columns - 1);
     area.render(text.split('\n'));
   };
   const scheduleDraw = () => {
@@ -214,7 +221,7 @@ async function run(options: CliOptions): Promise<number> {
     }
     if (debug) writeErr(`mptree: stopping the run (${why})\n`);
     stopping = session.stop(undefined, stopOptions).then((result) => {
-      if (result.remaining.length > 0) writeErr(`mptree: could not stop pid ${result.remaining.join(', ')}\n`);
+      if (result.remaining.length > 0) writeErr(`mptree: ${t('could not stop pid {0}', result.remaining.join(', '))}\n`);
     });
   };
   const onSigint = () => {
@@ -253,7 +260,11 @@ async function run(options: CliOptions): Promise<number> {
     const left = session.model.liveCount;
     // While we stop the run ourselves, "waiting for the rest" would be untrue.
     if (left > 0 && !waitingNote && !stopping) {
-      waitingNote = `mptree: the program exited; waiting for ${left} remaining process${left === 1 ? '' : 'es'} of the run (Ctrl+C stops them)`;
+      waitingNote = `mptree: ${
+        left === 1
+          ? t('the program exited; waiting for 1 remaining process of the run (Ctrl+C stops them)')
+          : t('the program exited; waiting for {0} remaining processes of the run (Ctrl+C stops them)', left)
+      }`;
       if (!live && !options.quiet) writeErr(waitingNote + '\n');
     }
   });
@@ -280,7 +291,7 @@ async function run(options: CliOptions): Promise<number> {
   closeArea();
   process.stderr.off('resize', onResize);
   if (!options.quiet || info.state === 'failed') {
-    const tree = renderTree(session.model, info, { color });
+    const tree = renderTree(session.model, info, { color, t });
     writeErr((options.quiet ? stripAnsi(tree.split('\n')[0]) : tree) + '\n');
   }
   if (options.snapshot) {
@@ -288,7 +299,7 @@ async function run(options: CliOptions): Promise<number> {
       const snapshot = { ...session.model.toSnapshot(info), hints: snapshotHints([...hintsSeen.values()]) };
       fs.writeFileSync(options.snapshot, JSON.stringify(snapshot, null, 2) + '\n');
     } catch (error) {
-      writeErr(`mptree: could not write the snapshot: ${(error as Error).message}\n`);
+      writeErr(`mptree: ${t('could not write the snapshot: {0}', (error as Error).message)}\n`);
     }
   }
   session.dispose();
@@ -302,7 +313,7 @@ async function main(argv: string[]): Promise<number> {
   process.stderr.on('error', () => undefined);
   const [command, ...rest] = argv;
   if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
-    (command === undefined ? writeErr : (t: string) => process.stdout.write(t))(USAGE + '\n');
+    (command === undefined ? writeErr : (text: string) => process.stdout.write(text))(USAGE() + '\n');
     return command === undefined ? 2 : 0;
   }
   if (command === '--version' || command === '-V') {
@@ -310,11 +321,11 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command !== 'run') {
-    writeErr(`mptree: unknown command "${command}" (try: mptree run script.py)\n`);
+    writeErr(`mptree: ${t('unknown command "{0}" (try: mptree run script.py)', command)}\n`);
     return 2;
   }
   if (rest[0] === '-h' || rest[0] === '--help') {
-    process.stdout.write(USAGE + '\n');
+    process.stdout.write(USAGE() + '\n');
     return 0;
   }
   let options: CliOptions;
@@ -322,7 +333,7 @@ async function main(argv: string[]): Promise<number> {
     options = parseRunArgs(rest);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    writeErr(`mptree: ${error.message}\n${USAGE.split('\n').slice(0, 4).join('\n')}\n`);
+    writeErr(`mptree: ${error.message}\n${USAGE().split('\n').slice(0, 4).join('\n')}\n`);
     return 2;
   }
   return run(options);
@@ -336,7 +347,7 @@ main(process.argv.slice(2)).then(
   },
   (error) => {
     // A bug of ours: one line for the user, the stack only when asked for.
-    writeErr(`mptree: internal error: ${(error as Error)?.message ?? error}\n`);
+    writeErr(`mptree: ${t('internal error: {0}', (error as Error)?.message ?? String(error))}\n`);
     if (process.env.MPTREE_DEBUG) writeErr(`${(error as Error)?.stack}\n`);
     process.exit(70);
   },

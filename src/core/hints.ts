@@ -4,6 +4,7 @@
 // a HintTracker for what only time reveals (how long a queue has been full, a child a zombie).
 // docs/hints.md explains every hint to users; keep the two in step.
 import type { ModelChange, PoolInfo, ProcessInfo, QueueInfo, RunInfo } from './types';
+import { phrase, render, type Localizer, type Phrase, type PhraseArg } from './l10n';
 
 export type HintKind =
   | 'unjoined-child'
@@ -31,8 +32,10 @@ export interface Hint {
   processKey?: string;
   queueId?: string;
   poolId?: string;
-  /** One or two sentences: what happened, then the fix. */
+  /** One or two sentences: what happened, then the fix. English (snapshots, exports). */
   message: string;
+  /** The same message for a Localizer (see hintText); absent in hints read from an old export. */
+  text?: Phrase;
   /** "file:line" where the object was created, when the runtime reported it. */
   site?: string;
   /** warning: the program is stuck or leaks; info: a surprise worth knowing about. */
@@ -238,6 +241,11 @@ export function parseSite(site: string | null | undefined): { file: string; line
   return Number.isSafeInteger(line) && line > 0 ? { file: m[1], line } : null;
 }
 
+/** The hint's message in the language of `t`. */
+export function hintText(h: Hint, t: Localizer): string {
+  return h.text ? render(h.text, t) : h.message;
+}
+
 /** Stable identity of a hint, to tell new hints from ones already shown. */
 export function hintId(h: Hint): string {
   return `${h.kind}|${h.processKey ?? h.pid ?? ''}|${h.queueId ?? ''}|${h.poolId ?? ''}`;
@@ -260,22 +268,44 @@ type Rule = (ctx: Ctx) => Hint[];
 
 const RULES: Rule[] = [unjoinedChild, queueFullBlocked, queueEmptyNoProducers, exitPhaseHints, poolNotClosed, missingMainGuard];
 
-function name(p: ProcessInfo): string {
-  // A spawn child that died before Process._bootstrap still carries the name it had while
-  // importing the main module ('MainProcess'): its target says more.
-  if (p.kind !== 'main' && p.name === 'MainProcess') return p.target ? `the child running ${p.target}() (pid ${p.pid})` : `child pid ${p.pid}`;
-  return `'${p.name || `pid ${p.pid}`}' (pid ${p.pid})`;
+/** A hint with its English message filled in from its phrase. */
+function hint(fields: Omit<Hint, 'message' | 'text'>, text: Phrase): Hint {
+  return { ...fields, message: render(text), text };
 }
 
-function seconds(ms: number): string {
-  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
+// A spawn child that died before Process._bootstrap still carries the name it had while
+// importing the main module ('MainProcess'): its target says more.
+const unbootstrapped = (p: ProcessInfo) => p.kind !== 'main' && p.name === 'MainProcess';
+
+function name(p: ProcessInfo): Phrase {
+  if (unbootstrapped(p)) return p.target ? phrase('the child running {0}() (pid {1})', p.target, p.pid) : phrase('child pid {0}', p.pid);
+  return phrase("'{0}' (pid {1})", p.name || phrase('pid {0}', p.pid), p.pid);
 }
 
-function siteText(site: string | null | undefined): string {
+/** name() at the start of a sentence. */
+function capitalName(p: ProcessInfo): Phrase {
+  if (unbootstrapped(p)) return p.target ? phrase('The child running {0}() (pid {1})', p.target, p.pid) : phrase('Child pid {0}', p.pid);
+  return phrase("Child '{0}' (pid {1})", p.name || phrase('pid {0}', p.pid), p.pid);
+}
+
+function seconds(ms: number): Phrase {
+  return phrase('{0} s', ms < 10_000 ? (ms / 1000).toFixed(1) : String(Math.round(ms / 1000)));
+}
+
+function siteText(site: string | null | undefined): PhraseArg {
   const parsed = parseSite(site);
   if (!parsed) return '';
   const file = parsed.file.slice(Math.max(parsed.file.lastIndexOf('/'), parsed.file.lastIndexOf('\\')) + 1);
-  return ` (created at ${file}:${parsed.line})`;
+  return phrase(' (created at {0}:{1})', file, parsed.line);
+}
+
+/** Up to three names, then how many more. */
+function nameList(ps: ProcessInfo[]): Phrase {
+  const [a, b, c] = ps.map(name);
+  if (ps.length === 1) return a;
+  if (ps.length === 2) return phrase('{0}, {1}', a, b);
+  if (ps.length === 3) return phrase('{0}, {1}, {2}', a, b, c);
+  return phrase('{0}, {1}, {2} and {3} more', a, b, c, ps.length - 3);
 }
 
 function processSite(p: ProcessInfo): string | undefined {
@@ -292,26 +322,18 @@ function unjoinedChild({ processes, now, live, tracker, o, model }: Ctx): Hint[]
     const zombie = tracker.zombieMs(p, now);
     if (zombie === null || zombie < o.zombieMs) continue;
     const parent = p.parentKey ? model.get(p.parentKey) : undefined;
-    const parentText = parent ? name(parent) : `its parent (pid ${p.parentPid})`;
+    const parentText = parent ? name(parent) : phrase('its parent (pid {0})', p.parentPid ?? '?');
     if (p.state === 'zombie' && live) {
-      hints.push({
-        kind: 'unjoined-child',
-        pid: p.pid,
-        processKey: p.key,
-        severity: 'warning',
-        site: processSite(p),
-        message: `${name(p)} exited ${seconds(zombie)} ago but ${parentText} has not joined it: it is a zombie, holding its process-table entry. Call join() on it in the parent once it is done.`,
-      });
+      hints.push(hint(
+        { kind: 'unjoined-child', pid: p.pid, processKey: p.key, severity: 'warning', site: processSite(p) },
+        phrase('{0} exited {1} ago but {2} has not joined it: it is a zombie, holding its process-table entry. Call join() on it in the parent once it is done.', name(p), seconds(zombie), parentText),
+      ));
     } else if (!p.joined) {
       // Collected in the end (by is_alive(), active_children() or the exit handler), but late.
-      hints.push({
-        kind: 'unjoined-child',
-        pid: p.pid,
-        processKey: p.key,
-        severity: 'info',
-        site: processSite(p),
-        message: `${name(p)} stayed a zombie for ${seconds(zombie)}: ${parentText} never joined it. Call join() on every child you start, once it is done.`,
-      });
+      hints.push(hint(
+        { kind: 'unjoined-child', pid: p.pid, processKey: p.key, severity: 'info', site: processSite(p) },
+        phrase('{0} stayed a zombie for {1}: {2} never joined it. Call join() on every child you start, once it is done.', name(p), seconds(zombie), parentText),
+      ));
     }
   }
   return hints;
@@ -325,17 +347,13 @@ function queueFullBlocked({ model, now, live, tracker, o }: Ctx): Hint[] {
     const full = now - since;
     if (full < o.queueFullMs) continue;
     const owner = model.processByPid(q.ownerPid);
-    hints.push({
-      kind: 'queue-full-blocked',
-      queueId: q.id,
-      pid: q.ownerPid,
-      processKey: owner?.key,
-      site: q.site ?? undefined,
-      severity: 'warning',
-      message: live
-        ? `${q.kind} ${q.id}${siteText(q.site)} has been full (${q.depth}/${q.maxsize}) for ${seconds(full)}: every put() on it blocks until a consumer calls get(). Check that a consumer is running and reading, or raise maxsize.`
-        : `${q.kind} ${q.id}${siteText(q.site)} was full (${q.depth}/${q.maxsize}) for the last ${seconds(full)} of the run: a put() on it was blocked with nobody reading. Make sure consumers keep reading until every producer is done.`,
-    });
+    const args = [q.kind, q.id, siteText(q.site), q.depth, q.maxsize, seconds(full)];
+    hints.push(hint(
+      { kind: 'queue-full-blocked', queueId: q.id, pid: q.ownerPid, processKey: owner?.key, site: q.site ?? undefined, severity: 'warning' },
+      live
+        ? phrase('{0} {1}{2} has been full ({3}/{4}) for {5}: every put() on it blocks until a consumer calls get(). Check that a consumer is running and reading, or raise maxsize.', ...args)
+        : phrase('{0} {1}{2} was full ({3}/{4}) for the last {5} of the run: a put() on it was blocked with nobody reading. Make sure consumers keep reading until every producer is done.', ...args),
+    ));
   }
   return hints;
 }
@@ -370,16 +388,13 @@ function queueEmptyNoProducers({ model, now, live, tracker, o, processes }: Ctx)
     }
     if (waiting.length === 0) continue;
     const consumer = waiting[0];
-    const gone = producers.slice(0, 3).map(name).join(', ') + (producers.length > 3 ? ` and ${producers.length - 3} more` : '');
-    hints.push({
-      kind: 'queue-empty-no-producers',
-      queueId: q.id,
-      pid: consumer.pid,
-      processKey: consumer.key,
-      site: q.site ?? undefined,
-      severity: 'warning',
-      message: `${q.kind} ${q.id}${siteText(q.site)} is empty and its producer${producers.length === 1 ? '' : 's'} ${gone} ${producers.length === 1 ? 'has' : 'have'} exited, while ${name(consumer)} is still running: a get() on it waits forever. Have each producer put a sentinel (e.g. None) per consumer when done, or use get(timeout=…).`,
-    });
+    const args = [q.kind, q.id, siteText(q.site), nameList(producers), name(consumer)];
+    hints.push(hint(
+      { kind: 'queue-empty-no-producers', queueId: q.id, pid: consumer.pid, processKey: consumer.key, site: q.site ?? undefined, severity: 'warning' },
+      producers.length === 1
+        ? phrase('{0} {1}{2} is empty and its producer {3} has exited, while {4} is still running: a get() on it waits forever. Have each producer put a sentinel (e.g. None) per consumer when done, or use get(timeout=…).', ...args)
+        : phrase('{0} {1}{2} is empty and its producers {3} have exited, while {4} is still running: a get() on it waits forever. Have each producer put a sentinel (e.g. None) per consumer when done, or use get(timeout=…).', ...args),
+    ));
   }
   return hints;
 }
@@ -425,28 +440,20 @@ function exitPhaseHints({ model, processes, now, live, o }: Ctx): Hint[] {
     for (const c of model.children(parentKey)) {
       if (c.kind !== 'process') continue;
       if (c.daemon && c.exitCode === SIGTERM && c.exitedAt !== null && c.exitedAt >= t0 - 10) {
-        hints.push({
-          kind: 'daemon-killed-with-parent',
-          pid: c.pid,
-          processKey: c.key,
-          site: processSite(c),
-          severity: 'info',
-          message: `Daemon ${name(c)} was terminated (SIGTERM) because ${name(parent)} reached the end of its code: daemonic children do not outlive their parent. If it had work to finish, make it non-daemon and join() it, or tell it to stop (an Event or a sentinel) and join() it.`,
-        });
+        hints.push(hint(
+          { kind: 'daemon-killed-with-parent', pid: c.pid, processKey: c.key, site: processSite(c), severity: 'info' },
+          phrase('Daemon {0} was terminated (SIGTERM) because {1} reached the end of its code: daemonic children do not outlive their parent. If it had work to finish, make it non-daemon and join() it, or tell it to stop (an Event or a sentinel) and join() it.', name(c), name(parent)),
+        ));
       } else if (!c.daemon && c.startedAt < t0) {
         const end = c.state === 'running' ? (live ? now : null) : c.exitedAt;
         if (end === null || end - t0 < o.exitBlockMs) continue;
         const still = c.state === 'running' && parent.state === 'running' && live;
-        hints.push({
-          kind: 'non-daemon-blocks-exit',
-          pid: c.pid,
-          processKey: c.key,
-          site: processSite(c),
-          severity: still ? 'warning' : 'info',
-          message: still
-            ? `${name(parent)} has finished its code but cannot exit: it waits for non-daemon child ${name(c)}, still running after ${seconds(end - t0)}. join() it where you expect it to end, tell it to stop, or make it a daemon if it may be killed.`
-            : `${name(parent)} finished its code but could not exit for ${seconds(end - t0)}: it waited for non-daemon child ${name(c)}. join() children explicitly where you expect them to end.`,
-        });
+        hints.push(hint(
+          { kind: 'non-daemon-blocks-exit', pid: c.pid, processKey: c.key, site: processSite(c), severity: still ? 'warning' : 'info' },
+          still
+            ? phrase('{0} has finished its code but cannot exit: it waits for non-daemon child {1}, still running after {2}. join() it where you expect it to end, tell it to stop, or make it a daemon if it may be killed.', name(parent), name(c), seconds(end - t0))
+            : phrase('{0} finished its code but could not exit for {1}: it waited for non-daemon child {2}. join() children explicitly where you expect them to end.', name(parent), seconds(end - t0), name(c)),
+        ));
       }
     }
   }
@@ -460,18 +467,12 @@ function poolNotClosed({ model, live }: Ctx): Hint[] {
     const owner = model.processByPid(pool.ownerPid);
     const ownerDone = owner ? owner.state !== 'running' : !live;
     if (!ownerDone && live) continue;
-    hints.push({
-      kind: 'pool-not-closed',
-      poolId: pool.id,
-      pid: pool.ownerPid,
-      processKey: owner?.key,
-      site: pool.site ?? undefined,
-      severity: 'warning',
-      message:
-        pool.kind === 'Pool'
-          ? `Pool ${pool.id}${siteText(pool.site)} was never closed or joined: its workers were killed at exit, and a task still queued would be lost silently. Call pool.close() then pool.join() when done submitting, or use \`with Pool() as pool:\` and get every result inside the block.`
-          : `ProcessPoolExecutor ${pool.id}${siteText(pool.site)} was never shut down. Call executor.shutdown() when done, or use it in a \`with\` block.`,
-    });
+    hints.push(hint(
+      { kind: 'pool-not-closed', poolId: pool.id, pid: pool.ownerPid, processKey: owner?.key, site: pool.site ?? undefined, severity: 'warning' },
+      pool.kind === 'Pool'
+        ? phrase('Pool {0}{1} was never closed or joined: its workers were killed at exit, and a task still queued would be lost silently. Call pool.close() then pool.join() when done submitting, or use `with Pool() as pool:` and get every result inside the block.', pool.id, siteText(pool.site))
+        : phrase('ProcessPoolExecutor {0}{1} was never shut down. Call executor.shutdown() when done, or use it in a `with` block.', pool.id, siteText(pool.site)),
+    ));
   }
   return hints;
 }
@@ -506,20 +507,16 @@ function missingMainGuard({ model, processes, o, run }: Ctx): Hint[] {
     if (strong.length === 0 && !all) continue;
     const first = strong[0] ?? quick[0];
     const method = first.startMethod;
-    hints.push({
-      kind: 'missing-main-guard',
-      pid: first.pid,
-      processKey: first.key,
-      site: firstSite(strong, queues, pools) ?? processSite(first),
-      severity: 'warning',
-      message: `${quick.length === 1 ? `${cap(name(first))}` : `${quick.length} children of ${name(parent)}`} exited with code 1 right after starting under the '${method}' start method${strong.length > 0 ? ', after re-running the main script' : ''}${strong.length > 0 ? '' : ': probably a missing main guard'}. A '${method}' child imports your main module again; without \`if __name__ == "__main__":\` around the code that starts processes, the child tries to start them too and fails ("An attempt has been made to start a new process before the current process has finished its bootstrapping phase"). Put that code under the guard.`,
-    });
+    const who = quick.length === 1 ? capitalName(first) : phrase('{0} children of {1}', quick.length, name(parent));
+    const methodName = method ?? '?';
+    hints.push(hint(
+      { kind: 'missing-main-guard', pid: first.pid, processKey: first.key, site: firstSite(strong, queues, pools) ?? processSite(first), severity: 'warning' },
+      strong.length > 0
+        ? phrase('{0} exited with code 1 right after starting under the \'{1}\' start method, after re-running the main script. A \'{1}\' child imports your main module again; without `if __name__ == "__main__":` around the code that starts processes, the child tries to start them too and fails ("An attempt has been made to start a new process before the current process has finished its bootstrapping phase"). Put that code under the guard.', who, methodName)
+        : phrase('{0} exited with code 1 right after starting under the \'{1}\' start method: probably a missing main guard. A \'{1}\' child imports your main module again; without `if __name__ == "__main__":` around the code that starts processes, the child tries to start them too and fails ("An attempt has been made to start a new process before the current process has finished its bootstrapping phase"). Put that code under the guard.', who, methodName),
+    ));
   }
   return hints;
-}
-
-function cap(text: string): string {
-  return text.startsWith("'") ? `Child ${text}` : text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 function firstSite(children: ProcessInfo[], queues: QueueInfo[], pools: PoolInfo[]): string | undefined {

@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { phrase, type Phrase } from './l10n';
 
 export type LaunchTarget = { script: string; args: readonly string[] } | { module: string; args: readonly string[] };
 
@@ -75,7 +76,7 @@ export function describeTarget(target: LaunchTarget): string {
  * can (as far as we can tell without running it). Python would say it too, but as an
  * "[Errno 2]" line, or for a binary as a SyntaxError about null bytes.
  */
-export function checkTarget(target: LaunchTarget, cwd: string): string | null {
+export function checkTarget(target: LaunchTarget, cwd: string): Phrase | null {
   if (!('script' in target)) return null;
   const script = target.script;
   const file = path.resolve(cwd, script);
@@ -84,13 +85,13 @@ export function checkTarget(target: LaunchTarget, cwd: string): string | null {
     stat = fs.statSync(file);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' || code === 'ENOTDIR' ? `no such file: ${script}` : `cannot open ${script}: ${(error as Error).message}`;
+    return code === 'ENOENT' || code === 'ENOTDIR' ? phrase('no such file: {0}', script) : phrase('cannot open {0}: {1}', script, (error as Error).message);
   }
   if (stat.isDirectory()) {
     // Python runs a directory (or zip) that has a __main__.py; anything else is an error.
-    return fs.existsSync(path.join(file, '__main__.py')) ? null : `${script} is a directory, not a Python file`;
+    return fs.existsSync(path.join(file, '__main__.py')) ? null : phrase('{0} is a directory, not a Python file', script);
   }
-  if (!stat.isFile()) return `${script} is not a regular file`;
+  if (!stat.isFile()) return phrase('{0} is not a regular file', script);
   let head: Buffer;
   try {
     const fd = fs.openSync(file, 'r');
@@ -102,13 +103,13 @@ export function checkTarget(target: LaunchTarget, cwd: string): string | null {
     }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    return code === 'EACCES' || code === 'EPERM' ? `cannot read ${script}: permission denied` : `cannot read ${script}: ${(error as Error).message}`;
+    return code === 'EACCES' || code === 'EPERM' ? phrase('cannot read {0}: permission denied', script) : phrase('cannot read {0}: {1}', script, (error as Error).message);
   }
   // Python also runs zip applications and compiled .pyc files, which are binary; any other
   // file with NUL bytes (an executable, an image) is not a Python program.
   const isZip = head.subarray(0, 4).equals(Buffer.from('PK\x03\x04', 'latin1'));
   if (!isZip && !/\.py[co]$/i.test(file) && head.includes(0)) {
-    return `${script} is not a Python file (it has binary content)`;
+    return phrase('{0} is not a Python file (it has binary content)', script);
   }
   return null;
 }

@@ -4,6 +4,7 @@
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { LocalizedError, phrase, type Phrase } from './l10n';
 
 export const MIN_PYTHON: readonly [number, number] = [3, 8];
 
@@ -18,12 +19,12 @@ export interface PythonInfo {
 
 export type PythonErrorCode = 'not-found' | 'not-executable' | 'python2' | 'too-old' | 'failed';
 
-export class PythonError extends Error {
+export class PythonError extends LocalizedError {
   constructor(
     readonly code: PythonErrorCode,
-    message: string,
+    text: Phrase,
   ) {
-    super(message);
+    super(text);
     this.name = 'PythonError';
   }
 }
@@ -104,23 +105,23 @@ export async function checkPython(command: string, options: FindPythonOptions = 
     output = await probe(command, prefix, env, options.timeoutMs ?? 15_000);
   } catch (error) {
     const err = error as NodeJS.ErrnoException & { stderr?: string };
-    if (err.code === 'ENOENT') throw new PythonError('not-found', `Python interpreter not found: ${command}`);
-    if (err.code === 'EACCES') throw new PythonError('not-executable', `Python interpreter is not executable: ${command}`);
+    if (err.code === 'ENOENT') throw new PythonError('not-found', phrase('Python interpreter not found: {0}', command));
+    if (err.code === 'EACCES') throw new PythonError('not-executable', phrase('Python interpreter is not executable: {0}', command));
     const detail = (err.stderr ?? '').trim().split('\n').pop() || err.message;
-    throw new PythonError('failed', `${command} did not run as a Python interpreter: ${detail}`);
+    throw new PythonError('failed', phrase('{0} did not run as a Python interpreter: {1}', command, detail));
   }
   const [versionLine, executable] = output.stdout.split('\n');
   const parts = (versionLine ?? '').trim().split(' ').map(Number);
   if (parts.length !== 3 || parts.some((n) => !Number.isInteger(n))) {
-    throw new PythonError('failed', `${command} did not report a Python version`);
+    throw new PythonError('failed', phrase('{0} did not report a Python version', command));
   }
   const version = parts as [number, number, number];
   const versionString = version.join('.');
   if (version[0] < 3) {
-    throw new PythonError('python2', `${command} is Python ${versionString}; mptree needs Python ${MIN_PYTHON.join('.')} or newer (Python 2 is not supported)`);
+    throw new PythonError('python2', phrase('{0} is Python {1}; mptree needs Python {2} or newer (Python 2 is not supported)', command, versionString, MIN_PYTHON.join('.')));
   }
   if (version[0] === MIN_PYTHON[0] && version[1] < MIN_PYTHON[1]) {
-    throw new PythonError('too-old', `${command} is Python ${versionString}; mptree needs Python ${MIN_PYTHON.join('.')} or newer`);
+    throw new PythonError('too-old', phrase('{0} is Python {1}; mptree needs Python {2} or newer', command, versionString, MIN_PYTHON.join('.')));
   }
   const reported = (executable ?? '').trim();
   return { command: prefix.length > 0 && reported ? reported : command, executable: reported || command, version, versionString };
@@ -142,15 +143,15 @@ export async function findPython(options: FindPythonOptions = {}): Promise<Pytho
       try {
         stat = fs.statSync(resolved);
       } catch {
-        throw new PythonError('not-found', `Python interpreter not found: ${explicit}`);
+        throw new PythonError('not-found', phrase('Python interpreter not found: {0}', explicit));
       }
       if (!stat.isFile() || !isExecutableFile(resolved, platform)) {
-        throw new PythonError('not-executable', `Python interpreter is not an executable file: ${explicit}`);
+        throw new PythonError('not-executable', phrase('Python interpreter is not an executable file: {0}', explicit));
       }
       return checkPython(resolved, options);
     }
     const found = findOnPath(explicit, env, platform);
-    if (!found) throw new PythonError('not-found', `Python interpreter not found on PATH: ${explicit}`);
+    if (!found) throw new PythonError('not-found', phrase('Python interpreter not found on PATH: {0}', explicit));
     return checkPython(found, options);
   }
   const candidates = defaultInterpreters(platform);
@@ -173,6 +174,6 @@ export async function findPython(options: FindPythonOptions = {}): Promise<Pytho
   const names = candidates.map(({ name, args }) => [name, ...args].join(' ')).join(', ');
   throw new PythonError(
     'not-found',
-    `No Python found: none of ${names} is on PATH. Install Python ${MIN_PYTHON.join('.')}+ or name the interpreter (--python PATH or the mptree.pythonPath setting).`,
+    phrase('No Python found: none of {0} is on PATH. Install Python {1}+ or name the interpreter (--python PATH or the mptree.pythonPath setting).', names, MIN_PYTHON.join('.')),
   );
 }

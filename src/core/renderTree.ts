@@ -1,6 +1,7 @@
 // The run as a text tree for a terminal (the CLI's live view and final summary).
 import type { RunModel } from './model';
 import type { PoolInfo, ProcessInfo, QueueInfo, RunInfo } from './types';
+import { english, type Localizer } from './l10n';
 
 export interface RenderOptions {
   /** ANSI colours; the CLI enables them only for a TTY without NO_COLOR. */
@@ -9,15 +10,32 @@ export interface RenderOptions {
   maxLines?: number;
   /** Cut each line to this many characters. */
   width?: number;
+  /** The words' language (the CLI's follows LANG); the snapshot JSON never goes through it. */
+  t?: Localizer;
 }
 
 const ANSI = { reset: '\x1b[0m', dim: '\x1b[2m', red: '\x1b[31m', green: '\x1b[32m', yellow: '\x1b[33m', cyan: '\x1b[36m', bold: '\x1b[1m' };
 type Colour = keyof typeof ANSI;
 
-export function describeState(p: Pick<ProcessInfo, 'state' | 'exitCode' | 'signal'>): string {
-  if (p.state === 'running') return 'running';
-  const code = p.signal ? `killed by ${p.signal}` : p.exitCode === null ? 'exit code unknown' : `exit ${p.exitCode}`;
-  return p.state === 'zombie' ? `zombie (${code})` : p.signal ? code : `exited${p.exitCode === null ? ' (code unknown)' : ` ${p.exitCode}`}`;
+export function describeState(p: Pick<ProcessInfo, 'state' | 'exitCode' | 'signal'>, t: Localizer = english): string {
+  if (p.state === 'running') return t('running');
+  const code = p.signal ? t('killed by {0}', p.signal) : p.exitCode === null ? t('exit code unknown') : t('exit {0}', p.exitCode);
+  if (p.state === 'zombie') return t('zombie ({0})', code);
+  if (p.signal) return code;
+  return p.exitCode === null ? t('exited (code unknown)') : t('exited {0}', p.exitCode);
+}
+
+function runStateText(state: RunInfo['state'], t: Localizer): string {
+  if (state === 'starting') return t('starting');
+  if (state === 'running') return t('running');
+  return state === 'failed' ? t('failed') : t('finished');
+}
+
+function poolStateText(state: PoolInfo['state'], t: Localizer): string {
+  if (state === 'closed') return t('closed');
+  if (state === 'terminated') return t('terminated');
+  if (state === 'joined') return t('joined');
+  return state === 'shutdown' ? t('shut down') : t('running');
 }
 
 function stateColour(p: ProcessInfo): Colour {
@@ -41,15 +59,16 @@ export function printable(text: string): string {
 
 export function renderTree(model: RunModel, run?: RunInfo, options: RenderOptions = {}): string {
   const paint = (colour: Colour, text: string) => (options.color ? `${ANSI[colour]}${text}${ANSI.reset}` : text);
+  const t = options.t ?? english;
   const lines: string[] = [];
 
   if (run) {
     let status: string;
-    if (run.state === 'failed') status = paint('red', `failed: ${printable(run.error ?? 'unknown error')}`);
+    if (run.state === 'failed') status = paint('red', t('failed: {0}', printable(run.error ?? t('unknown error'))));
     else if (run.endedAt !== null || run.exitCode !== null) {
-      const code = run.signal ? `killed by ${run.signal}` : `exit ${run.exitCode ?? '?'}`;
+      const code = run.signal ? t('killed by {0}', run.signal) : t('exit {0}', run.exitCode ?? '?');
       status = paint(run.exitCode === 0 ? 'green' : 'red', code);
-    } else status = paint('green', run.state);
+    } else status = paint('green', runStateText(run.state, t));
     lines.push(`${paint('bold', 'mptree')} ${printable(run.script)}${run.args.length ? ' ' + printable(run.args.join(' ')) : ''}  ${status}`);
     if (run.notice) lines.push(paint('yellow', `! ${printable(run.notice)}`));
   }
@@ -58,20 +77,21 @@ export function renderTree(model: RunModel, run?: RunInfo, options: RenderOption
     const tags: string[] = [];
     if (p.kind === 'helper' && p.role) tags.push(p.role);
     if (p.kind === 'os' && p.command && p.command !== p.name) tags.push(printable(p.command));
-    if (p.daemon) tags.push('daemon');
-    if (p.orphaned) tags.push('orphaned');
-    if (p.joined) tags.push('joined');
+    if (p.daemon) tags.push(t('daemon'));
+    if (p.orphaned) tags.push(t('orphaned'));
+    if (p.joined) tags.push(t('joined'));
     const tagText = tags.length ? ' ' + paint('dim', tags.join(' · ')) : '';
     const name = p.state === 'exited' ? paint('dim', printable(p.name)) : printable(p.name);
-    return `${name} ${paint('dim', `[${p.pid}]`)}${tagText}  ${paint(stateColour(p), describeState(p))}`;
+    return `${name} ${paint('dim', `[${p.pid}]`)}${tagText}  ${paint(stateColour(p), describeState(p, t))}`;
   };
   const queueLabel = (q: QueueInfo): string => {
-    const extra = q.unfinished !== null ? ` · ${q.unfinished} unfinished` : '';
+    const extra = q.unfinished !== null ? ` · ${t('{0} unfinished', q.unfinished)}` : '';
     return `${paint('cyan', q.kind)} ${printable(q.id)}  ${q.depth} / ${q.maxsize > 0 ? q.maxsize : '∞'}${extra}`;
   };
   const poolLabel = (p: PoolInfo): string => {
-    const state = p.state === 'running' ? '' : ` · ${p.state}`;
-    return `${paint('cyan', p.kind)} ${printable(p.id)}  ${p.workers.length} worker${p.workers.length === 1 ? '' : 's'} · ${p.pending} pending · ${p.completed} done${state}`;
+    const state = p.state === 'running' ? '' : ` · ${poolStateText(p.state, t)}`;
+    const workers = p.workers.length === 1 ? t('1 worker') : t('{0} workers', p.workers.length);
+    return `${paint('cyan', p.kind)} ${printable(p.id)}  ${workers} · ${t('{0} pending', p.pending)} · ${t('{0} done', p.completed)}${state}`;
   };
 
   type Row = { label: string; children: () => Row[] };
@@ -108,19 +128,24 @@ export function renderTree(model: RunModel, run?: RunInfo, options: RenderOption
       lines.push(top.label);
       visit(top.children(), '');
     }
-  if (tops.length === 0) lines.push(paint('dim', '(no processes yet)'));
+  if (tops.length === 0) lines.push(paint('dim', t('(no processes yet)')));
 
   let out = lines;
   if (options.maxLines !== undefined && out.length > options.maxLines) {
     const keep = Math.max(1, options.maxLines - 1);
-    out = [...out.slice(0, keep), paint('dim', `… ${lines.length - keep} more lines`)];
+    out = [...out.slice(0, keep), paint('dim', t('… {0} more lines', lines.length - keep))];
   }
-  if (options.width !== undefined) out = out.map((line) => truncate(line, options.width!));
+  if (options.width !== undefined) out = out.map((line) => fitWidth(line, options.width!));
   return out.join('\n');
 }
 
-/** Cuts a line to `width` visible characters, keeping ANSI sequences intact. */
-function truncate(line: string, width: number): string {
+// Chinese (and other wide) characters take two columns of a terminal: a line counted in
+// characters would wrap and break the live view's redraw in place.
+const WIDE = /[\u1100-\u115f\u2e80-\u303e\u3041-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]/;
+const columnsOf = (ch: string) => (WIDE.test(ch) ? 2 : 1);
+
+/** Cuts a line to `width` terminal columns, keeping ANSI sequences intact. */
+export function fitWidth(line: string, width: number): string {
   let visible = 0;
   let out = '';
   for (let i = 0; i < line.length; i++) {
@@ -132,13 +157,21 @@ function truncate(line: string, width: number): string {
         continue;
       }
     }
-    if (visible >= width - 1 && i < line.length - 1 && stripAnsi(line.slice(i)).length > 1) {
+    const cols = columnsOf(line[i]);
+    // Room for this character and, unless it is the last visible one, the ellipsis.
+    if (visible + cols > width - 1 && displayWidth(stripAnsi(line.slice(i))) > width - visible) {
       return out + '…' + (out.includes('\x1b[') ? ANSI.reset : '');
     }
     out += line[i];
-    visible++;
+    visible += cols;
   }
   return out;
+}
+
+function displayWidth(text: string): number {
+  let n = 0;
+  for (const ch of text) n += columnsOf(ch);
+  return n;
 }
 
 export function stripAnsi(text: string): string {

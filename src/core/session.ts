@@ -14,6 +14,7 @@ import { runMembersSync } from './runMembers';
 import { findPython, type PythonInfo } from './python';
 import { RateLimitedLog, RuntimeServer } from './server';
 import type { Disposable, LogEntry, LogLevel, Logger, ModelChange, ProcessInfo, RunInfo } from './types';
+import { LocalizedError, phrase, type Phrase } from './l10n';
 
 export interface RunSessionOptions {
   target: LaunchTarget;
@@ -79,9 +80,9 @@ export interface StopOptions {
   alreadySignalled?: (pid: number) => boolean;
 }
 
-export class SessionError extends Error {
-  constructor(message: string) {
-    super(message);
+export class SessionError extends LocalizedError {
+  constructor(text: Phrase) {
+    super(text);
     this.name = 'SessionError';
   }
 }
@@ -227,7 +228,7 @@ export class RunSession implements Disposable {
 
   /** CLI: spawns the program with the terminal inherited. */
   start(stdio: 'inherit' | 'pipe' | 'ignore' = 'inherit'): ChildProcess {
-    if (this.child || this.info.rootPid !== null) throw new SessionError('this run was already started');
+    if (this.child || this.info.rootPid !== null) throw new SessionError(phrase('this run was already started'));
     this.emitLog('info', `mptree: ${this.launch.command} ${this.launch.args.join(' ')} (cwd ${this.launch.cwd})`);
     const child = spawnProgram(this.launch.command, this.launch.args, { env: this.launch.env, cwd: this.launch.cwd, stdio });
     this.child = child;
@@ -412,7 +413,7 @@ export class RunSession implements Disposable {
 
   private liveNode(pid: number): ProcessInfo {
     const node = this.model.processByPid(pid);
-    if (!node) throw new SessionError(`pid ${pid} is not a process of this run`);
+    if (!node) throw new SessionError(phrase('pid {0} is not a process of this run', pid));
     return node;
   }
 
@@ -421,15 +422,15 @@ export class RunSession implements Disposable {
     const node = this.liveNode(pid);
     if (node.state === 'exited') return { exitCode: node.exitCode };
     if (node.kind === 'main' || node.kind === 'os' || node.parentPid === null) {
-      throw new SessionError(`cannot join pid ${pid}: only a process started by multiprocessing can be joined (by its parent)`);
+      throw new SessionError(phrase('cannot join pid {0}: only a process started by multiprocessing can be joined (by its parent)', pid));
     }
     if (!this.server.hasConnection(node.parentPid)) {
-      throw new SessionError(`cannot join pid ${pid}: its parent (pid ${node.parentPid}) is not connected to mptree (it exited, or runs without the runtime)`);
+      throw new SessionError(phrase('cannot join pid {0}: its parent (pid {1}) is not connected to mptree (it exited, or runs without the runtime)', pid, node.parentPid ?? '?'));
     }
     const result = await this.server.control(node.parentPid, 'join', pid, timeoutSec);
     if (result.ok) return { exitCode: result.exitCode ?? this.model.processByPid(pid)?.exitCode ?? null };
     if (result.timedOut) return { timedOut: true, seconds: timeoutSec };
-    throw new SessionError(`join of pid ${pid} failed: ${result.error ?? 'no reason given'}`);
+    throw new SessionError(result.error ? phrase('join of pid {0} failed: {1}', pid, result.error) : phrase('join of pid {0} failed: no reason given', pid));
   }
 
   /** SIGTERM, through the parent's Process.terminate() when it is connected. */
@@ -495,7 +496,7 @@ export class RunSession implements Disposable {
       return { pid: node.pid, via: 'signal' };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ESRCH') return { pid: node.pid, via: 'none' };
-      throw new SessionError(`could not send ${signal} to pid ${node.pid}: ${(error as Error).message}`);
+      throw new SessionError(phrase('could not send {0} to pid {1}: {2}', signal, node.pid, (error as Error).message));
     }
   }
 
