@@ -6,6 +6,9 @@
 (function () {
   'use strict';
   const vscode = acquireVsCodeApi();
+  // The words, localized by the extension (src/vscode/timeline/timelineStrings.ts).
+  const S = JSON.parse(document.getElementById('mptree-strings').textContent);
+  const say = (text, ...args) => text.replace(/\{(\d+)\}/g, (whole, i) => (i < args.length ? String(args[i]) : whole));
   const ROW = 18;
   const CHART = 46;
   const SECTION = 22;
@@ -138,7 +141,7 @@
     // Processes section.
     let y = SECTION - top;
     ctx.fillStyle = colors.fg;
-    if (y > -SECTION) ctx.fillText(`Processes (${order.length})`, 6, y - SECTION / 2 + 2);
+    if (y > -SECTION) ctx.fillText(say(S.processes, order.length), 6, y - SECTION / 2 + 2);
     const first = Math.max(0, Math.floor(-y / ROW));
     const last = Math.min(order.length, Math.ceil((h - y) / ROW));
     for (let i = first; i < last; i++) {
@@ -205,7 +208,7 @@
     if (seriesOrder.length > 0) {
       y += SECTION;
       ctx.fillStyle = colors.fg;
-      if (y > 0 && y - SECTION < h) ctx.fillText('Queues and pools', 6, y - SECTION / 2 + 2);
+      if (y > 0 && y - SECTION < h) ctx.fillText(S.queuesAndPools, 6, y - SECTION / 2 + 2);
       for (let i = 0; i < seriesOrder.length; i++) {
         const cy = y + i * CHART;
         if (cy + CHART < 0 || cy > h) continue;
@@ -230,7 +233,7 @@
     ctx.clip();
     ctx.fillText(s.label, 6, cy + 12);
     const lastV = pts.length ? pts[pts.length - 1][1] : 0;
-    ctx.fillText(`now ${lastV}${s.limit ? ` / ${s.limit}` : ''} · max ${max}`, 6, cy + 28);
+    ctx.fillText(s.limit ? say(S.nowOfLimitMax, lastV, s.limit, max) : say(S.nowMax, lastV, max), 6, cy + 28);
     ctx.restore();
     ctx.strokeStyle = colors.grid;
     ctx.beginPath();
@@ -276,10 +279,10 @@
   }
 
   function fmtSeconds(ms) {
-    if (ms < 60000) return `${(ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1)} s`;
+    if (ms < 60000) return say(S.seconds, (ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1));
     const m = Math.floor(ms / 60000);
     const s = Math.round((ms % 60000) / 1000);
-    return s ? `${m} min ${s} s` : `${m} min`;
+    return s ? say(S.minutesSeconds, m, s) : say(S.minutes, m);
   }
 
   function fmtTime(t) {
@@ -289,8 +292,8 @@
   function header() {
     if (!run) return;
     titleEl.textContent = run.title;
-    const state = run.live ? 'live' : run.readOnly ? 'opened from file' : 'ended';
-    statusEl.textContent = ` · ${state} · ${order.length} process${order.length === 1 ? '' : 'es'}`;
+    const state = run.live ? S.live : run.readOnly ? S.openedFromFile : S.ended;
+    statusEl.textContent = ` · ${state} · ${order.length === 1 ? S.oneProcess : say(S.processCount, order.length)}`;
   }
 
   function rowAt(clientY) {
@@ -313,11 +316,16 @@
       tip.hidden = true;
       return;
     }
-    const end = l.exitedAt === null ? 'running' : `exited at ${fmtTime(l.exitedAt)}${l.signal ? ` (${l.signal})` : l.exitCode !== null ? ` (exit ${l.exitCode})` : ''}`;
-    const lines = [`${l.name} · pid ${l.pid}${l.daemon ? ' · daemon' : ''}${l.kind === 'pool-worker' ? ' · pool worker' : ''}`, `started at ${fmtTime(l.start)}, ${end}`];
-    if (l.state === 'zombie') lines.push('zombie: not joined yet');
+    const at = l.exitedAt === null ? '' : fmtTime(l.exitedAt);
+    const end =
+      l.exitedAt === null ? S.running : l.signal ? say(S.exitedAtSignal, at, l.signal) : l.exitCode !== null ? say(S.exitedAtCode, at, l.exitCode) : say(S.exitedAt, at);
+    const tags = [l.name, say(S.pid, l.pid)];
+    if (l.daemon) tags.push(S.daemon);
+    if (l.kind === 'pool-worker') tags.push(S.poolWorker);
+    const lines = [tags.join(' · '), say(S.startedAt, fmtTime(l.start), end)];
+    if (l.state === 'zombie') lines.push(S.zombieNotJoined);
     if (l.hint) lines.push('⚠ ' + l.hint);
-    lines.push('Click to show it in the tree');
+    lines.push(S.clickToReveal);
     tip.textContent = lines.join('\n');
     tip.hidden = false;
     tip.style.left = Math.min(e.clientX + 12, window.innerWidth - tip.offsetWidth - 4) + 'px';

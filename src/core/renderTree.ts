@@ -2,6 +2,7 @@
 import type { RunModel } from './model';
 import type { PoolInfo, ProcessInfo, QueueInfo, RunInfo } from './types';
 import { english, type Localizer } from './l10n';
+import { noticeText } from './session';
 
 export interface RenderOptions {
   /** ANSI colours; the CLI enables them only for a TTY without NO_COLOR. */
@@ -31,11 +32,12 @@ function runStateText(state: RunInfo['state'], t: Localizer): string {
   return state === 'failed' ? t('failed') : t('finished');
 }
 
-function poolStateText(state: PoolInfo['state'], t: Localizer): string {
+/** A pool's state in words (the tree view's too). */
+export function poolStateText(state: PoolInfo['state'], t: Localizer): string {
   if (state === 'closed') return t('closed');
   if (state === 'terminated') return t('terminated');
   if (state === 'joined') return t('joined');
-  return state === 'shutdown' ? t('shut down') : t('running');
+  return state === 'shutdown' ? t('shutdown') : t('running');
 }
 
 function stateColour(p: ProcessInfo): Colour {
@@ -70,7 +72,7 @@ export function renderTree(model: RunModel, run?: RunInfo, options: RenderOption
       status = paint(run.exitCode === 0 ? 'green' : 'red', code);
     } else status = paint('green', runStateText(run.state, t));
     lines.push(`${paint('bold', 'mptree')} ${printable(run.script)}${run.args.length ? ' ' + printable(run.args.join(' ')) : ''}  ${status}`);
-    if (run.notice) lines.push(paint('yellow', `! ${printable(run.notice)}`));
+    if (run.notice) lines.push(paint('yellow', `! ${printable(noticeText(run.notice, t))}`));
   }
 
   const processLabel = (p: ProcessInfo): string => {

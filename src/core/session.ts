@@ -14,7 +14,7 @@ import { runMembersSync } from './runMembers';
 import { findPython, type PythonInfo } from './python';
 import { RateLimitedLog, RuntimeServer } from './server';
 import type { Disposable, LogEntry, LogLevel, Logger, ModelChange, ProcessInfo, RunInfo } from './types';
-import { LocalizedError, phrase, type Phrase } from './l10n';
+import { LocalizedError, phrase, render, type Localizer, type Phrase } from './l10n';
 
 export interface RunSessionOptions {
   target: LaunchTarget;
@@ -644,8 +644,16 @@ const DRAIN_MS = 1000;
 /** See endWhenDrained: the second look at "no connection left", after an I/O poll. */
 const IDLE_RECHECK_MS = 5;
 
-const ISOLATED_NOTICE =
-  'The program did not report to mptree: Python was probably started in isolated mode (-I, -E or -S) or the runtime is not on its path. Only the processes the OS shows are listed, without names, queues or pools.';
+const ISOLATED = phrase(
+  'The program did not report to mptree: Python was probably started in isolated mode (-I, -E or -S) or the runtime is not on its path. Only the processes the OS shows are listed, without names, queues or pools.',
+);
+// RunInfo.notice is English (it is part of snapshots and exports); noticeText translates it.
+const ISOLATED_NOTICE = render(ISOLATED);
+
+/** A run's notice in the language of `t` (one the core knows; others as they are). */
+export function noticeText(notice: string, t: Localizer): string {
+  return notice === ISOLATED_NOTICE ? render(ISOLATED, t) : notice;
+}
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -4,7 +4,8 @@
 
 import * as vscode from 'vscode';
 import { PythonExtension } from '@vscode/python-extension';
-import { checkPython, findPython, PythonError, type PythonInfo } from '../core/python';
+import { checkPython, findPython, type PythonInfo } from '../core/python';
+import { errorText } from '../core/l10n';
 
 const PYTHON_EXTENSION_ID = 'ms-python.python';
 /** The Python extension may still be activating; a run must not wait on it forever. */
@@ -31,7 +32,7 @@ export async function resolveInterpreter(resource: vscode.Uri | undefined, log: 
     try {
       return { ...(await findPython({ explicit: expandVariables(setting, resource) })), source: 'setting' };
     } catch (error) {
-      throw new InterpreterError(`The mptree.pythonPath setting does not name a usable interpreter: ${describe(error)}`, 'setting');
+      throw new InterpreterError(vscode.l10n.t('The mptree.pythonPath setting does not name a usable interpreter: {0}', describe(error)), 'setting');
     }
   }
   const fromExtension = await pythonExtensionInterpreter(resource, log);
@@ -40,7 +41,7 @@ export async function resolveInterpreter(resource: vscode.Uri | undefined, log: 
       return { ...(await checkPython(fromExtension)), source: 'python-extension' };
     } catch (error) {
       throw new InterpreterError(
-        `The Python extension's selected interpreter cannot run mptree: ${describe(error)}. Select another interpreter or set mptree.pythonPath.`,
+        vscode.l10n.t("The Python extension's selected interpreter cannot run mptree: {0}. Select another interpreter or set mptree.pythonPath.", describe(error)),
         'python-extension',
       );
     }
@@ -55,11 +56,11 @@ export async function resolveInterpreter(resource: vscode.Uri | undefined, log: 
 /** Shows what is wrong with the interpreter, with the action that fixes it. */
 export async function showInterpreterError(error: unknown): Promise<void> {
   const message = error instanceof Error ? error.message : String(error);
-  const openSetting = 'Open Setting';
-  const select = 'Select Interpreter';
+  const openSetting = vscode.l10n.t('Open Setting');
+  const select = vscode.l10n.t('Select Interpreter');
   const actions = [openSetting];
   if (error instanceof InterpreterError && error.source === 'python-extension') actions.unshift(select);
-  const choice = await vscode.window.showErrorMessage(`mptree: ${message}`, ...actions);
+  const choice = await vscode.window.showErrorMessage(vscode.l10n.t('mptree: {0}', message), ...actions);
   if (choice === openSetting) {
     await vscode.commands.executeCommand('workbench.action.openSettings', 'mptree.pythonPath');
   } else if (choice === select) {
@@ -97,6 +98,6 @@ function expandVariables(value: string, resource: vscode.Uri | undefined): strin
 }
 
 function describe(error: unknown): string {
-  if (error instanceof PythonError) return error.message;
-  return error instanceof Error ? error.message : String(error);
+  // The user reads it: a core error in their language.
+  return errorText(error, vscode.l10n.t);
 }

@@ -55,7 +55,7 @@ export class Run implements RunView {
   taskEnded(): boolean {
     this.execution = undefined;
     if (this.sawProcess || this.session.isEnded) return false;
-    this.session.launchFailed('the task ended before the program started');
+    this.session.launchFailed(vscode.l10n.t('the task ended before the program started'));
     this.session.dispose();
     return true;
   }

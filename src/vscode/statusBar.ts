@@ -14,8 +14,8 @@ export class ProcessStatusBar implements vscode.Disposable {
   private shown = false;
 
   constructor(private readonly runs: RunManager) {
-    this.item.name = 'mptree processes';
-    this.item.command = { title: 'Show Process Tree', command: `${VIEW_ID}.focus` };
+    this.item.name = vscode.l10n.t('mptree processes');
+    this.item.command = { title: vscode.l10n.t('Show Process Tree'), command: `${VIEW_ID}.focus` };
     this.subscriptions = [runs.onDidChangeRuns(() => this.schedule()), runs.onDidChangeModel(() => this.schedule())];
     this.update();
   }
@@ -35,8 +35,9 @@ export class ProcessStatusBar implements vscode.Disposable {
       return;
     }
     const count = this.runs.liveProcessCount();
-    this.item.text = `$(server-process) ${count} ${count === 1 ? 'process' : 'processes'}`;
-    this.item.tooltip = `${live.length === 1 ? '1 run' : `${live.length} runs`} live under mptree — show the Process Tree`;
+    this.item.text = `$(server-process) ${count === 1 ? vscode.l10n.t('1 process') : vscode.l10n.t('{0} processes', count)}`;
+    this.item.tooltip =
+      live.length === 1 ? vscode.l10n.t('1 run live under mptree — show the Process Tree') : vscode.l10n.t('{0} runs live under mptree — show the Process Tree', live.length);
     this.item.show();
     this.shown = true;
   }

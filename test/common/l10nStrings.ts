@@ -67,7 +67,7 @@ export function collectMessages(files: readonly string[]): Messages {
 }
 
 // Codicons ($(play)) and punctuation are not words; a literal with a letter left is.
-const hasWords = (text: string) => /\p{L}/u.test(text.replace(/\$\([a-z-~]+\)/g, ''));
+const hasWords = (text: string) => /\p{L}/u.test(text.replace(/\$\([a-z-~]+\)|\bmptree\b/g, ''));
 
 /** The English words an expression puts on screen without going through a Localizer. */
 function rawText(expr: ts.Expression, source: ts.SourceFile): string | null {
@@ -101,22 +101,23 @@ function rawText(expr: ts.Expression, source: ts.SourceFile): string | null {
 // What people read: tree items, quick picks, status bar, progress, input boxes, diagnostics.
 const SHOWN_PROPERTIES = new Set(['label', 'description', 'detail', 'tooltip', 'title', 'placeHolder', 'placeholder', 'prompt', 'text', 'message', 'openLabel', 'saveLabel']);
 // First argument is text: messages, tree items, Markdown; `[index]` names other text arguments.
-const SHOWN_ARGUMENTS: Record<string, number[]> = {
+const SHOWN_ARGUMENTS = new Map<string, number[]>(Object.entries({
   showInformationMessage: [0, 1, 2, 3, 4],
   showWarningMessage: [0, 1, 2, 3, 4],
   showErrorMessage: [0, 1, 2, 3, 4],
   setStatusBarMessage: [0],
   appendMarkdown: [0],
   appendText: [0],
+  appendTable: [1],
   createWebviewPanel: [1],
-};
-const SHOWN_CONSTRUCTORS: Record<string, number[]> = {
+}));
+const SHOWN_CONSTRUCTORS = new Map<string, number[]>(Object.entries({
   TreeItem: [0],
   MarkdownString: [0],
   Diagnostic: [1],
   FileDecoration: [1],
   DiagnosticRelatedInformation: [1],
-};
+}));
 
 /** User-facing text in `files` given as a literal instead of a Localizer call. */
 export function findBypasses(files: readonly string[]): string[] {
@@ -137,12 +138,12 @@ export function findBypasses(files: readonly string[]): string[] {
       if (ts.isCallExpression(node)) {
         const callee = node.expression;
         const name = ts.isPropertyAccessExpression(callee) ? callee.name.text : ts.isIdentifier(callee) ? callee.text : '';
-        for (const i of SHOWN_ARGUMENTS[name] ?? []) check(node, node.arguments[i]);
+        for (const i of SHOWN_ARGUMENTS.get(name) ?? []) check(node, node.arguments[i]);
       }
       if (ts.isNewExpression(node)) {
         const callee = node.expression;
         const name = ts.isPropertyAccessExpression(callee) ? callee.name.text : ts.isIdentifier(callee) ? callee.text : '';
-        for (const i of SHOWN_CONSTRUCTORS[name] ?? []) check(node, node.arguments?.[i]);
+        for (const i of SHOWN_CONSTRUCTORS.get(name) ?? []) check(node, node.arguments?.[i]);
       }
       ts.forEachChild(node, visit);
     };

@@ -13,14 +13,14 @@ export async function debugFile(_services: Services, uri?: unknown): Promise<boo
   const target = uri instanceof vscode.Uri ? uri : await activePythonFile();
   if (target === null) return false; // the save of an untitled file was cancelled
   if (!target || target.scheme !== 'file') {
-    void vscode.window.showErrorMessage('mptree: open or select a Python file on disk to debug it with the process tree.');
+    void vscode.window.showErrorMessage(vscode.l10n.t('mptree: open or select a Python file on disk to debug it with the process tree.'));
     return false;
   }
   await saveIfDirty(target);
   const config: MptreeDebugConfiguration = {
     type: DEBUG_TYPE,
     request: 'launch',
-    name: `Debug ${path.basename(target.fsPath)} with Process Tree`,
+    name: vscode.l10n.t('Debug {0} with Process Tree', path.basename(target.fsPath)),
     program: target.fsPath,
     console: 'integratedTerminal',
   };

@@ -18,10 +18,10 @@ const joinable = (p: ProcessInfo) => p.state !== 'exited' && p.instrumented && p
  * zombie is reaped by it; a running process is waited for up to mptree.joinTimeoutSeconds.
  */
 export async function joinProcess(services: Services, node?: unknown, nodes?: unknown): Promise<JoinOutcome[] | undefined> {
-  const targets = await processTargets(services, node, nodes, { title: 'Join Process', filter: joinable, canPickMany: false });
+  const targets = await processTargets(services, node, nodes, { title: vscode.l10n.t('Join Process'), filter: joinable, canPickMany: false });
   if (targets.length === 0) return undefined;
   const timeout = vscode.workspace.getConfiguration('mptree').get<number>('joinTimeoutSeconds', 10);
-  const title = targets.length === 1 ? `Joining ${describeTarget(targets[0])}` : `Joining ${targets.length} processes`;
+  const title = targets.length === 1 ? vscode.l10n.t('Joining {0}', describeTarget(targets[0])) : vscode.l10n.t('Joining {0} processes', targets.length);
   return vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title, cancellable: true },
     async (progress, token) => {
@@ -59,11 +59,17 @@ function report(target: ProcessTarget, outcome: JoinOutcome): void {
   // Not awaited: a notification's promise settles only when it is dismissed.
   if ('exitCode' in outcome) {
     const code = outcome.exitCode;
-    const how = code === null ? 'exited (exit code unknown)' : code < 0 ? `was killed by ${exitText(code, target.run.model.get(target.process.key)?.signal ?? null)} (exit code ${code})` : `exited with code ${code}`;
-    void vscode.window.showInformationMessage(`${who} ${how}.`);
+    const signal = exitText(code, target.run.model.get(target.process.key)?.signal ?? null, vscode.l10n.t);
+    void vscode.window.showInformationMessage(
+      code === null
+        ? vscode.l10n.t('{0} exited (exit code unknown).', who)
+        : code < 0
+          ? vscode.l10n.t('{0} was killed by {1} (exit code {2}).', who, signal ?? '?', code)
+          : vscode.l10n.t('{0} exited with code {1}.', who, code),
+    );
   } else if ('timedOut' in outcome) {
-    void vscode.window.showWarningMessage(`${who} is still running after ${outcome.seconds} s (join timed out).`);
+    void vscode.window.showWarningMessage(vscode.l10n.t('{0} is still running after {1} s (join timed out).', who, outcome.seconds));
   } else if ('error' in outcome) {
-    void vscode.window.showErrorMessage(`mptree: ${outcome.error}`);
+    void vscode.window.showErrorMessage(vscode.l10n.t('mptree: {0}', outcome.error));
   }
 }

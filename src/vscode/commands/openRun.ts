@@ -10,20 +10,20 @@ const MAX_FILE_BYTES = 256 * 1024 * 1024;
 
 export async function openRun(services: Services, uri?: unknown): Promise<ImportedRun | undefined> {
   const file = uri instanceof vscode.Uri ? uri : (await vscode.window.showOpenDialog({
-    title: 'Open an exported mptree run',
+    title: vscode.l10n.t('Open an exported mptree run'),
     canSelectMany: false,
-    filters: { 'mptree run': ['json'], 'All files': ['*'] },
-    openLabel: 'Open Run',
+    filters: { [vscode.l10n.t('mptree run')]: ['json'], [vscode.l10n.t('All files')]: ['*'] },
+    openLabel: vscode.l10n.t('Open Run'),
   }))?.[0];
   if (!file) return undefined;
   const stat = await vscode.workspace.fs.stat(file);
-  if (stat.size > MAX_FILE_BYTES) throw new Error(`${file.fsPath} is too large to be an mptree run (${Math.round(stat.size / 1e6)} MB)`);
+  if (stat.size > MAX_FILE_BYTES) throw new Error(vscode.l10n.t('{0} is too large to be an mptree run ({1} MB)', file.fsPath, Math.round(stat.size / 1e6)));
   const text = Buffer.from(await vscode.workspace.fs.readFile(file)).toString('utf8');
   let run: ImportedRun;
   try {
     run = new ImportedRun(importRun(text), file.fsPath);
   } catch (error) {
-    if (error instanceof RunFileError) throw new Error(`cannot open ${file.fsPath}: ${error.message}`);
+    if (error instanceof RunFileError) throw new Error(vscode.l10n.t('cannot open {0}: {1}', file.fsPath, error.message));
     throw error;
   }
   services.openedRuns.runs.add(run);

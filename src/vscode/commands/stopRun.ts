@@ -13,14 +13,14 @@ export async function stopRun(services: Services, node?: unknown, nodes?: unknow
   );
   if (runs.length === 0 && node === undefined) runs = await pickLiveRun(services);
   if (runs.length === 0) return undefined;
-  const title = runs.length === 1 ? `Stopping ${runLabel(runs[0].info)}` : `Stopping ${runs.length} runs`;
+  const title = runs.length === 1 ? vscode.l10n.t('Stopping {0}', runLabel(runs[0].info)) : vscode.l10n.t('Stopping {0} runs', runs.length);
   const results = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title }, () =>
     Promise.all(runs.map((run) => run.stop(graceMs()))),
   );
   const remaining = results.flatMap((r) => r.remaining);
   if (remaining.length > 0) {
     services.log.error(`processes still alive after Stop Run: ${remaining.join(', ')}`);
-    void vscode.window.showErrorMessage(`mptree: ${remaining.length} process(es) survived SIGKILL: ${remaining.join(', ')}`);
+    void vscode.window.showErrorMessage(vscode.l10n.t('mptree: {0} process(es) survived SIGKILL: {1}', remaining.length, remaining.join(', ')));
   }
   return results;
 }
@@ -29,12 +29,12 @@ async function pickLiveRun(services: Services): Promise<Run[]> {
   const live = services.runs.liveRuns();
   // One live run is the obvious one; asking would only add a click.
   if (live.length <= 1) {
-    if (live.length === 0) void vscode.window.showInformationMessage('mptree: no run is live.');
+    if (live.length === 0) void vscode.window.showInformationMessage(vscode.l10n.t('mptree: no run is live.'));
     return live;
   }
   const picked = await vscode.window.showQuickPick(
-    live.map((run) => ({ label: runLabel(run.info), description: `pid ${run.info.rootPid ?? '—'} · ${run.info.script}`, run })),
-    { title: 'Stop Run', canPickMany: true, placeHolder: 'Select the runs to stop' },
+    live.map((run) => ({ label: runLabel(run.info), description: `${vscode.l10n.t('pid {0}', run.info.rootPid ?? '—')} · ${run.info.script}`, run })),
+    { title: vscode.l10n.t('Stop Run'), canPickMany: true, placeHolder: vscode.l10n.t('Select the runs to stop') },
   );
   return (picked ?? []).map((item) => item.run);
 }

@@ -57,19 +57,19 @@ async function pickProcesses(services: Services, options: PickOptions): Promise<
     for (const process of processes) {
       items.push({
         label: `${'  '.repeat(depth(run, process))}${processLabel(process)}`,
-        description: processDescription(process),
+        description: processDescription(process, vscode.l10n.t),
         detail: process.target ?? undefined,
         target: { run, process },
       });
     }
   }
   if (items.length === 0) {
-    void vscode.window.showInformationMessage(`mptree: no process to ${options.title.toLowerCase()}.`);
+    void vscode.window.showInformationMessage(vscode.l10n.t('mptree: no process to {0}.', options.title.toLowerCase()));
     return [];
   }
   const picked = await vscode.window.showQuickPick(items, {
     title: options.title,
-    placeHolder: options.canPickMany ? 'Select processes' : 'Select a process',
+    placeHolder: options.canPickMany ? vscode.l10n.t('Select processes') : vscode.l10n.t('Select a process'),
     canPickMany: options.canPickMany,
     matchOnDescription: true,
   });
@@ -97,13 +97,14 @@ function isTreeNode(value: unknown): value is TreeNode {
 export const isRunning = (p: ProcessInfo) => p.state === 'running';
 
 /** Asks before acting on many processes at once; true to go ahead. */
-export async function confirmMany(verb: string, targets: readonly ProcessTarget[], threshold = 3): Promise<boolean> {
+export async function confirmMany(action: 'kill' | 'terminate', targets: readonly ProcessTarget[], threshold = 3): Promise<boolean> {
   if (targets.length <= threshold) return true;
   const names = targets.slice(0, 6).map((t) => `${processLabel(t.process)} (${t.process.pid})`);
-  if (targets.length > names.length) names.push(`and ${targets.length - names.length} more`);
-  const go = `${verb} ${targets.length}`;
+  if (targets.length > names.length) names.push(vscode.l10n.t('and {0} more', targets.length - names.length));
+  const n = targets.length;
+  const go = action === 'kill' ? vscode.l10n.t('Kill {0}', n) : vscode.l10n.t('Terminate {0}', n);
   const choice = await vscode.window.showWarningMessage(
-    `${verb} ${targets.length} processes?`,
+    action === 'kill' ? vscode.l10n.t('Kill {0} processes?', n) : vscode.l10n.t('Terminate {0} processes?', n),
     { modal: true, detail: names.join('\n') },
     go,
   );
@@ -111,5 +112,5 @@ export async function confirmMany(verb: string, targets: readonly ProcessTarget[
 }
 
 export function describeTarget(t: ProcessTarget): string {
-  return `${processLabel(t.process)} (pid ${t.process.pid})`;
+  return vscode.l10n.t('{0} (pid {1})', processLabel(t.process), t.process.pid);
 }

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import type { Services } from '../services';
+import { errorText } from '../../core/l10n';
 import { confirmMany, describeTarget, isRunning, processTargets, type ProcessTarget } from './targets';
 import { afterGrace, graceMs, waitForExit } from './waitForExit';
 
@@ -13,9 +14,9 @@ export interface SignalCommandResult {
 
 /** SIGTERM (through the parent's Process.terminate() when it can), then offer SIGKILL. */
 export async function terminateProcess(services: Services, node?: unknown, nodes?: unknown): Promise<SignalCommandResult | undefined> {
-  const targets = await processTargets(services, node, nodes, { title: 'Terminate Process', filter: isRunning, canPickMany: true });
-  if (targets.length === 0 || !(await confirmMany('Terminate', targets))) return undefined;
-  const signalled = await signalAll(services, targets, (t) => t.run.session.terminate(t.process.pid), 'terminate');
+  const targets = await processTargets(services, node, nodes, { title: vscode.l10n.t('Terminate Process'), filter: isRunning, canPickMany: true });
+  if (targets.length === 0 || !(await confirmMany('terminate', targets))) return undefined;
+  const signalled = await signalAll(services, targets, (t) => t.run.session.terminate(t.process.pid), 'terminate', (list) => vscode.l10n.t('mptree: could not terminate {0}', list));
   const ms = graceMs();
   const stragglers = await waitForExit(services, signalled, ms);
   const killed = await afterGrace(services, stragglers, ms / 1000);
@@ -28,6 +29,7 @@ export async function signalAll(
   targets: readonly ProcessTarget[],
   send: (t: ProcessTarget) => Promise<unknown>,
   verb: string,
+  failedText: (list: string) => string,
 ): Promise<ProcessTarget[]> {
   const results = await Promise.allSettled(targets.map(send));
   const failed: string[] = [];
@@ -35,11 +37,11 @@ export async function signalAll(
   results.forEach((result, i) => {
     if (result.status === 'fulfilled') ok.push(targets[i]);
     else {
-      const message = `${describeTarget(targets[i])}: ${(result.reason as Error)?.message ?? result.reason}`;
+      const message = `${describeTarget(targets[i])}: ${errorText(result.reason, vscode.l10n.t)}`;
       services.log.error(`${verb} ${message}`);
       failed.push(message);
     }
   });
-  if (failed.length > 0) void vscode.window.showErrorMessage(`mptree: could not ${verb} ${failed.join('; ')}`);
+  if (failed.length > 0) void vscode.window.showErrorMessage(failedText(failed.join('; ')));
   return ok;
 }

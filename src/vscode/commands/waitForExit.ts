@@ -53,10 +53,12 @@ export async function afterGrace(services: Services, stragglers: readonly Proces
     }
   }
   if (killed.length > 0) {
-    const who = killed.length === 1 ? describeTarget(killed[0]) : `${killed.length} processes`;
-    const message = `${who} ignored SIGTERM for ${seconds} s: killed with SIGKILL.`;
+    const message =
+      killed.length === 1
+        ? vscode.l10n.t('{0} ignored SIGTERM for {1} s: killed with SIGKILL.', describeTarget(killed[0]), seconds)
+        : vscode.l10n.t('{0} processes ignored SIGTERM for {1} s: killed with SIGKILL.', killed.length, seconds);
     services.log.warn(message);
-    void vscode.window.showWarningMessage(`mptree: ${message}`);
+    void vscode.window.showWarningMessage(vscode.l10n.t('mptree: {0}', message));
   }
   return killed;
 }
@@ -67,11 +69,12 @@ export async function afterGrace(services: Services, stragglers: readonly Proces
  */
 export function offerKill(services: Services, stragglers: readonly ProcessTarget[], seconds: number): void {
   if (stragglers.length === 0) return;
-  const who = stragglers.length === 1 ? describeTarget(stragglers[0]) : `${stragglers.length} processes`;
-  const kill = 'Kill (SIGKILL)';
+  const kill = vscode.l10n.t('Kill (SIGKILL)');
   void vscode.window
     .showWarningMessage(
-      `${who} ${stragglers.length === 1 ? 'is' : 'are'} still running ${seconds} s after SIGTERM: a signal handler may ignore it. Kill?`,
+      stragglers.length === 1
+        ? vscode.l10n.t('{0} is still running {1} s after SIGTERM: a signal handler may ignore it. Kill?', describeTarget(stragglers[0]), seconds)
+        : vscode.l10n.t('{0} processes are still running {1} s after SIGTERM: a signal handler may ignore it. Kill?', stragglers.length, seconds),
       kill,
     )
     .then(async (choice) => {

@@ -99,7 +99,7 @@ export class DebugWithTree implements vscode.Disposable {
     if (config.mptreeRunId || config.request === 'attach') return config;
     const program = config.program || activePythonPath();
     if (!program) {
-      void vscode.window.showErrorMessage('mptree: the debug configuration names no program, and no Python file is open.');
+      void vscode.window.showErrorMessage(vscode.l10n.t('mptree: the debug configuration names no program, and no Python file is open.'));
       return undefined;
     }
     const uri = vscode.Uri.file(program);
@@ -130,7 +130,7 @@ export class DebugWithTree implements vscode.Disposable {
       ...config,
       type: backend === 'python-debugger' ? 'debugpy' : DEBUG_TYPE,
       request: 'launch',
-      name: config.name || `Debug ${path.basename(program)} with Process Tree`,
+      name: config.name || vscode.l10n.t('Debug {0} with Process Tree', path.basename(program)),
       program,
       args: config.args ?? [],
       cwd,
@@ -145,10 +145,15 @@ export class DebugWithTree implements vscode.Disposable {
   }
 
   private async offerPlainRun(uri: vscode.Uri, python: string): Promise<void> {
-    const run = 'Run with Process Tree';
-    const install = 'Install Python Debugger';
+    const run = vscode.l10n.t('Run with Process Tree');
+    const install = vscode.l10n.t('Install Python Debugger');
     const choice = await vscode.window.showErrorMessage(
-      `mptree: debugging needs the Python Debugger extension (${PYTHON_DEBUGGER_EXTENSION}), or debugpy for ${python} (python -m pip install debugpy). Run ${path.basename(uri.fsPath)} without the debugger instead?`,
+      vscode.l10n.t(
+        'mptree: debugging needs the Python Debugger extension ({0}), or debugpy for {1} (python -m pip install debugpy). Run {2} without the debugger instead?',
+        PYTHON_DEBUGGER_EXTENSION,
+        python,
+        path.basename(uri.fsPath),
+      ),
       run,
       install,
     );

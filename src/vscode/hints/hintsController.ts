@@ -4,7 +4,7 @@
 // (coalesced) and on a slow tick while a run is live (durations grow without any change).
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
-import { computeHints, hintId, HintTracker, parseSite, type Hint, type HintOptions } from '../../core/hints';
+import { computeHints, hintId, hintText, HintTracker, parseSite, type Hint, type HintOptions } from '../../core/hints';
 import type { ModelChange, ProcessInfo } from '../../core/types';
 import { decorationUri } from '../tree/decorations';
 import type { RunView } from '../tree/runView';
@@ -78,13 +78,13 @@ export class HintsController implements vscode.FileDecorationProvider, vscode.Di
 
   /** One line per hint, for a tree tooltip (the lead's snippet in processTreeProvider uses it). */
   tooltipLines(key: string): string[] {
-    return this.hintsForProcess(key).map((h) => `⚠ ${h.message}`);
+    return this.hintsForProcess(key).map((h) => `⚠ ${hintText(h, vscode.l10n.t)}`);
   }
 
   /** Hint text per process key of a run, for the timeline's lanes. */
   textByKey(runId: string): Map<string, string> {
     const map = new Map<string, string>();
-    for (const h of this.hintsOf(runId)) if (h.processKey && !map.has(h.processKey)) map.set(h.processKey, h.message);
+    for (const h of this.hintsOf(runId)) if (h.processKey && !map.has(h.processKey)) map.set(h.processKey, hintText(h, vscode.l10n.t));
     return map;
   }
 
@@ -151,7 +151,7 @@ export class HintsController implements vscode.FileDecorationProvider, vscode.Di
     const warning = hints.some((h) => h.severity === 'warning');
     return new vscode.FileDecoration(
       '!',
-      hints.map((h) => h.message).join('\n'),
+      hints.map((h) => hintText(h, vscode.l10n.t)).join('\n'),
       warning ? new vscode.ThemeColor('list.warningForeground') : undefined,
     );
   }
@@ -169,7 +169,7 @@ export class HintsController implements vscode.FileDecorationProvider, vscode.Di
         const at = locate(h, e.run);
         if (!at) continue;
         const range = new vscode.Range(at.line - 1, 0, at.line - 1, Number.MAX_SAFE_INTEGER);
-        const d = new vscode.Diagnostic(range, h.message, h.severity === 'warning' ? vscode.DiagnosticSeverity.Warning : vscode.DiagnosticSeverity.Information);
+        const d = new vscode.Diagnostic(range, hintText(h, vscode.l10n.t), h.severity === 'warning' ? vscode.DiagnosticSeverity.Warning : vscode.DiagnosticSeverity.Information);
         d.source = 'mptree';
         d.code = h.kind;
         let list = byFile.get(at.file);

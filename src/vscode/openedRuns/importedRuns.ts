@@ -2,6 +2,7 @@
 // "Opened Runs" view) and for the timeline. Nothing here can act on a process: the processes
 // of an imported run are long gone (or belong to another machine).
 import * as path from 'node:path';
+import * as vscode from 'vscode';
 import { Emitter } from '../../core/event';
 import { modelOf, type ExportedRun, type StaticModel } from '../../core/history';
 import type { ModelChange, RunInfo } from '../../core/types';
@@ -21,7 +22,7 @@ export class ImportedRun implements RunView {
     if (this.info.state === 'starting' || this.info.state === 'running') {
       this.info.state = 'finished';
       this.info.endedAt ??= data.exportedAt;
-      this.info.notice = 'Exported while the run was still going: this is how it was at that moment.';
+      this.info.notice = vscode.l10n.t('Exported while the run was still going: this is how it was at that moment.');
     }
     // Keys carry the run id before the first ':'; the tree and the decorations look runs up by it.
     const rekey = (key: string) => `${this.info.runId}${key.slice(key.indexOf(':'))}`;

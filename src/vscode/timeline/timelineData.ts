@@ -4,6 +4,7 @@
 // `update`s with the lanes that changed and the samples added since the last one.
 import type { HistoryEvent, ProcessRecord } from '../../core/history';
 import type { PoolInfo, ProcessKind, ProcessState, QueueInfo } from '../../core/types';
+import { english, type Localizer } from '../../core/l10n';
 
 export interface Lane {
   key: string;
@@ -57,6 +58,9 @@ export type FromWebview =
 const MAX_POINTS = 4000;
 
 export class TimelineBuilder {
+  /** The words of lane and chart labels (vscode.l10n.t from the panel). */
+  constructor(private readonly t: Localizer = english) {}
+
   private readonly records = new Map<string, ProcessRecord>();
   private readonly lanes = new Map<string, Lane>();
   private readonly series = new Map<string, Series>();
@@ -111,7 +115,7 @@ export class TimelineBuilder {
     this.lanes.set(key, {
       key,
       pid: record.pid,
-      name: record.name || `pid ${record.pid}`,
+      name: record.name || this.t('pid {0}', record.pid),
       parentKey: record.parentKey,
       depth: 0,
       kind: record.kind,
@@ -153,10 +157,10 @@ export class TimelineBuilder {
   private label(kind: 'queue' | 'pool', id: string): string {
     if (kind === 'queue') {
       const q = this.queueMeta.get(id);
-      return q ? `${q.kind} ${id}${q.site ? ` · ${short(q.site)}` : ''}` : `Queue ${id}`;
+      return q ? `${q.kind} ${id}${q.site ? ` · ${short(q.site)}` : ''}` : this.t('Queue {0}', id);
     }
     const p = this.poolMeta.get(id);
-    return p ? `${p.kind} ${id} pending${p.site ? ` · ${short(p.site)}` : ''}` : `Pool ${id} pending`;
+    return p ? `${this.t('{0} {1} pending', p.kind, id)}${p.site ? ` · ${short(p.site)}` : ''}` : this.t('Pool {0} pending', id);
   }
 
   private limit(kind: 'queue' | 'pool', id: string): number {

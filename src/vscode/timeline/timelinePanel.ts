@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import type { HistoryEvent } from '../../core/history';
 import type { PoolInfo, QueueInfo } from '../../core/types';
 import { TimelineBuilder, type FromWebview, type TimelineRunInfo, type ToWebview } from './timelineData';
+import { escapeHtml, timelineStrings } from './timelineStrings';
 
 /** ≤ 10 updates a second reach the webview; changes in between are merged. */
 const MIN_UPDATE_INTERVAL_MS = 100;
@@ -36,7 +37,7 @@ export interface TimelineSource {
 
 export class TimelinePanel implements vscode.Disposable {
   readonly panel: vscode.WebviewPanel;
-  private readonly builder = new TimelineBuilder();
+  private readonly builder = new TimelineBuilder(vscode.l10n.t);
   private readonly subscriptions: vscode.Disposable[] = [];
   private readonly disposeEmitter = new vscode.EventEmitter<void>();
   readonly onDidDispose = this.disposeEmitter.event;
@@ -54,7 +55,7 @@ export class TimelinePanel implements vscode.Disposable {
     private readonly reveal: (key: string) => void,
   ) {
     const media = vscode.Uri.joinPath(extensionUri, 'media');
-    this.panel = vscode.window.createWebviewPanel('mptree.timeline', `Timeline: ${source.runInfo().title}`, vscode.ViewColumn.Active, {
+    this.panel = vscode.window.createWebviewPanel('mptree.timeline', vscode.l10n.t('Timeline: {0}', source.runInfo().title), vscode.ViewColumn.Active, {
       enableScripts: true,
       // Only our two files: nothing else can be loaded, even by a crafted process name.
       localResourceRoots: [media],
@@ -172,19 +173,25 @@ function html(webview: vscode.Webview, media: vscode.Uri): string {
     `script-src 'nonce-${nonce}'`,
     `img-src ${webview.cspSource}`,
   ].join('; ');
+  const s = timelineStrings();
+  // A data block, never run (the CSP allows only the nonce'd script); `<` escaped so no text
+  // can close the element early.
+  const strings = JSON.stringify(s).replace(/</g, '\\u003c');
+  const e = escapeHtml;
   return `<!DOCTYPE html>
-<html lang="en">
+<html lang="${e(vscode.env.language)}">
 <head>
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <link rel="stylesheet" href="${style}">
-<title>mptree timeline</title>
+<title>${e(vscode.l10n.t('mptree timeline'))}</title>
+<script type="application/json" id="mptree-strings">${strings}</script>
 </head>
 <body>
 <header id="header"><span id="title"></span><span id="status"></span>
-<span class="legend"><i class="sw running"></i>running <i class="sw zombie"></i>zombie <i class="sw exited"></i>exited <i class="sw failed"></i>failed / signal <i class="sw daemon"></i>daemon <i class="sw worker"></i>pool worker</span></header>
-<div id="scroller" tabindex="0" role="grid" aria-label="Process timeline"><div id="spacer"></div></div>
+<span class="legend"><i class="sw running"></i>${e(s.legendRunning)} <i class="sw zombie"></i>${e(s.legendZombie)} <i class="sw exited"></i>${e(s.legendExited)} <i class="sw failed"></i>${e(s.legendFailed)} <i class="sw daemon"></i>${e(s.legendDaemon)} <i class="sw worker"></i>${e(s.legendWorker)}</span></header>
+<div id="scroller" tabindex="0" role="grid" aria-label="${e(s.gridLabel)}"><div id="spacer"></div></div>
 <canvas id="canvas"></canvas>
 <div id="tip" role="tooltip" hidden></div>
 <script nonce="${nonce}" src="${script}"></script>

@@ -22,12 +22,12 @@ export class ProcessDecorationProvider implements vscode.FileDecorationProvider 
     const p = this.lookup(decodeURIComponent(uri.path.slice(1)));
     if (!p) return undefined;
     if (p.state === 'zombie') {
-      return new vscode.FileDecoration('Z', 'zombie: exited, but its parent has not joined it', new vscode.ThemeColor('list.warningForeground'));
+      return new vscode.FileDecoration('Z', vscode.l10n.t('zombie: exited, but its parent has not joined it'), new vscode.ThemeColor('list.warningForeground'));
     }
     if (p.state === 'exited') {
-      return new vscode.FileDecoration(undefined, 'exited', new vscode.ThemeColor('disabledForeground'));
+      return new vscode.FileDecoration(undefined, vscode.l10n.t('exited'), new vscode.ThemeColor('disabledForeground'));
     }
-    if (p.daemon && p.kind !== 'pool-worker') return new vscode.FileDecoration('D', 'daemon: terminated when its parent exits');
+    if (p.daemon && p.kind !== 'pool-worker') return new vscode.FileDecoration('D', vscode.l10n.t('daemon: terminated when its parent exits'));
     return undefined;
   }
 }

@@ -1,38 +1,42 @@
 // Words and numbers shown for each node. Kept apart from the TreeDataProvider (and free of
-// `vscode`) so what the user reads can be checked without a tree.
+// `vscode`) so what the user reads can be checked without a tree; the words come from the
+// Localizer the caller passes (vscode.l10n.t in the extension).
 
 import type { PoolInfo, ProcessInfo, QueueInfo, RunInfo } from '../../core/types';
+import type { Localizer } from '../../core/l10n';
+import { poolStateText } from '../../core/renderTree';
 
-const HELPER_ROLES: Record<string, string> = {
-  'resource-tracker': 'resource tracker',
-  forkserver: 'forkserver',
-  manager: 'Manager server',
-};
+function helperRole(role: string | null | undefined, t: Localizer): string {
+  if (role === 'resource-tracker') return t('helper: resource tracker');
+  if (role === 'forkserver') return t('helper: forkserver');
+  if (role === 'manager') return t('helper: Manager server');
+  return t('helper: multiprocessing');
+}
 
 /** `exit 0`, `exit 3`, `SIGTERM`, `zombie — not joined`, or `running`. */
-export function processStateText(p: ProcessInfo): string {
-  if (p.state === 'running') return p.paused ? `paused (${p.paused})` : 'running';
-  const end = exitText(p.exitCode, p.signal);
+export function processStateText(p: ProcessInfo, t: Localizer): string {
+  if (p.state === 'running') return p.paused ? t('paused ({0})', p.paused) : t('running');
+  const end = exitText(p.exitCode, p.signal, t);
   // A zombie has exited but nobody collected it: the fix is a join() in the parent.
-  if (p.state === 'zombie') return end ? `zombie — not joined (${end})` : 'zombie — not joined';
-  return end ?? 'exited';
+  if (p.state === 'zombie') return end ? t('zombie — not joined ({0})', end) : t('zombie — not joined');
+  return end ?? t('exited');
 }
 
-export function exitText(exitCode: number | null, signal: string | null): string | null {
+export function exitText(exitCode: number | null, signal: string | null, t: Localizer): string | null {
   if (signal) return signal;
   if (exitCode === null) return null;
-  if (exitCode < 0) return `signal ${-exitCode}`;
-  return `exit ${exitCode}`;
+  if (exitCode < 0) return t('signal {0}', -exitCode);
+  return t('exit {0}', exitCode);
 }
 
-export function processDescription(p: ProcessInfo): string {
+export function processDescription(p: ProcessInfo, t: Localizer): string {
   const parts: string[] = [String(p.pid)];
   // Pool workers are always daemons; saying so on each would crowd out what differs.
-  if (p.daemon && p.kind !== 'pool-worker') parts.push('daemon');
-  if (p.kind === 'helper') parts.push(`helper: ${HELPER_ROLES[p.role ?? ''] ?? 'multiprocessing'}`);
-  if (!p.instrumented) parts.push('OS only');
-  if (p.orphaned && p.state === 'running') parts.push('orphaned');
-  parts.push(processStateText(p));
+  if (p.daemon && p.kind !== 'pool-worker') parts.push(t('daemon'));
+  if (p.kind === 'helper') parts.push(helperRole(p.role, t));
+  if (!p.instrumented) parts.push(t('OS only'));
+  if (p.orphaned && p.state === 'running') parts.push(t('orphaned'));
+  parts.push(processStateText(p, t));
   return parts.join(' · ');
 }
 
@@ -40,9 +44,9 @@ export function processLabel(p: ProcessInfo): string {
   return p.name || basename(p.command ?? '') || `pid ${p.pid}`;
 }
 
-export function queueDescription(q: QueueInfo): string {
-  const parts = [`${q.depth} / ${q.maxsize > 0 ? q.maxsize : '∞'}`, `${q.puts} put`, `${q.gets} got`];
-  if (q.unfinished !== null) parts.push(`${q.unfinished} unfinished`);
+export function queueDescription(q: QueueInfo, t: Localizer): string {
+  const parts = [`${q.depth} / ${q.maxsize > 0 ? q.maxsize : '∞'}`, t('{0} put', q.puts), t('{0} got', q.gets)];
+  if (q.unfinished !== null) parts.push(t('{0} unfinished', q.unfinished));
   if (q.site) parts.push(basename(q.site));
   return parts.join(' · ');
 }
@@ -51,9 +55,9 @@ export function queueIsFull(q: QueueInfo): boolean {
   return q.maxsize > 0 && q.depth >= q.maxsize;
 }
 
-export function poolDescription(p: PoolInfo, liveWorkers: number): string {
-  const parts = [`size ${p.size}`, `${liveWorkers} alive`, `${p.pending} pending`, `${p.completed} done`];
-  if (p.state !== 'running') parts.push(p.state);
+export function poolDescription(p: PoolInfo, liveWorkers: number, t: Localizer): string {
+  const parts = [t('size {0}', p.size), t('{0} alive', liveWorkers), t('{0} pending', p.pending), t('{0} done', p.completed)];
+  if (p.state !== 'running') parts.push(poolStateText(p.state, t));
   if (p.site) parts.push(basename(p.site));
   return parts.join(' · ');
 }
@@ -62,38 +66,38 @@ export function runLabel(run: RunInfo): string {
   return basename(run.script) || run.script;
 }
 
-export function runDescription(run: RunInfo, alive: number, total: number, now = Date.now()): string {
+export function runDescription(run: RunInfo, alive: number, total: number, t: Localizer, now = Date.now()): string {
   const live = run.state === 'starting' || run.state === 'running';
   const parts: string[] = [];
   // The program's own processes can report before VS Code tells us the task's pid: then it
   // is plainly running, whatever the bookkeeping says.
-  if (live) parts.push(run.state === 'starting' && total > 0 ? 'running' : run.state);
-  else if (run.state === 'failed') parts.push('failed');
-  else parts.push(exitText(run.exitCode, run.signal) ?? 'finished');
+  if (live) parts.push(run.state === 'running' || total > 0 ? t('running') : t('starting'));
+  else if (run.state === 'failed') parts.push(t('failed'));
+  else parts.push(exitText(run.exitCode, run.signal, t) ?? t('finished'));
   const elapsed = (run.endedAt ?? now) - run.startedAt;
   // A live run's text changes at most once a second, and once a minute after the first.
-  parts.push(live ? formatElapsed(elapsed) : formatDuration(elapsed));
-  const noun = (n: number) => (n === 1 ? '1 process' : `${n} processes`);
+  parts.push(live ? formatElapsed(elapsed, t) : formatDuration(elapsed, t));
+  const noun = (n: number) => (n === 1 ? t('1 process') : t('{0} processes', n));
   if (!live || alive === total) parts.push(noun(live ? alive : total));
-  else parts.push(`${noun(total)}, ${alive} alive`);
+  else parts.push(t('{0}, {1} alive', noun(total), alive));
   return parts.join(' · ');
 }
 
-export function formatElapsed(ms: number): string {
+export function formatElapsed(ms: number, t: Localizer): string {
   const s = Math.max(0, Math.floor(ms / 1000));
-  if (s < 60) return `${s} s`;
+  if (s < 60) return t('{0} s', s);
   const m = Math.floor(s / 60);
-  return m < 60 ? `${m} min` : `${Math.floor(m / 60)} h ${m % 60} min`;
+  return m < 60 ? t('{0} min', m) : t('{0} h {1} min', Math.floor(m / 60), m % 60);
 }
 
-export function formatDuration(ms: number): string {
+export function formatDuration(ms: number, t: Localizer): string {
   if (!Number.isFinite(ms) || ms < 0) ms = 0;
-  if (ms < 10_000) return `${(ms / 1000).toFixed(1)} s`;
+  if (ms < 10_000) return t('{0} s', (ms / 1000).toFixed(1));
   const s = Math.floor(ms / 1000);
-  if (s < 60) return `${s} s`;
+  if (s < 60) return t('{0} s', s);
   const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min ${s % 60} s`;
-  return `${Math.floor(m / 60)} h ${m % 60} min`;
+  if (m < 60) return t('{0} min {1} s', m, s % 60);
+  return t('{0} h {1} min', Math.floor(m / 60), m % 60);
 }
 
 export function formatTime(t: number | null): string {

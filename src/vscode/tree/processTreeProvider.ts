@@ -26,6 +26,11 @@ import {
   runLabel,
 } from './present';
 import { decorationUri } from './decorations';
+import { poolStateText } from '../../core/renderTree';
+import { noticeText } from '../../core/session';
+
+// Every word of the tree in the user's language (a plain function: vscode.l10n.t needs no `this`).
+const t = vscode.l10n.t;
 
 /** At most this many refreshes a second reach the view; changes in between are merged. */
 const MIN_REFRESH_INTERVAL_MS = 100;
@@ -414,17 +419,17 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
     const tip = new vscode.MarkdownString(undefined, true);
     tip.appendMarkdown(`**${md(runLabel(info))}** — ${md(item.description)}\n\n`);
     appendTable(tip, [
-      ['Script', code(info.script)],
-      ['Arguments', info.args.length ? code(info.args.join(' ')) : '—'],
-      ['Interpreter', code(info.python)],
-      ['Working folder', code(info.cwd)],
-      ['Root pid', info.rootPid === null ? '—' : String(info.rootPid)],
-      ['Started', formatTime(info.startedAt)],
-      ['Ended', formatTime(info.endedAt)],
-      ['Duration', formatDuration((info.endedAt ?? Date.now()) - info.startedAt)],
+      [t('Script'), code(info.script)],
+      [t('Arguments'), info.args.length ? code(info.args.join(' ')) : '—'],
+      [t('Interpreter'), code(info.python)],
+      [t('Working folder'), code(info.cwd)],
+      [t('Root pid'), info.rootPid === null ? '—' : String(info.rootPid)],
+      [t('Started'), formatTime(info.startedAt)],
+      [t('Ended'), formatTime(info.endedAt)],
+      [t('Duration'), formatDuration((info.endedAt ?? Date.now()) - info.startedAt, t)],
     ]);
     if (info.error) tip.appendMarkdown(`\n\n$(error) ${md(info.error)}`);
-    if (info.notice) tip.appendMarkdown(`\n\n$(info) ${md(info.notice)}`);
+    if (info.notice) tip.appendMarkdown(`\n\n$(info) ${md(noticeText(info.notice, t))}`);
     item.tooltip = tip;
     return item;
   }
@@ -437,14 +442,14 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
       total++;
       if (p.state === 'running') alive++;
     }
-    return { description: runDescription(node.run.info, alive, total), alive, total };
+    return { description: runDescription(node.run.info, alive, total, t), alive, total };
   }
 
   private processItem(node: ProcessNode): vscode.TreeItem {
     const p = node.info;
     if (!p) {
       // Gone between the change and the redraw; the parent's refresh is on its way.
-      const gone = new vscode.TreeItem('(cleared)');
+      const gone = new vscode.TreeItem(t('(cleared)'));
       gone.id = node.id;
       return gone;
     }
@@ -461,40 +466,40 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
     item.id = node.id;
     // The uri only carries the key to the decoration provider, which dims exited labels.
     item.resourceUri = decorationUri(p.key);
-    item.description = processDescription(p);
+    item.description = processDescription(p, t);
     item.contextValue = processContextValue(p);
     this.shownState.set(p.key, item.contextValue);
     item.iconPath = processIcon(p);
     item.tooltip = this.processTooltip(node.run, p);
-    item.accessibilityInformation = { label: `${processLabel(p)}, pid ${item.description}` };
+    item.accessibilityInformation = { label: t('{0}, pid {1}', processLabel(p), item.description) };
     return item;
   }
 
   private processTooltip(run: RunView, p: ProcessInfo): vscode.MarkdownString {
     const tip = new vscode.MarkdownString(undefined, true);
-    tip.appendMarkdown(`**${md(processLabel(p))}** — pid ${p.pid}, ${md(processStateText(p))}\n\n`);
+    tip.appendMarkdown(`**${md(processLabel(p))}** — ${md(t('pid {0}, {1}', p.pid, processStateText(p, t)))}\n\n`);
     for (const line of this.hintLines(p.key)) tip.appendMarkdown(`$(warning) ${md(line.replace(/^⚠ /, ''))}\n\n`);
     const parent = p.parentKey ? run.model.get(p.parentKey) : undefined;
     const pool = p.poolId && p.parentKey ? run.model.poolsOf(p.parentKey).find((x) => x.id === p.poolId) : undefined;
     const ended = p.exitedAt ?? (p.state === 'running' ? Date.now() : null);
     appendTable(tip, [
-      ['Kind', kindText(p)],
-      ['Daemon', p.daemon ? 'yes — killed when its parent exits' : 'no'],
-      ['Parent (logical)', parent ? `${md(processLabel(parent))} (${parent.pid})` : p.parentPid === null ? '— (root of the run)' : String(p.parentPid)],
-      ['OS parent (ppid)', p.ppid === null ? '—' : String(p.ppid)],
-      ['Start method', p.startMethod ? code(p.startMethod) : '—'],
-      ['Target', p.target ? code(p.target) : '—'],
-      ['Pool', pool ? `${pool.kind} (${md(pool.id)})` : p.poolId ? md(p.poolId) : '—'],
-      ['State', md(processStateText(p))],
-      ['Exit code', p.exitCode === null ? '—' : String(p.exitCode) + (p.signal ? ` (${p.signal})` : '')],
-      ['Joined', p.joined ? 'yes' : 'no'],
-      ['Reaped', p.reaped ? 'yes' : p.state === 'zombie' ? '**no — call join() in the parent**' : 'no'],
-      ['Orphaned', p.orphaned ? 'yes — its parent died first' : 'no'],
-      ['Reported by', p.instrumented ? 'mptree runtime' : 'OS scan only (not a multiprocessing process)'],
-      ['Created', formatTime(p.createdAt)],
-      ['Seen', formatTime(p.startedAt)],
-      ['Exited', formatTime(p.exitedAt)],
-      ['Lifetime', ended === null ? '—' : formatDuration(ended - (p.createdAt ?? p.startedAt))],
+      [t('Kind'), kindText(p)],
+      [t('Daemon'), p.daemon ? t('yes — killed when its parent exits') : t('no')],
+      [t('Parent (logical)'), parent ? `${md(processLabel(parent))} (${parent.pid})` : p.parentPid === null ? t('— (root of the run)') : String(p.parentPid)],
+      [t('OS parent (ppid)'), p.ppid === null ? '—' : String(p.ppid)],
+      [t('Start method'), p.startMethod ? code(p.startMethod) : '—'],
+      [t('Target'), p.target ? code(p.target) : '—'],
+      [t('Pool'), pool ? `${pool.kind} (${md(pool.id)})` : p.poolId ? md(p.poolId) : '—'],
+      [t('State'), md(processStateText(p, t))],
+      [t('Exit code'), p.exitCode === null ? '—' : String(p.exitCode) + (p.signal ? ` (${p.signal})` : '')],
+      [t('Joined'), p.joined ? t('yes') : t('no')],
+      [t('Reaped'), p.reaped ? t('yes') : p.state === 'zombie' ? t('**no — call join() in the parent**') : t('no')],
+      [t('Orphaned'), p.orphaned ? t('yes — its parent died first') : t('no')],
+      [t('Reported by'), p.instrumented ? t('mptree runtime') : t('OS scan only (not a multiprocessing process)')],
+      [t('Created'), formatTime(p.createdAt)],
+      [t('Seen'), formatTime(p.startedAt)],
+      [t('Exited'), formatTime(p.exitedAt)],
+      [t('Lifetime'), ended === null ? '—' : formatDuration(ended - (p.createdAt ?? p.startedAt), t)],
     ]);
     if (p.command) tip.appendMarkdown('\n\n').appendCodeblock(p.command, 'shell');
     return tip;
@@ -502,10 +507,10 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
 
   private queueItem(node: QueueNode): vscode.TreeItem {
     const q = node.info;
-    const item = new vscode.TreeItem(q ? q.kind : '(cleared)', vscode.TreeItemCollapsibleState.None);
+    const item = new vscode.TreeItem(q ? q.kind : t('(cleared)'), vscode.TreeItemCollapsibleState.None);
     item.id = node.id;
     if (!q) return item;
-    item.description = queueDescription(q);
+    item.description = queueDescription(q, t);
     item.contextValue = queueContextValue(q);
     const full = queueIsFull(q);
     item.iconPath = new vscode.ThemeIcon(
@@ -513,20 +518,20 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
       full ? new vscode.ThemeColor('list.warningForeground') : new vscode.ThemeColor('charts.purple'),
     );
     const tip = new vscode.MarkdownString(undefined, true);
-    tip.appendMarkdown(`**${md(q.kind)}** ${code(q.id)}${full ? ' — **full**: put() blocks' : ''}\n\n`);
+    tip.appendMarkdown(`**${md(q.kind)}** ${code(q.id)}${full ? t(' — **full**: put() blocks') : ''}\n\n`);
     appendTable(tip, [
-      ['Depth', `${q.depth}`],
-      ['maxsize', q.maxsize > 0 ? String(q.maxsize) : '0 (unbounded)'],
-      ['Puts', String(q.puts)],
-      ['Gets', String(q.gets)],
+      [t('Depth'), `${q.depth}`],
+      [t('maxsize'), q.maxsize > 0 ? String(q.maxsize) : t('0 (unbounded)')],
+      [t('Puts'), String(q.puts)],
+      [t('Gets'), String(q.gets)],
       ...(q.unfinished !== null
         ? ([
-            ['task_done() calls', String(q.tasksDone)],
-            ['Unfinished tasks', `${q.unfinished}${q.unfinished > 0 ? ' — join() on the queue waits for these' : ''}`],
+            [t('task_done() calls'), String(q.tasksDone)],
+            [t('Unfinished tasks'), q.unfinished > 0 ? t('{0} — join() on the queue waits for these', q.unfinished) : String(q.unfinished)],
           ] as Array<[string, string]>)
         : []),
-      ['Created at', q.site ? code(q.site) : '—'],
-      ['Created by pid', String(q.ownerPid)],
+      [t('Created at'), q.site ? code(q.site) : '—'],
+      [t('Created by pid'), String(q.ownerPid)],
     ]);
     item.tooltip = tip;
     return item;
@@ -534,12 +539,12 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
 
   private poolItem(node: PoolNode): vscode.TreeItem {
     const pool = node.info;
-    const item = new vscode.TreeItem(pool ? pool.kind : '(cleared)', vscode.TreeItemCollapsibleState.Expanded);
+    const item = new vscode.TreeItem(pool ? pool.kind : t('(cleared)'), vscode.TreeItemCollapsibleState.Expanded);
     item.id = node.id;
     if (!pool) return item;
     const workers = node.run.model.children(node.ownerKey).filter((p) => p.poolId === pool.id);
     const alive = workers.filter((w) => w.state === 'running').length;
-    item.description = poolDescription(pool, alive);
+    item.description = poolDescription(pool, alive, t);
     item.contextValue = poolContextValue(pool);
     item.iconPath = new vscode.ThemeIcon(
       'layers',
@@ -549,14 +554,14 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
     const tip = new vscode.MarkdownString(undefined, true);
     tip.appendMarkdown(`**${md(pool.kind)}** ${code(pool.id)}\n\n`);
     appendTable(tip, [
-      ['Size', String(pool.size)],
-      ['Workers alive', `${alive} (${pool.workers.length} ever started)`],
-      ['Tasks submitted', String(pool.submitted)],
-      ['Tasks completed', String(pool.completed)],
-      ['Pending', String(pool.pending)],
-      ['State', pool.state],
-      ['Created at', pool.site ? code(pool.site) : '—'],
-      ['Created by pid', String(pool.ownerPid)],
+      [t('Size'), String(pool.size)],
+      [t('Workers alive'), t('{0} ({1} ever started)', alive, pool.workers.length)],
+      [t('Tasks submitted'), String(pool.submitted)],
+      [t('Tasks completed'), String(pool.completed)],
+      [t('Pending'), String(pool.pending)],
+      [t('State'), poolStateText(pool.state, t)],
+      [t('Created at'), pool.site ? code(pool.site) : '—'],
+      [t('Created by pid'), String(pool.ownerPid)],
     ]);
     item.tooltip = tip;
     return item;
@@ -577,13 +582,13 @@ function isLive(run: RunView): boolean {
 function kindText(p: ProcessInfo): string {
   switch (p.kind) {
     case 'main':
-      return 'main program';
+      return t('main program');
     case 'pool-worker':
-      return 'pool worker';
+      return t('pool worker');
     case 'helper':
-      return `multiprocessing helper (${p.role ?? 'unknown role'})`;
+      return p.role ? t('multiprocessing helper ({0})', p.role) : t('multiprocessing helper (unknown role)');
     case 'os':
-      return 'OS process (not instrumented)';
+      return t('OS process (not instrumented)');
     default:
       return 'multiprocessing.Process';
   }
