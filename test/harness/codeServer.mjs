@@ -140,7 +140,32 @@ function installProcessHandlers() {
 //   onLog(line): output of the extension host and workbench (default: console.log)
 //   settings: user settings added to DEFAULT_SETTINGS
 //   viewport: browser window size
+//   locale: the display language (e.g. 'zh-cn'; see useDisplayLanguage); default English
 //   name: label for the state folders under .vscode-test/
+// The display language, as code-server 4.100.3 (VS Code 1.100.3) decides it. `--locale` (or
+// `locale` in User/argv.json) names the language asked for, but the server only resolves it
+// through a language pack: without one in <user-data>/languagepacks.json it falls back to
+// 'en', and then vscode.env.language is 'en' and no extension's l10n bundle is loaded. The
+// real pack (MS-CEINTL.vscode-language-pack-zh-hans) would translate VS Code's own UI too but
+// must be downloaded; for testing an extension's own strings an entry with an empty
+// translation file is enough: the workbench stays in English (every message falls back),
+// while vscode.env.language is the locale and VS Code loads l10n/bundle.l10n.<locale>.json.
+function useDisplayLanguage(userDataDir, runDir, locale) {
+  const translations = join(runDir, 'empty-language-pack', 'main.i18n.json');
+  mkdirSync(dirname(translations), { recursive: true });
+  writeFileSync(translations, JSON.stringify({ version: '1.0.0', contents: {} }) + '\n');
+  writeFileSync(join(userDataDir, 'User', 'argv.json'), JSON.stringify({ locale }) + '\n');
+  writeFileSync(join(userDataDir, 'languagepacks.json'), JSON.stringify({
+    // The workbench reads the pack's extension id (extension scanning fails without one).
+    [locale]: {
+      hash: `mptree-test-${locale}`,
+      extensions: [{ extensionIdentifier: { id: 'mptree-test.empty-language-pack' }, version: '1.0.0' }],
+      translations: { vscode: translations },
+      label: locale,
+    },
+  }) + '\n');
+}
+
 export async function openWorkbench(options = {}) {
   installProcessHandlers();
   await ensureCodeServer();
@@ -154,6 +179,7 @@ export async function openWorkbench(options = {}) {
     viewport = { width: 1400, height: 900 },
     name = 'run',
     verbose = !!process.env.MPTREE_HARNESS_VERBOSE,
+    locale = null,
   } = options;
 
   // Fresh user data and extensions for every run, so no state leaks between runs. The folder
@@ -167,6 +193,7 @@ export async function openWorkbench(options = {}) {
   for (const d of [extensionsDir, join(userDataDir, 'User')]) mkdirSync(d, { recursive: true });
   writeFileSync(join(userDataDir, 'User', 'settings.json'),
     JSON.stringify({ ...DEFAULT_SETTINGS, ...settings }, null, 2) + '\n');
+  if (locale) useDisplayLanguage(userDataDir, runDir, locale);
   const serverLog = join(runDir, 'code-server.log');
   if (!existsSync(workspace)) throw new Error(`workspace folder ${workspace} does not exist`);
 
@@ -176,7 +203,9 @@ export async function openWorkbench(options = {}) {
     entryJs, '--config', configFile, '--auth', 'none', '--bind-addr', authority,
     '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
     '--disable-getting-started-override',
-    '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir, workspace,
+    '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir,
+    ...(locale ? ['--locale', locale] : []),
+    workspace,
   ];
   // detached: code-server leads its own process group, so the group can be found and killed
   // as one even after a child is re-parented.

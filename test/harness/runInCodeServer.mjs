@@ -5,7 +5,10 @@
 //
 // Environment: MPTREE_INTEGRATION_TIMEOUT_MS (default 1200000), MPTREE_TEST_GREP (a Mocha
 // grep), MPTREE_HARNESS_VERBOSE=1 (print the workbench's and code-server's own logs too),
-// MPTREE_EXTENSION_PATH (the extension to load instead of this repository, to try the harness).
+// MPTREE_EXTENSION_PATH (the extension to load instead of this repository, to try the harness),
+// MPTREE_TEST_LOCALE (the workbench's display language, e.g. zh-cn: see useDisplayLanguage in
+// codeServer.mjs; `npm run test:integration:zh-cn` runs the 'Simplified Chinese' suite so).
+// The default run is in English, and the suites assert English words.
 import { spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -82,7 +85,8 @@ async function attempt(limit) {
     session = await Promise.race([
       openWorkbench({
         extensionDevelopmentPath: process.env.MPTREE_EXTENSION_PATH || repoRoot,
-        extensionTestsPath: suite, env: { MPTREE_TEST_LOG_TAG: TAG }, onLog, name: 'integration' }),
+        extensionTestsPath: suite, env: { MPTREE_TEST_LOG_TAG: TAG }, onLog, name: 'integration',
+        locale: process.env.MPTREE_TEST_LOCALE || null }),
       limit,
     ]);
     workbenchLog = createWriteStream(join(session.runDir, 'workbench.log'));

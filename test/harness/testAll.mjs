@@ -59,6 +59,8 @@ function jobs() {
     { name: 'python:selectors-waiter', weight: 80, kind: 'unittest', cmd: python, args: unittestArgs, env: { MPTREE_WAITER: 'selectors' } },
     { name: 'python:handles-waiter', weight: 80, kind: 'unittest', cmd: python, args: unittestArgs, env: { MPTREE_WAITER: 'handles' } },
     { name: 'integration', weight: 150, kind: 'integration', cmd: process.execPath, args: ['test/harness/runInCodeServer.mjs'] },
+    // The extension in Simplified Chinese: a workbench of its own in zh-cn, only that suite.
+    { name: 'integration:zh-cn', weight: 15, kind: 'integration', cmd: process.execPath, args: ['test/harness/runInCodeServer.mjs'], env: { MPTREE_TEST_LOCALE: 'zh-cn', MPTREE_TEST_GREP: 'Simplified Chinese' } },
   ];
   // CPython's own multiprocessing tests, bare and under the runtime, one job per start method.
   for (const method of ['fork', 'spawn', 'forkserver']) {
