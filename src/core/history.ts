@@ -250,7 +250,8 @@ export class RunHistory implements Disposable {
       exportedAt,
       run: info,
       snapshot,
-      hints: hints.map((h) => ({ ...h })),
+      // The English message only: a shared file reads the same for everyone (its phrase is not kept).
+      hints: hints.map(({ text: _text, ...h }) => h),
       processes: parentsFirst([...this.records.values()]),
       queues: this.queueRecords(),
       pools: this.poolRecords(),
