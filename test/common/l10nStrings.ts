@@ -66,8 +66,9 @@ export function collectMessages(files: readonly string[]): Messages {
   return { messages, nonLiteral };
 }
 
-// Codicons ($(play)) and punctuation are not words; a literal with a letter left is.
-const hasWords = (text: string) => /\p{L}/u.test(text.replace(/\$\([a-z-~]+\)|\bmptree\b/g, ''));
+// Codicons ($(play)), the product's name, file extensions and punctuation are not words; a
+// literal with a letter left is.
+const hasWords = (text: string) => /\p{L}/u.test(text.replace(/\$\([a-z-~]+\)|\bmptree\b|\.(py|json)\b/g, ''));
 
 /** The English words an expression puts on screen without going through a Localizer. */
 function rawText(expr: ts.Expression, source: ts.SourceFile): string | null {
