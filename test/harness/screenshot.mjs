@@ -3,6 +3,7 @@
 //                       [--out media/screenshots/x.png] [--wait 3000] [--workspace DIR]
 //                       [--width 1400 --height 900] [--pause ms between commands]
 //                       [--press F9] [--view-after] [--pick TEXT (after each --command)]
+//                       [--locale zh-cn (the extension's words in that language)]
 // Opens the real VS Code 1.100.3 workbench (code-server) with this extension loaded for
 // development, optionally opens a file of the workspace and runs a command through the
 // command palette the way a person would (F1, type, Enter), waits, and writes a PNG.
@@ -34,6 +35,9 @@ const { values: opts } = parseArgs({
     view: { type: 'boolean', default: false },
     width: { type: 'string', default: '1400' },
     height: { type: 'string', default: '900' },
+    // The display language (see useDisplayLanguage in codeServer.mjs): the extension's own words
+    // are translated, VS Code's own stay English (no language pack is downloaded).
+    locale: { type: 'string' },
   },
 });
 
@@ -42,12 +46,13 @@ const outFile = isAbsolute(opts.out) ? opts.out : join(repoRoot, opts.out);
 const log = (msg) => console.log(`[screenshot] ${msg}`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// package.json's words are `%key%` references into package.nls.json (English: the workbench
-// the screenshots come from runs in English).
+// package.json's words are `%key%` references into package.nls.json, or the --locale's
+// package.nls.<locale>.json: what the palette shows.
 function manifestText(text) {
   const nls = JSON.parse(readFileSync(join(repoRoot, 'package.nls.json'), 'utf8'));
+  const local = opts.locale ? JSON.parse(readFileSync(join(repoRoot, `package.nls.${opts.locale}.json`), 'utf8')) : {};
   const m = /^%(.+)%$/.exec(text ?? '');
-  return m ? nls[m[1]] ?? text : text;
+  return m ? local[m[1]] ?? nls[m[1]] ?? text : text;
 }
 
 // The palette shows "Category: Title"; typing exactly that selects the command first.
@@ -81,6 +86,7 @@ async function main() {
     session = await Promise.race([openWorkbench({
       workspace,
       name: 'screenshot',
+      locale: opts.locale ?? null,
       viewport: { width: Number(opts.width), height: Number(opts.height) },
       onLog: (line, type) => { if (process.env.MPTREE_HARNESS_VERBOSE) console.error(`[workbench ${type}] ${line}`); },
     }), limit]);
@@ -125,7 +131,7 @@ async function main() {
       }
     }
     if (opts.view) {
-      await palette(page, '>View: Show Process Tree');
+      await palette(page, `>View: Show ${containerTitle()}`);
       await sleep(500);
     }
     for (const [index, id] of opts.command.entries()) {
@@ -146,7 +152,7 @@ async function main() {
     }
     if (opts['view-after']) {
       await sleep(Number(opts.pause));
-      await palette(page, '>View: Show Process Tree');
+      await palette(page, `>View: Show ${containerTitle()}`);
     }
     await sleep(Number(opts.wait));
     mkdirSync(dirname(outFile), { recursive: true });
