@@ -10,7 +10,7 @@ import type { Services } from './services';
 
 export async function startRun(services: Services, uri: vscode.Uri): Promise<Run | undefined> {
   if (uri.scheme !== 'file') {
-    void vscode.window.showErrorMessage(`mptree: only files on disk can be run (${uri.toString()}). Save it first.`);
+    void vscode.window.showErrorMessage(vscode.l10n.t('mptree: only files on disk can be run ({0}). Save it first.', uri.toString()));
     return undefined;
   }
   // The Python extension saves before running, too.
@@ -30,7 +30,7 @@ export async function startRun(services: Services, uri: vscode.Uri): Promise<Run
   } catch (error) {
     const message = (error as Error)?.message ?? String(error);
     services.log.error(`could not run ${uri.fsPath}: ${message}`);
-    void vscode.window.showErrorMessage(`mptree: could not run ${path.basename(uri.fsPath)}: ${message}`);
+    void vscode.window.showErrorMessage(vscode.l10n.t('mptree: could not run {0}: {1}', path.basename(uri.fsPath), message));
     return undefined;
   }
 }

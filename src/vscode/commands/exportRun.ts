@@ -10,23 +10,24 @@ import { pickRun, runOf } from './pickRun';
 
 /** `target`: where to write, without asking (a Uri as the command's second argument). */
 export async function exportRunCommand(services: Services, node?: unknown, target?: unknown): Promise<vscode.Uri | undefined> {
-  const chosen = runOf(services, node) ?? (await pickRun(services, 'Export which run?', { includeImported: false }));
+  const chosen = runOf(services, node) ?? (await pickRun(services, vscode.l10n.t('Export which run?'), { includeImported: false }));
   if (!chosen) return undefined;
-  if (chosen instanceof ImportedRun) throw new Error('this run was opened from a file already: copy that file to share it');
+  if (chosen instanceof ImportedRun) throw new Error(vscode.l10n.t('this run was opened from a file already: copy that file to share it'));
   const run: Run = chosen;
   const history = services.histories.of(run.runId);
-  if (!history) throw new Error('no history was recorded for this run');
+  if (!history) throw new Error(vscode.l10n.t('no history was recorded for this run'));
   const uri = (target instanceof vscode.Uri ? target : undefined) ?? (await vscode.window.showSaveDialog({
-    title: 'Export run',
+    title: vscode.l10n.t('Export run'),
     defaultUri: defaultTarget(run),
-    filters: { 'mptree run': ['json'] },
-    saveLabel: 'Export',
+    filters: { [vscode.l10n.t('mptree run')]: ['json'] },
+    saveLabel: vscode.l10n.t('Export'),
   }));
   if (!uri) return undefined;
   const hints = services.hints.recompute(run.runId);
   await vscode.workspace.fs.writeFile(uri, Buffer.from(exportRun(history, hints), 'utf8'));
-  const note = run.isLive ? ' (as it is now: the run is still going)' : '';
-  vscode.window.setStatusBarMessage(`$(export) mptree: run exported to ${path.basename(uri.fsPath)}${note}`, 5000);
+  const name = path.basename(uri.fsPath);
+  const note = run.isLive ? vscode.l10n.t('mptree: run exported to {0} (as it is now: the run is still going)', name) : vscode.l10n.t('mptree: run exported to {0}', name);
+  vscode.window.setStatusBarMessage(`$(export) ${note}`, 5000);
   return uri;
 }
 

@@ -20,7 +20,7 @@ export async function pickRun(services: Services, title: string, options: { incl
   const opened = options.includeImported === false ? [] : [...services.openedRuns.runs.runs].reverse();
   const all: Array<Run | ImportedRun> = [...live, ...ended, ...opened];
   if (all.length === 0) {
-    void vscode.window.showInformationMessage('mptree: no run yet. Run a Python file with mptree, or open an exported run.');
+    void vscode.window.showInformationMessage(vscode.l10n.t('mptree: no run yet. Run a Python file with mptree, or open an exported run.'));
     return undefined;
   }
   if (all.length === 1) return all[0];
@@ -30,11 +30,11 @@ export async function pickRun(services: Services, title: string, options: { incl
     const alive = processes.filter((p) => p.state === 'running').length;
     return {
       label: run instanceof ImportedRun ? `$(file) ${run.title}` : runLabel(run.info),
-      description: runDescription(run.info, alive, processes.length),
+      description: runDescription(run.info, alive, processes.length, vscode.l10n.t),
       detail: run.info.script,
       run,
     };
   });
-  const picked = await vscode.window.showQuickPick(items, { title, placeHolder: 'Select a run' });
+  const picked = await vscode.window.showQuickPick(items, { title, placeHolder: vscode.l10n.t('Select a run') });
   return picked?.run;
 }

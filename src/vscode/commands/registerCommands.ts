@@ -3,6 +3,7 @@
 // explorer, nothing from the palette.
 
 import * as vscode from 'vscode';
+import { errorText } from '../../core/l10n';
 import { CommandId } from '../commandIds';
 import type { Services } from '../services';
 import { clearExited } from './clearExited';
@@ -49,9 +50,8 @@ export function registerCommands(services: Services): vscode.Disposable[] {
         return await handlers[id](services, first, second);
       } catch (error) {
         // A failed command must say so; an unhandled rejection shows nothing useful.
-        const message = (error as Error)?.message ?? String(error);
-        services.log.error(`${id}: ${message}`);
-        void vscode.window.showErrorMessage(`mptree: ${message}`);
+        services.log.error(`${id}: ${(error as Error)?.message ?? String(error)}`);
+        void vscode.window.showErrorMessage(vscode.l10n.t('mptree: {0}', errorText(error, vscode.l10n.t)));
         return undefined;
       }
     }),

@@ -28,12 +28,12 @@ export async function runFile(services: Services, uri?: unknown, uris?: unknown)
 async function pickPythonFile(): Promise<vscode.Uri | undefined> {
   const files = await vscode.workspace.findFiles('**/*.py', '**/{node_modules,.venv,venv,.git,__pycache__,site-packages}/**', 500);
   if (files.length === 0) {
-    const chosen = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { Python: ['py'] }, title: 'Run Python File with Process Tree' });
+    const chosen = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { Python: ['py'] }, title: vscode.l10n.t('Run Python File with Process Tree') });
     return chosen?.[0];
   }
   const items = files
     .map((uri) => ({ label: path.basename(uri.fsPath), description: vscode.workspace.asRelativePath(uri, true), uri }))
     .sort((a, b) => a.description.localeCompare(b.description));
-  const picked = await vscode.window.showQuickPick(items, { title: 'Run Python File with Process Tree', matchOnDescription: true });
+  const picked = await vscode.window.showQuickPick(items, { title: vscode.l10n.t('Run Python File with Process Tree'), matchOnDescription: true });
   return picked?.uri;
 }

@@ -19,7 +19,7 @@ export async function revealProcess(targets: RevealTargets, runId: string, key: 
   const opened = live ? undefined : targets.openedRuns.runs.byRunId(runId);
   try {
     if (live) {
-      if (!live.model.get(key)) throw new Error('it is no longer in the tree (cleared)');
+      if (!live.model.get(key)) throw new Error(vscode.l10n.t('it is no longer in the tree (cleared)'));
       await targets.treeView.reveal(targets.tree.processNode(live, key), { select: true, focus: true, expand: true });
       return true;
     }
@@ -28,7 +28,7 @@ export async function revealProcess(targets: RevealTargets, runId: string, key: 
       return true;
     }
   } catch (error) {
-    void vscode.window.showInformationMessage(`mptree: cannot show that process in the tree: ${(error as Error).message}`);
+    void vscode.window.showInformationMessage(vscode.l10n.t('mptree: cannot show that process in the tree: {0}', (error as Error).message));
   }
   return false;
 }
