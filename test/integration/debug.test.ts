@@ -40,7 +40,7 @@ describe('Debug with the process tree', function () {
     const debuggerEntry = pkg.contributes.debuggers.find((d: { type: string }) => d.type === 'mptree');
     assert.ok(debuggerEntry, 'no mptree debugger contributed');
     assert.equal(debuggerEntry.initialConfigurations[0].program, '${file}');
-    assert.ok(pkg.contributes.menus['editor/title'].some((m: { command: string }) => m.command === 'mptree.debugFile'));
+    assert.ok(pkg.contributes.menus['editor/title/run'].some((m: { command: string }) => m.command === 'mptree.debugFile'));
   });
 
   it('a breakpoint in a worker: the tree shows that worker paused; Stop Run ends the debug session and the run', async function () {

@@ -1,0 +1,45 @@
+// Where the extension sits in the workbench, read from the manifest: our Run and Debug join
+// VS Code's one Run split button (not two extra icons beside Python's), only where a shell can
+// run a local file; the workspace trust and virtual workspace declarations; the interpreter
+// path is a per-machine setting, as the Python extension's own.
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CommandId } from '../../src/vscode/commandIds';
+
+const root = path.resolve(__dirname, '..', '..', '..');
+const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+const nls: Record<string, string> = JSON.parse(fs.readFileSync(path.join(root, 'package.nls.json'), 'utf8'));
+const nlsZh: Record<string, string> = JSON.parse(fs.readFileSync(path.join(root, 'package.nls.zh-cn.json'), 'utf8'));
+const menus: Record<string, Array<{ command: string; when?: string; group?: string }>> = manifest.contributes.menus;
+
+test('run and debug buttons are in the Run split button, only where a local shell can run', () => {
+  const run = menus['editor/title/run'] ?? [];
+  for (const id of [CommandId.RunFile, CommandId.DebugFile]) {
+    const entry = run.find((m) => m.command === id);
+    assert.ok(entry, `${id} is not in editor/title/run`);
+    assert.match(entry.when ?? '', /resourceLangId == python/);
+    assert.match(entry.when ?? '', /!virtualWorkspace/);
+    assert.match(entry.when ?? '', /shellExecutionSupported/);
+    assert.match(entry.group ?? '', /^navigation/, `${id} outside the navigation group is hidden in the overflow`);
+  }
+  const ownTitleIcons = (menus['editor/title'] ?? []).filter((m) => m.command.startsWith('mptree.'));
+  assert.deepEqual(ownTitleIcons, [], 'editor/title still holds icons of ours beside the Run button');
+});
+
+test('untrusted and virtual workspaces are declared unsupported, with a reason in both languages', () => {
+  const caps = manifest.capabilities;
+  assert.equal(caps?.untrustedWorkspaces?.supported, false);
+  assert.equal(caps?.virtualWorkspaces?.supported, false);
+  for (const description of [caps.untrustedWorkspaces.description, caps.virtualWorkspaces.description]) {
+    const key = /^%(.+)%$/.exec(description)?.[1];
+    assert.ok(key, `${description} is not a %key%`);
+    assert.ok(nls[key]?.trim(), `${key} missing from package.nls.json`);
+    assert.ok(/[\u4e00-\u9fff]/.test(nlsZh[key] ?? ''), `${key} has no Chinese in package.nls.zh-cn.json`);
+  }
+});
+
+test('mptree.pythonPath is machine-overridable', () => {
+  assert.equal(manifest.contributes.configuration.properties['mptree.pythonPath'].scope, 'machine-overridable');
+});
