@@ -14,11 +14,11 @@ export enum CommandId {
   StopRun = 'mptree.stopRun',
   CopyPid = 'mptree.copyPid',
   ClearExited = 'mptree.clearExited',
-  Refresh = 'mptree.refresh',
   OpenExample = 'mptree.openExample',
   ShowTimeline = 'mptree.showTimeline',
   ExportRun = 'mptree.exportRun',
   OpenRun = 'mptree.openRun',
+  CloseOpenedRun = 'mptree.closeOpenedRun',
 }
 
 export const VIEW_ID = 'mptree.processes';

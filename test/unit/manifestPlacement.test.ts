@@ -43,3 +43,32 @@ test('untrusted and virtual workspaces are declared unsupported, with a reason i
 test('mptree.pythonPath is machine-overridable', () => {
   assert.equal(manifest.contributes.configuration.properties['mptree.pythonPath'].scope, 'machine-overridable');
 });
+
+test('inline icons do not share a glyph, and Join is not a clock', () => {
+  const commands: Array<{ command: string; icon?: string }> = manifest.contributes.commands;
+  const icon = (id: string) => commands.find((c) => c.command === id)?.icon;
+  assert.notEqual(icon(CommandId.Terminate), icon(CommandId.StopRun), 'Terminate and Stop Run look the same');
+  assert.ok(!/watch|clock|history/.test(icon(CommandId.Join) ?? ''), `Join shows ${icon(CommandId.Join)}, read as "time"`);
+  // Inline buttons sit side by side on rows: two that look alike are read as one action.
+  const inline = new Set((menus['view/item/context'] ?? []).filter((m) => m.group?.startsWith('inline')).map((m) => m.command));
+  const icons = [...inline].map(icon);
+  assert.equal(new Set(icons).size, inline.size, `inline commands share an icon: ${[...inline].map((c, i) => `${c} ${icons[i]}`).join(', ')}`);
+});
+
+test('no Refresh button: the tree is live, a manual refresh re-reads the same model', () => {
+  assert.ok(!manifest.contributes.commands.some((c: { command: string }) => c.command === 'mptree.refresh'));
+});
+
+test('opened runs can be closed from their row', () => {
+  const close = (menus['view/item/context'] ?? []).filter((m) => m.command === CommandId.CloseOpenedRun);
+  assert.ok(close.some((m) => m.group?.startsWith('inline')), 'no inline Close on an opened run');
+  for (const m of close) assert.match(m.when ?? '', /view == mptree\.openedRuns/);
+});
+
+test('changed titles are %keys% with English and Chinese', () => {
+  for (const id of [CommandId.Terminate, CommandId.Kill, CommandId.Join, CommandId.TerminateTree, CommandId.StopRun, CommandId.CloseOpenedRun]) {
+    const title: string = manifest.contributes.commands.find((c: { command: string }) => c.command === id).title;
+    const key = /^%(.+)%$/.exec(title)?.[1];
+    assert.ok(key && nls[key] && /[\u4e00-\u9fff]/.test(nlsZh[key] ?? ''), `${id}: ${title}`);
+  }
+});

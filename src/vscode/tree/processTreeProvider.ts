@@ -114,7 +114,7 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
     }
   }
 
-  /** Manual refresh: everything, now. */
+  /** Everything, now: the options changed what is shown. */
   refresh(): void {
     this.dirtyAll = true;
     this.flush();
