@@ -24,6 +24,8 @@ export enum CommandId {
 export const VIEW_ID = 'mptree.processes';
 /** Runs read back from exported files (Open Run). */
 export const OPENED_RUNS_VIEW_ID = 'mptree.openedRuns';
+/** The same tree in the Run and Debug sidebar, beside the Call Stack, while a run is live. */
+export const DEBUG_VIEW_ID = 'mptree.debugProcesses';
 export const CONTAINER_ID = 'mptree';
 
 /** Context keys the extension sets for `when` clauses. */
