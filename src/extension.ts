@@ -92,6 +92,15 @@ export function activate(context: vscode.ExtensionContext): MptreeApi {
   );
   const badge = new ViewBadge(runs, hints, [treeView, debugTreeView]);
   context.subscriptions.push(badge);
+  // Rows end with the short form of their hints: redrawn when a run's hints change.
+  treeProvider.setHints(hints);
+  openedRuns.tree.setHints(hints);
+  context.subscriptions.push(
+    hints.onDidChangeHints((runId) => {
+      treeProvider.hintsChanged(runId);
+      openedRuns.tree.hintsChanged(runId);
+    }),
+  );
   return {
     runs,
     treeProvider,

@@ -38,7 +38,7 @@ describe('process commands', () => {
     assert.deepEqual(result?.stillRunning, []);
     const shown = await waitForShown(api, run, 'victim', (d) => /SIGTERM/.test(d));
     assert.equal(victim.info!.exitCode, -15);
-    assert.match(shown.description, new RegExp(`^${pid} · .*SIGTERM`));
+    assert.match(shown.description, new RegExp(`^pid ${pid} · .*SIGTERM`));
     // The others are untouched.
     assert.match(findShown(api, run, 'sleeper')!.description, /running$/);
   });

@@ -55,7 +55,7 @@ describe('process tree view', () => {
       assert.equal(api.treeProvider.getParent(child.node), main.node, `${name} is not under MainProcess`);
       assert.equal(child.depth, 2);
       const info = processNodeOf(child).info!;
-      assert.ok(child.description.startsWith(`${info.pid} · `), child.description);
+      assert.ok(child.description.startsWith(`pid ${info.pid} · `), child.description);
     }
     assert.match(findShown(api, run, 'daemon-sleeper')!.description, /· daemon ·/);
     assert.doesNotMatch(findShown(api, run, 'sleeper')!.description, /daemon/);

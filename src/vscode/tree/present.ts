@@ -1,7 +1,19 @@
 // Words and numbers shown for each node. Kept apart from the TreeDataProvider (and free of
 // `vscode`) so what the user reads can be checked without a tree.
 
+import type { HintKind } from '../../core/hints';
 import type { PoolInfo, ProcessInfo, QueueInfo, RunInfo } from '../../core/types';
+
+/**
+ * vscode.l10n where VS Code is (the tree passes it in), plain English formatting where it is
+ * not (unit tests): this file stays free of `vscode` and its words are still translated.
+ */
+export interface Localize {
+  t(message: string, ...args: Array<string | number | boolean>): string;
+}
+export const english: Localize = {
+  t: (message, ...args) => message.replace(/\{(\d+)\}/g, (whole, i: string) => (Number(i) < args.length ? String(args[Number(i)]) : whole)),
+};
 
 const HELPER_ROLES: Record<string, string> = {
   'resource-tracker': 'resource tracker',
@@ -25,8 +37,9 @@ export function exitText(exitCode: number | null, signal: string | null): string
   return `exit ${exitCode}`;
 }
 
-export function processDescription(p: ProcessInfo): string {
-  const parts: string[] = [String(p.pid)];
+export function processDescription(p: ProcessInfo, l10n: Localize = english): string {
+  // Labelled: a bare number beside a name reads as a count or an id of ours, not the OS pid.
+  const parts: string[] = [l10n.t('pid {0}', p.pid)];
   // Pool workers are always daemons; saying so on each would crowd out what differs.
   if (p.daemon && p.kind !== 'pool-worker') parts.push('daemon');
   if (p.kind === 'helper') parts.push(`helper: ${HELPER_ROLES[p.role ?? ''] ?? 'multiprocessing'}`);
@@ -43,8 +56,37 @@ export function processLabel(p: ProcessInfo): string {
 export function queueDescription(q: QueueInfo): string {
   const parts = [`${q.depth} / ${q.maxsize > 0 ? q.maxsize : '∞'}`, `${q.puts} put`, `${q.gets} got`];
   if (q.unfinished !== null) parts.push(`${q.unfinished} unfinished`);
-  if (q.site) parts.push(basename(q.site));
+  // file:line is in the tooltip: at the end of the row it was what got cut off.
   return parts.join(' · ');
+}
+
+/**
+ * The row's label for a queue or pool: its kind, and its id when a sibling of the same kind
+ * would otherwise read the same (the runtime reports no variable name).
+ */
+export function distinctLabel(item: { kind: string; id: string }, siblings: ReadonlyArray<{ kind: string; id: string }>): string {
+  const twin = siblings.some((other) => other.id !== item.id && other.kind === item.kind);
+  return twin ? `${item.kind} ${item.id}` : item.kind;
+}
+
+/** A hint in a few words, for the end of a row; the tooltip has the whole sentence. */
+export function hintShortText(kind: HintKind, l10n: Localize = english): string {
+  switch (kind) {
+    case 'unjoined-child':
+      return l10n.t('not joined');
+    case 'queue-full-blocked':
+      return l10n.t('full, put() blocked');
+    case 'queue-empty-no-producers':
+      return l10n.t('empty, no producer left');
+    case 'non-daemon-blocks-exit':
+      return l10n.t('keeps the program from exiting');
+    case 'daemon-killed-with-parent':
+      return l10n.t('daemon killed with its parent');
+    case 'pool-not-closed':
+      return l10n.t('pool never closed');
+    case 'missing-main-guard':
+      return l10n.t("no if __name__ == '__main__' guard");
+  }
 }
 
 export function queueIsFull(q: QueueInfo): boolean {
@@ -54,7 +96,6 @@ export function queueIsFull(q: QueueInfo): boolean {
 export function poolDescription(p: PoolInfo, liveWorkers: number): string {
   const parts = [`size ${p.size}`, `${liveWorkers} alive`, `${p.pending} pending`, `${p.completed} done`];
   if (p.state !== 'running') parts.push(p.state);
-  if (p.site) parts.push(basename(p.site));
   return parts.join(' · ');
 }
 

@@ -8,12 +8,15 @@
 //      └─ Queue  3 / 10
 
 import * as vscode from 'vscode';
+import type { Hint } from '../../core/hints';
 import type { ModelChange, PoolInfo, ProcessInfo, QueueInfo } from '../../core/types';
 import { PoolNode, ProcessNode, QueueNode, RunNode, type TreeNode } from './nodes';
 import type { RunView, RunViewSource } from './runView';
 import { poolContextValue, processContextValue, queueContextValue, runContextValue } from './contextValues';
 import {
+  distinctLabel,
   formatDuration,
+  hintShortText,
   formatTime,
   md,
   poolDescription,
@@ -26,6 +29,12 @@ import {
   runLabel,
 } from './present';
 import { decorationUri } from './decorations';
+
+/** Where rows read their hints from (the HintsController satisfies it). */
+export interface HintSource {
+  hintsForProcess(key: string): readonly Hint[];
+  hintsOf(runId: string): readonly Hint[];
+}
 
 /** At most this many refreshes a second reach the view; changes in between are merged. */
 const MIN_REFRESH_INTERVAL_MS = 100;
@@ -96,6 +105,19 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
   /** Where tooltips read hint lines from (the HintsController, src/vscode/hints/). */
   setHintLines(lookup: (key: string) => string[]): void {
     this.hintLines = lookup;
+  }
+
+  private hints: HintSource = { hintsForProcess: () => [], hintsOf: () => [] };
+
+  /** Where rows read the short form of their hints from. */
+  setHints(source: HintSource): void {
+    this.hints = source;
+  }
+
+  /** A run's hints changed: its rows (whose descriptions end with them) are redrawn. */
+  hintsChanged(runId: string): void {
+    for (const node of this.nodes.values()) if (node.run.info.runId === runId) this.markDirty(node);
+    this.schedule();
   }
 
   setOptions(options: TreeOptions): void {
@@ -461,13 +483,21 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
     item.id = node.id;
     // The uri only carries the key to the decoration provider, which dims exited labels.
     item.resourceUri = decorationUri(p.key);
-    item.description = processDescription(p);
+    item.description = withHints(processDescription(p, vscode.l10n), this.processHintShorts(p));
     item.contextValue = processContextValue(p);
     this.shownState.set(p.key, item.contextValue);
     item.iconPath = processIcon(p);
     item.tooltip = this.processTooltip(node.run, p);
     item.accessibilityInformation = { label: `${processLabel(p)}, pid ${item.description}` };
     return item;
+  }
+
+  private processHintShorts(p: ProcessInfo): string[] {
+    return this.hints
+      .hintsForProcess(p.key)
+      // A zombie's row already says "not joined".
+      .filter((h) => !(h.kind === 'unjoined-child' && p.state === 'zombie'))
+      .map((h) => hintShortText(h.kind, vscode.l10n));
   }
 
   private processTooltip(run: RunView, p: ProcessInfo): vscode.MarkdownString {
@@ -502,10 +532,12 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
 
   private queueItem(node: QueueNode): vscode.TreeItem {
     const q = node.info;
-    const item = new vscode.TreeItem(q ? q.kind : '(cleared)', vscode.TreeItemCollapsibleState.None);
+    const siblings = node.run.model.queuesOf(node.ownerKey);
+    const item = new vscode.TreeItem(q ? distinctLabel(q, siblings) : '(cleared)', vscode.TreeItemCollapsibleState.None);
     item.id = node.id;
     if (!q) return item;
-    item.description = queueDescription(q);
+    const queueHints = this.hints.hintsOf(node.run.info.runId).filter((h) => h.queueId === q.id);
+    item.description = withHints(queueDescription(q), queueHints.map((h) => hintShortText(h.kind, vscode.l10n)));
     item.contextValue = queueContextValue(q);
     const full = queueIsFull(q);
     item.iconPath = new vscode.ThemeIcon(
@@ -534,12 +566,16 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
 
   private poolItem(node: PoolNode): vscode.TreeItem {
     const pool = node.info;
-    const item = new vscode.TreeItem(pool ? pool.kind : '(cleared)', vscode.TreeItemCollapsibleState.Expanded);
+    const item = new vscode.TreeItem(
+      pool ? distinctLabel(pool, node.run.model.poolsOf(node.ownerKey)) : '(cleared)',
+      vscode.TreeItemCollapsibleState.Expanded,
+    );
     item.id = node.id;
     if (!pool) return item;
+    const poolHints = this.hints.hintsOf(node.run.info.runId).filter((h) => h.poolId === pool.id);
     const workers = node.run.model.children(node.ownerKey).filter((p) => p.poolId === pool.id);
     const alive = workers.filter((w) => w.state === 'running').length;
-    item.description = poolDescription(pool, alive);
+    item.description = withHints(poolDescription(pool, alive), poolHints.map((h) => hintShortText(h.kind, vscode.l10n)));
     item.contextValue = poolContextValue(pool);
     item.iconPath = new vscode.ThemeIcon(
       'layers',
@@ -568,6 +604,12 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
     this.flushTimer = this.durationTimer = undefined;
     for (const d of this.subscriptions) d.dispose();
   }
+}
+
+/** The row's text, then its hints in a few words each, marked as a warning is in the tooltip. */
+function withHints(description: string, shorts: readonly string[]): string {
+  const unique = [...new Set(shorts)];
+  return unique.length === 0 ? description : `${description} · ⚠ ${unique.join(', ')}`;
 }
 
 function isLive(run: RunView): boolean {
