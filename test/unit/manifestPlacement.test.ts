@@ -72,3 +72,13 @@ test('changed titles are %keys% with English and Chinese', () => {
     assert.ok(key && nls[key] && /[\u4e00-\u9fff]/.test(nlsZh[key] ?? ''), `${id}: ${title}`);
   }
 });
+
+test('the debug type takes a module, and no task type is offered for tasks.json', () => {
+  const launch = manifest.contributes.debuggers.find((d: { type: string }) => d.type === 'mptree').configurationAttributes.launch;
+  assert.equal(launch.properties.module?.type, 'string');
+  assert.ok(!(launch.required ?? []).includes('program'), 'program is required, so a module configuration is flagged');
+  assert.ok(manifest.activationEvents.includes('onDebugDynamicConfigurations:mptree'));
+  // runs.ts makes its tasks itself (a session must listen before the program starts): there is
+  // no provider that could resolve one written by hand.
+  assert.equal(manifest.contributes.taskDefinitions, undefined);
+});
