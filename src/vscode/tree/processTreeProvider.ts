@@ -433,6 +433,9 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
     this.shownRunText.set(node, item.description);
     item.contextValue = runContextValue(info);
     item.iconPath = runIcon(node.run);
+    // No hints here: they are read on the rows they concern, and redrawing a run row for a
+    // hint would re-list its whole subtree.
+    item.accessibilityInformation = { label: spoken(vscode.l10n.t('Run of {0}: {1}', runLabel(info), item.description), []) };
     const tip = new vscode.MarkdownString(undefined, true);
     tip.appendMarkdown(`**${md(runLabel(info))}** — ${md(item.description)}\n\n`);
     appendTable(tip, [
@@ -488,7 +491,10 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
     this.shownState.set(p.key, item.contextValue);
     item.iconPath = processIcon(p);
     item.tooltip = this.processTooltip(node.run, p);
-    item.accessibilityInformation = { label: `${processLabel(p)}, pid ${item.description}` };
+    // Read out whole: the state and each hint in words, not the row's glyphs and dots.
+    item.accessibilityInformation = {
+      label: spoken(vscode.l10n.t('Process {0}: {1}', processLabel(p), processDescription(p, vscode.l10n)), this.hints.hintsForProcess(p.key)),
+    };
     return item;
   }
 
@@ -540,6 +546,10 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
     item.description = withHints(queueDescription(q), queueHints.map((h) => hintShortText(h.kind, vscode.l10n)));
     item.contextValue = queueContextValue(q);
     const full = queueIsFull(q);
+    const fullWords = full ? [vscode.l10n.t('full: put() blocks until an item is taken')] : [];
+    item.accessibilityInformation = {
+      label: spoken([vscode.l10n.t('{0} holding {1}', String(item.label), queueDescription(q)), ...fullWords].join(' · '), queueHints),
+    };
     item.iconPath = new vscode.ThemeIcon(
       full ? 'inbox' : 'list-ordered',
       full ? new vscode.ThemeColor('list.warningForeground') : new vscode.ThemeColor('charts.purple'),
@@ -576,6 +586,7 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
     const workers = node.run.model.children(node.ownerKey).filter((p) => p.poolId === pool.id);
     const alive = workers.filter((w) => w.state === 'running').length;
     item.description = withHints(poolDescription(pool, alive), poolHints.map((h) => hintShortText(h.kind, vscode.l10n)));
+    item.accessibilityInformation = { label: spoken(vscode.l10n.t('{0}: {1}', String(item.label), poolDescription(pool, alive)), poolHints) };
     item.contextValue = poolContextValue(pool);
     item.iconPath = new vscode.ThemeIcon(
       'layers',
@@ -610,6 +621,16 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
 function withHints(description: string, shorts: readonly string[]): string {
   const unique = [...new Set(shorts)];
   return unique.length === 0 ? description : `${description} · ⚠ ${unique.join(', ')}`;
+}
+
+/**
+ * What a screen reader says for a row: its words with commas for the row's dots, then each
+ * hint's whole sentence (the row shows only its short form behind a warning sign).
+ */
+function spoken(text: string, hints: readonly Hint[]): string {
+  const words = text.replace(/ · /g, ', ').replace(/ \/ ∞/g, ' ' + vscode.l10n.t('of unlimited')).replace(/ \/ (\d+)/g, (_, n: string) => ' ' + vscode.l10n.t('of {0}', n));
+  const unique = [...new Set(hints.map((h) => h.message))];
+  return unique.length === 0 ? words : `${words}. ${vscode.l10n.t('Warning')}: ${unique.join(' ')}`;
 }
 
 function isLive(run: RunView): boolean {
