@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import { ContextKey, DEBUG_VIEW_ID, VIEW_ID } from './vscode/commandIds';
 import { registerCommands } from './vscode/commands/registerCommands';
-import { DebugWithTree } from './vscode/debug/debugWithTree';
+import { DebugWithTree, dynamicConfigurations } from './vscode/debug/debugWithTree';
 import { HintsController } from './vscode/hints/hintsController';
 import { hintsOfRuns } from './vscode/hints/hintsOfRuns';
 import { RunHistories } from './vscode/history/runHistories';
@@ -107,6 +107,7 @@ export function activate(context: vscode.ExtensionContext): MptreeApi {
     treeView,
     debugTreeView,
     badge,
+    dynamicDebugConfigurations: dynamicConfigurations,
     statusBar,
     log,
     hints,

@@ -37,6 +37,8 @@ export interface MptreeApi {
   readonly debugTreeView: vscode.TreeView<TreeNode>;
   /** The views' badge: hints and zombies. */
   readonly badge: ViewBadge;
+  /** What Run and Debug's dynamic configuration list gets from mptree now. */
+  dynamicDebugConfigurations(): vscode.DebugConfiguration[];
   readonly statusBar: ProcessStatusBar;
   readonly log: vscode.LogOutputChannel;
   readonly hints: HintsController;
