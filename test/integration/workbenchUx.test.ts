@@ -54,7 +54,7 @@ describe('workbench UX: menus, badge, debug view, configurations, accessibility'
     assert.equal(outcome, undefined, 'Join went ahead on a helper');
   });
 
-  it('the badge counts the zombie, the Processes view shows in Run and Debug while the run lives, rows read in words', async function () {
+  it('the badge counts the zombie in both views; rows read at a glance and in words', async function () {
     this.timeout(120_000);
     const run = await runFixture(api, 'ux_rows.py');
     await waitForShown(api, run, 'quitter', (d) => d.includes('zombie'), 60_000);
