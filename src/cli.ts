@@ -184,7 +184,8 @@ async function run(options: CliOptions): Promise<number> {
   // Ctrl+C goes to the whole foreground process group, the program included: let it react
   // as it would bare. Only what is left once the program has exited is stopped by us. A
   // signal sent to mptree alone reached nobody else: then we stop the run ourselves.
-  const witness = SignalWitness.start();
+  // Started with the program below, not before it: a fork and exec the program need not wait for.
+  let witness: SignalWitness | null = null;
   process.on('exit', () => witness?.dispose());
   const ownGroup = processGroupOf(process.pid);
   const programGotIt = (signal: NodeJS.Signals): boolean => {
@@ -271,6 +272,7 @@ async function run(options: CliOptions): Promise<number> {
   const hintTimer = options.snapshot ? setInterval(collectHints, 500) : undefined;
 
   session.start('inherit');
+  witness = SignalWitness.start();
   const info = await session.ended;
   clearInterval(hintTimer);
   collectHints();
@@ -295,6 +297,8 @@ async function run(options: CliOptions): Promise<number> {
   process.off('SIGINT', onSigint);
   process.off('SIGTERM', onTerm);
   process.off('SIGHUP', onTerm);
+  // Nothing of ours may be left in the caller's process group once we have exited.
+  await witness?.close();
   return stopSignal ? 128 + os.constants.signals[stopSignal] : shellExitCode(info);
 }
 

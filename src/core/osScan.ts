@@ -4,7 +4,7 @@
 // through PowerShell on Windows (ps-tree's wmic is gone from Windows 11), /proc where asked.
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
-import psTree from 'ps-tree';
+import type psTreeModule from 'ps-tree';
 import { findOnPath } from './python';
 
 export interface OsProcess {
@@ -55,6 +55,9 @@ export class PsTreeLister implements OsProcessLister {
 
   list(rootPid: number): Promise<OsProcess[]> {
     if (!this.available) return Promise.resolve([]);
+    // Loaded at the first listing, not with the CLI: most runs end before one is needed.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const psTree = require('ps-tree') as typeof psTreeModule;
     return new Promise((resolve, reject) => {
       let settled = false;
       psTree(rootPid, (error, children) => {

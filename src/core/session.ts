@@ -11,8 +11,8 @@ import { buildRunEnv, checkTarget, defaultRuntimeDir, describeTarget, launchArgs
 import { RunModel, exitCodeOf, signalName } from './model';
 import { defaultLister, descendantsSync, liveness, type Liveness, type OsProcessLister } from './osScan';
 import { runMembersSync } from './runMembers';
-import { findPython, type PythonInfo } from './python';
-import { RateLimitedLog, RuntimeServer } from './server';
+import { MIN_PYTHON, PythonError, checkPython, findPython, type PythonInfo } from './python';
+import { RateLimitedLog, RuntimeServer, type ReceivedMessage } from './server';
 import type { Disposable, LogEntry, LogLevel, Logger, ModelChange, ProcessInfo, RunInfo } from './types';
 
 export interface RunSessionOptions {
@@ -115,6 +115,12 @@ export class RunSession implements Disposable {
   private drainTimer: NodeJS.Timeout | undefined;
   private scanning: Promise<void> | null = null;
   private rootExited = false;
+  /** The root said hello: its runtime runs, and a version manager's shim has exec'd Python. */
+  private rootHello = false;
+  /** Whether the OS listing may run yet (see scheduleScan). */
+  private listingAllowed = false;
+  /** An unchecked shim's program that never reported: the interpreter asked why (see explainSilence). */
+  private silenceExplained: Promise<void> | null = null;
   private rootExitKnown = false;
   private disposed = false;
   private readonly log: RateLimitedLog;
@@ -175,7 +181,7 @@ export class RunSession implements Disposable {
     // clearly (or run a directory's __main__.py, which is fine and allowed).
     const problem = checkTarget(options.target, options.cwd);
     if (problem) throw new SessionError(problem);
-    const python = options.pythonInfo ?? (await findPython({ explicit: options.python, env: options.env }));
+    const python = options.pythonInfo ?? (await findPython({ explicit: options.python, env: options.env, uncheckedShims: true }));
     const runId = crypto.randomBytes(6).toString('hex');
     let session: RunSession | undefined;
     const logger: Logger = {
@@ -188,6 +194,7 @@ export class RunSession implements Disposable {
       logger,
       onBatch: (batch) => {
         model.apply(batch.map((received) => received.message), batch.map((received) => received.from));
+        session?.observeHellos(batch);
         // Readers whose last word on a queue another reader just contradicted (see
         // QueueTable.askOtherReaders in model/queues.ts): they read it again now.
         for (const [pid, ids] of model.takeResampleRequests()) server.notify(pid, { v: 1, type: 'queue.resample', ids });
@@ -247,16 +254,70 @@ export class RunSession implements Disposable {
     this.info.state = 'running';
     this.model.setRootPid(pid, { name: describeTarget(this.options.target), command: [this.launch.command, ...this.launch.args].join(' ') });
     this.fireRunChange();
-    this.scheduleScan(0);
+    // No listing now: the program has not run a line yet, so the root can have no child the
+    // runtime will not report (and a shim's own helpers are not the program's). Liveness of
+    // what the runtime reports is probed on the same timer.
+    this.listingAllowed = !this.python.unchecked;
+    this.scheduleScan(this.options.osScanIntervalMs ?? 1000);
     // Injection works through PYTHONPATH: `python -I`/`-E`/`-S` ignore it, and then only the OS
     // view can be shown. Say so rather than show a silently poorer tree.
     this.noticeTimer = setTimeout(() => {
       const root = this.model.processByPid(pid);
       if (this.rootExited || this.isEnded || !root || root.instrumented) return;
+      // Silent so long: whatever runs is invisible to the runtime, so only the OS can show it.
+      this.listingAllowed = true;
+      if (this.python.unchecked) return void this.explainSilence();
       this.info.notice = ISOLATED_NOTICE;
       this.emitLog('warn', `mptree: ${this.info.notice}`);
       this.fireRunChange();
     }, this.options.helloNoticeMs ?? 3000);
+  }
+
+  /**
+   * What hellos say that the model does not keep: the root's Python version (checked here for
+   * a shim launched unchecked), and a process whose parent nobody reported, which means a
+   * process the runtime cannot see sits between them (`subprocess` running a shell, say):
+   * the OS listing runs at once to find it.
+   */
+  private observeHellos(batch: readonly ReceivedMessage[]): void {
+    let unknownParent = false;
+    for (const { message } of batch) {
+      if (message.type !== 'hello') continue;
+      if (message.pid === this.info.rootPid) {
+        this.rootHello = true;
+        if (this.python.unchecked && message.python) this.checkReportedVersion(message.python);
+        continue;
+      }
+      const parent = message.ppid;
+      if (parent !== null && parent !== this.info.rootPid && !this.model.processByPid(parent)) unknownParent = true;
+    }
+    if (this.python.unchecked && !this.rootHello) return;
+    this.listingAllowed = true;
+    if (unknownParent && !this.rootExited) this.scheduleScan(0);
+  }
+
+  private checkReportedVersion(reported: string): void {
+    const [major, minor] = reported.split('.').map(Number);
+    if (!(major < MIN_PYTHON[0] || (major === MIN_PYTHON[0] && minor < MIN_PYTHON[1]))) return;
+    this.emitLog('warn', `mptree: ${this.launch.command} runs Python ${reported}; mptree needs Python ${MIN_PYTHON.join('.')} or newer, so the tree may be incomplete`);
+  }
+
+  /**
+   * A shim launched unchecked whose program never reported: ask the interpreter now (the
+   * program has run as it would bare) and say why, Python 2 or too old, instead of the
+   * isolated-mode guess. The answer becomes the run's notice.
+   */
+  private explainSilence(): Promise<void> {
+    this.silenceExplained ??= checkPython(this.launch.command, { env: this.launch.env, cache: null }).then(
+      () => ISOLATED_NOTICE,
+      (error: unknown) => (error instanceof PythonError ? `${error.message}. The program ran without the runtime: ${ONLY_OS_VIEW}` : ISOLATED_NOTICE),
+    ).then((notice) => {
+      if (this.info.notice) return;
+      this.info.notice = notice;
+      this.emitLog('warn', `mptree: ${notice}`);
+      this.fireRunChange();
+    });
+    return this.silenceExplained;
   }
 
   /** The root exited (CLI: child exit; VS Code: the task's process ended). exitCode: -N for signal N. */
@@ -339,6 +400,11 @@ export class RunSession implements Disposable {
   private end(state: 'finished' | 'failed'): void {
     if (this.isEnded) return;
     const root = this.info.rootPid === null ? undefined : this.model.processByPid(this.info.rootPid);
+    if (state === 'finished' && !this.info.notice && root && !root.instrumented && this.python.unchecked && !this.disposed) {
+      // The run ends once the interpreter has said why it was silent.
+      void this.explainSilence().then(() => this.end(state));
+      return;
+    }
     if (state === 'finished' && !this.info.notice && root && !root.instrumented) {
       // A short program in isolated mode ends before the timed notice: say it at the end.
       this.info.notice = ISOLATED_NOTICE;
@@ -393,7 +459,7 @@ export class RunSession implements Disposable {
     let processes: Awaited<ReturnType<OsProcessLister['list']>> = [];
     // Once the root is gone its orphans hang under init: listing "descendants of the root"
     // would find nothing (or, after pid reuse, strangers). Liveness probes cover the rest.
-    if (!this.rootExited) {
+    if (!this.rootExited && this.listingAllowed) {
       try {
         processes = await this.lister.list(root);
       } catch (error) {
@@ -629,6 +695,8 @@ export class RunSession implements Disposable {
  * the tree as the run's first processes.
  */
 function launchCommand(python: PythonInfo, explicit: boolean): string {
+  // A shim taken unchecked is the only thing known: it finds Python itself, as it would bare.
+  if (python.unchecked) return python.command;
   // An interpreter the user named is launched as named: it may be a wrapper that sets flags
   // or the environment (`exec python3 -I "$@"`, a module load), and skipping it would change
   // how the program runs. Only version-manager shims (pyenv, asdf, mise: a `shims` folder)
@@ -643,8 +711,8 @@ const DRAIN_MS = 1000;
 /** See endWhenDrained: the second look at "no connection left", after an I/O poll. */
 const IDLE_RECHECK_MS = 5;
 
-const ISOLATED_NOTICE =
-  'The program did not report to mptree: Python was probably started in isolated mode (-I, -E or -S) or the runtime is not on its path. Only the processes the OS shows are listed, without names, queues or pools.';
+const ONLY_OS_VIEW = 'only the processes the OS shows are listed, without names, queues or pools.';
+const ISOLATED_NOTICE = `The program did not report to mptree: Python was probably started in isolated mode (-I, -E or -S) or the runtime is not on its path. O${ONLY_OS_VIEW.slice(1)}`;
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
