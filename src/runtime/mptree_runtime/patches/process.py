@@ -200,8 +200,8 @@ def patch_process(mod):
 # our Python (classifying, formatting, sending, bookkeeping) to touch some 85 pages of the
 # parent per child, on the program's critical path. So a fork child's start() and its
 # collection only note references in a journal entry (on pages the program writes anyway),
-# and the supervisor turns the journal into reports in one pass every GRACE while children
-# are being started (at most GRACE after start(); also before a control request and at
+# and the supervisor turns the journal into reports in one pass every TICK while children
+# are being started (at most TICK after start(); also before a control request and at
 # exit). Our code's pages are then written once per batch, not once per child, and the
 # session wakes once per batch too. Spawn and forkserver children, which share no pages
 # with us, are reported as soon as start() has them.
