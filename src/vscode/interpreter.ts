@@ -25,11 +25,15 @@ export class InterpreterError extends Error {
   }
 }
 
-export async function resolveInterpreter(resource: vscode.Uri | undefined, log: vscode.LogOutputChannel): Promise<ResolvedInterpreter> {
+/**
+ * uncheckedShims: a run (not a debug session, which must know its interpreter has debugpy)
+ * takes a version manager's shim as is and checks the version by the program's hello.
+ */
+export async function resolveInterpreter(resource: vscode.Uri | undefined, log: vscode.LogOutputChannel, options: { uncheckedShims?: boolean } = {}): Promise<ResolvedInterpreter> {
   const setting = vscode.workspace.getConfiguration('mptree', resource).get<string>('pythonPath', '').trim();
   if (setting) {
     try {
-      return { ...(await findPython({ explicit: expandVariables(setting, resource) })), source: 'setting' };
+      return { ...(await findPython({ explicit: expandVariables(setting, resource), uncheckedShims: options.uncheckedShims })), source: 'setting' };
     } catch (error) {
       throw new InterpreterError(`The mptree.pythonPath setting does not name a usable interpreter: ${describe(error)}`, 'setting');
     }
@@ -46,7 +50,7 @@ export async function resolveInterpreter(resource: vscode.Uri | undefined, log: 
     }
   }
   try {
-    return { ...(await findPython()), source: 'path' };
+    return { ...(await findPython({ uncheckedShims: options.uncheckedShims })), source: 'path' };
   } catch (error) {
     throw new InterpreterError(describe(error), 'path');
   }

@@ -120,7 +120,7 @@ export class RunManager implements RunViewSource, vscode.Disposable {
     const session = await RunSession.create({
       target: module ? { module, args } : { script: scriptUri.fsPath, args },
       cwd,
-      // The session decides what to spawn: the interpreter behind a pyenv shim, a named wrapper as is.
+      // The session decides what to spawn: the interpreter behind a checked shim, an unchecked shim or a named wrapper as is.
       pythonInfo: interpreter,
       logger: this.logger(),
       osScanIntervalMs: config.get<number>('osScanIntervalMs', 1000),
