@@ -121,6 +121,8 @@ export class RunSession implements Disposable {
   private listingAllowed = false;
   /** An unchecked shim's program that never reported: the interpreter asked why (see explainSilence). */
   private silenceExplained: Promise<void> | null = null;
+  /** Unreported parents a listing was already asked for: one listing each, not one per child. */
+  private readonly listedForParent = new Set<number>();
   private rootExitKnown = false;
   private disposed = false;
   private readonly log: RateLimitedLog;
@@ -289,7 +291,9 @@ export class RunSession implements Disposable {
         continue;
       }
       const parent = message.ppid;
-      if (parent !== null && parent !== this.info.rootPid && !this.model.processByPid(parent)) unknownParent = true;
+      if (parent === null || parent === this.info.rootPid || this.model.processByPid(parent) || this.listedForParent.has(parent)) continue;
+      this.listedForParent.add(parent);
+      unknownParent = true;
     }
     if (this.python.unchecked && !this.rootHello) return;
     this.listingAllowed = true;
