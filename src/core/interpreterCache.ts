@@ -1,9 +1,10 @@
 // What an interpreter said of itself (version, sys.executable), remembered by the binary's
 // file identity so that a run does not start Python twice (once to ask, once to run). An
 // entry counts only while the file at the resolved path is the same file (device, inode,
-// size, mtime); a replaced or upgraded interpreter is asked again. A script (a `#!` wrapper,
-// a version manager's shim) is never remembered: what it runs depends on the environment,
-// the working directory and files it reads, not on its own bytes.
+// size, mtime); a replaced or upgraded interpreter is asked again. Only an executable binary
+// is remembered, never a script (a wrapper with or without `#!`, a version manager's shim):
+// what a script runs depends on the environment, the working directory and files it
+// reads, not on its own bytes.
 //
 // The cache is one small JSON file, written atomically (a temporary file renamed over it);
 // a missing, broken or foreign one is ignored and rewritten.
@@ -50,8 +51,8 @@ function identityOf(command: string): FileIdentity | null {
     try {
       const stat = fs.fstatSync(fd);
       if (!stat.isFile()) return null;
-      const head = Buffer.alloc(2);
-      if (fs.readSync(fd, head, 0, 2, 0) === 2 && head.toString('latin1') === '#!') return null;
+      const head = Buffer.alloc(4);
+      if (fs.readSync(fd, head, 0, 4, 0) !== 4 || !isBinary(head)) return null;
       return { real, dev: stat.dev, ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs };
     } finally {
       fs.closeSync(fd);
@@ -59,6 +60,17 @@ function identityOf(command: string): FileIdentity | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * An executable format (ELF, Mach-O, PE): anything else is run by a shell or an interpreter
+ * (a `#!` line, or none at all: execvp's fallback to /bin/sh), so its answer is not its own.
+ */
+function isBinary(head: Buffer): boolean {
+  const magic = head.readUInt32BE(0);
+  if (magic === 0x7f454c46) return true; // \x7fELF
+  if ([0xfeedface, 0xfeedfacf, 0xcefaedfe, 0xcffaedfe, 0xcafebabe].includes(magic)) return true; // Mach-O, fat
+  return head[0] === 0x4d && head[1] === 0x5a; // MZ (Windows)
 }
 
 const sameIdentity = (a: FileIdentity, b: FileIdentity) =>

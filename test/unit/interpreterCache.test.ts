@@ -61,11 +61,15 @@ describe('the interpreter check cache', { skip: !posix && 'fake interpreters are
     assert.equal(cache.get(realPython), null, 'a folder others can write is not read');
   });
 
-  it('a script is never remembered', async () => {
+  it('a script, with or without #!, is never remembered', async () => {
     const { cache, file } = freshCache();
     const script = path.join(dir, 'wrapper');
     fs.writeFileSync(script, `#!/bin/sh\nexec ${realPython} "$@"\n`, { mode: 0o755 });
     assert.equal((await checkPython(script, { cache })).version[0], 3);
+    // Without #!, run by the shell (execvp's fallback), as a terminal would.
+    const bare = path.join(dir, 'wrapper-without-hashbang');
+    fs.writeFileSync(bare, `exec ${realPython} "$@"\n`, { mode: 0o755 });
+    assert.equal((await checkPython(bare, { cache })).version[0], 3);
     assert.equal(fs.existsSync(file), false);
   });
 
