@@ -9,7 +9,7 @@ Everything in this package runs inside the user's program, so:
   child alike, so the per-child paths touch as few objects as they can: C modules
   (_socket, _json, _weakref) instead of their Python wrappers, string templates instead
   of json.dumps, and a fork child builds its state only when it has something to say;
-- each module costs every process that imports it (~80 us on a loaded two-core host),
+- each module costs every process that imports it (~0.3M instructions, ~80 us here),
   so what a spawn child does not need (the supervisor, the owner's stop, the patches of
   modules it never imports) is imported only when first needed.
 """

@@ -9,7 +9,7 @@ import sys
 import time
 import _weakref
 
-from .. import connection, exits, identity, jsonout, state
+from .. import connection, identity, jsonout, state
 from ..settings import GRACE, fail
 from . import MARK, hide, site_file, wrap
 
@@ -426,14 +426,14 @@ def _child_end(proc, code, parent_sentinel):
         if p is None:
             # A quiet fork child says nothing: its parent's started/exited/reaped describe
             # it fully. Only if the parent is gone does nobody else know how it ended.
-            if code is None or not exits.parent_is_gone(parent_pid, parent_sentinel):
+            if code is None or not connection.parent_is_gone(parent_pid, parent_sentinel):
                 return
         else:
-            exits.final_flush(p)
+            connection.final_flush(p)
             if code is None:
                 return
             if p.conn is None and not p.conn_dead and not p.reconnecting and \
-                    not exits.parent_is_gone(parent_pid, parent_sentinel):
+                    not connection.parent_is_gone(parent_pid, parent_sentinel):
                 return
         connection.send({'type': 'process.exiting', 'pid': os.getpid(), 'exitCode': code})
     except Exception:
