@@ -3,6 +3,7 @@
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
@@ -28,6 +29,29 @@ async function until<T>(what: string, check: () => T | undefined | false, ms = 1
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** The run's listener is gone: over a Unix socket its private directory is removed, over TCP
+ * its loopback port refuses a connection (each transport's own evidence, so neither pass is
+ * vacuous). */
+async function assertListenerGone(session: RunSession): Promise<void> {
+  const server = session['server'];
+  if (server.transport === 'unix') {
+    assert.ok(server.directory, 'a Unix socket lives in a private directory');
+    assert.equal(fs.existsSync(server.directory), false, 'socket directory removed at the end');
+    return;
+  }
+  const port = Number(/^tcp:127\.0\.0\.1:(\d+)$/.exec(server.address)?.[1]);
+  assert.ok(port > 0, `a TCP address: ${server.address}`);
+  const outcome = await new Promise<string>((resolve) => {
+    const socket = net.createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve('connected');
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+  });
+  assert.equal(outcome, 'ECONNREFUSED', 'the TCP listener closed at the end');
 }
 
 describe('RunSession', { skip: !posix && 'POSIX processes' }, () => {
@@ -71,7 +95,7 @@ describe('RunSession', { skip: !posix && 'POSIX processes' }, () => {
       assert.equal(node.parentKey, main.key);
       assert.equal(node.state, 'exited');
     }
-    assert.equal(!!session['server'].directory && fs.existsSync(session['server'].directory), false, 'socket directory removed at the end');
+    await assertListenerGone(session);
   });
 
   it('join, terminate, kill and stop on a live multiprocessing family', async () => {
