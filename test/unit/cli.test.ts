@@ -219,8 +219,11 @@ describe('mptree CLI', { skip: !posix && 'POSIX signals and process groups' }, (
         const exit = await run.exited;
         const { stderr } = run.output();
         assert.equal(exit, code, stderr);
-        // Stop Run's grace is 3 s; the issue saw a CLI still there 15 s later.
-        assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
+        // Nothing here ignores SIGTERM, so the stop needs no more than its 3 s grace. Measured:
+        // 0.13-2.12 s at a load average of 6 on 2 cores with a second copy of this file
+        // running; 4.5 s is that promise with the load's margin (the issue saw 15 s).
+        const tookMs = Date.now() - started;
+        assert.ok(tookMs <= 4500, `the run took ${tookMs} ms to stop`);
         assert.match(stderr, new RegExp(`^mptree .*deep_tree\\.py .*\\n└─ MainProcess \\[${truth.main}\\]`, 'm'));
         assert.equal((stderr.match(/Process-\d+:1 \[/g) ?? []).length, 4, stderr);
         assert.deepEqual(await processesLeftAfter(truth.runId, 5000), []);
