@@ -75,12 +75,19 @@ describe('RunSession', { skip: !posix && 'POSIX processes' }, () => {
     // What the VS Code layer does with session.launch, plus -I: isolated mode ignores PYTHONPATH.
     const { command, args, env, cwd } = session.launch;
     assert.equal(env.MPTREE_SOCKET, session['server'].address);
-    const child = spawn(command, ['-I', ...args], { env: { ...env, MPTREE_TRUTH: truthFile }, cwd, stdio: 'ignore' });
+    const child = spawn(command, ['-I', ...args], { env: { ...env, MPTREE_TRUTH: truthFile, MPTREE_FAMILY_HOLD: 'stdin' }, cwd, stdio: ['pipe', 'ignore', 'ignore'] });
     await new Promise((r) => child.once('spawn', r));
     session.attach(child.pid!);
     child.once('exit', (code, signal) => session.notifyRootExit(exitCodeOf(code, signal)));
     await until('the notice', () => session.info.notice);
     assert.match(session.info.notice!, /isolated mode/);
+    // The family holds its three processes until told: tell it once the OS scan saw them
+    // running (an event, not a window the scan must fall into).
+    await until('the OS scan to see the three children running', () => {
+      const main = session.model.processByPid(child.pid!);
+      return main && session.model.processes().filter((p) => p.kind === 'os' && p.parentKey === main.key && p.state === 'running').length >= 3;
+    });
+    child.stdin!.end('go\n');
     const info = await session.ended;
     assert.equal(info.state, 'finished');
     assert.equal(info.exitCode, 0);
