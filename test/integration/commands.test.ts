@@ -161,8 +161,15 @@ describe('process commands', () => {
     await familyReady(api, run);
     const pending = vscode.commands.executeCommand<JoinOutcome[]>('mptree.join');
     // Accept whatever the pick offers first: it must be a joinable process (not the main one).
-    await new Promise((r) => setTimeout(r, 1000));
-    await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+    // The pick opens in the workbench a moment later, with no event the extension sees: press
+    // Enter until the command returns (Enter with no quick pick open does nothing).
+    let settled = false;
+    void pending.then(() => (settled = true), () => (settled = true));
+    const deadline = Date.now() + 30_000;
+    while (!settled && Date.now() < deadline) {
+      await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const outcomes = await pending;
     assert.equal(outcomes?.length, 1, `join from the palette returned ${JSON.stringify(outcomes)}`);
     const picked = run.model.processByPid(outcomes![0].pid);
