@@ -67,6 +67,28 @@ describe('process commands', () => {
     await waitForShown(api, run, 'stubborn', (d) => /SIGKILL/.test(d));
   });
 
+  it('Terminate offers a kill for a process still running after the grace; pressing Kill ends it', async () => {
+    await setting('terminateGraceSeconds', 1);
+    const run = await runFixture(api, 'tree_family.py');
+    await familyReady(api, run);
+    const stubborn = processNodeOf(findShown(api, run, 'stubborn')!);
+    // Only our notification on screen, so the workbench's "accept the primary action" of the
+    // first one is a press of our button.
+    await vscode.commands.executeCommand('notifications.clearAll');
+    const result = await vscode.commands.executeCommand<SignalCommandResult>('mptree.terminate', stubborn);
+    assert.deepEqual([result?.stillRunning, result?.killed], [[stubborn.info!.pid], []]);
+    assert.equal(stubborn.info!.state, 'running', 'not killed before the button is pressed');
+    // The notification reaches the workbench a moment later, with no event the extension
+    // sees: press its primary button (Kill) until the process dies of it.
+    const deadline = Date.now() + 30_000;
+    while (stubborn.info!.state === 'running' && Date.now() < deadline) {
+      await vscode.commands.executeCommand('notification.acceptPrimaryAction');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await waitForShown(api, run, 'stubborn', (d) => /SIGKILL/.test(d));
+    assert.equal(stubborn.info!.exitCode, -9);
+  });
+
   it('Terminate kills a process that ignores SIGTERM after the grace period when set to, and says so', async () => {
     await setting('terminateGraceSeconds', 1);
     await setting('afterTerminateGrace', 'kill');
