@@ -91,6 +91,34 @@ describe('Debug with the process tree', function () {
     }
   });
 
+  it('ending the debug session stops the run, with nothing left behind', async function () {
+    if (!hasDebugpy(DEBUGPY_PYTHON)) {
+      if (process.env.CI === 'true') assert.fail(`CI=true but ${DEBUGPY_PYTHON} cannot import debugpy (apt-get install python3-debugpy)`);
+      this.skip();
+    }
+    this.timeout(120_000);
+    await setting('pythonPath', DEBUGPY_PYTHON);
+    const uri = fixture('debug_workers.py');
+    // A breakpoint holds the program mid-run, so the end is the session's doing, not its own.
+    vscode.debug.addBreakpoints([new vscode.SourceBreakpoint(new vscode.Location(uri, new vscode.Position(breakLine(), 0)))]);
+    const sessions: vscode.DebugSession[] = [];
+    const listening = vscode.debug.onDidStartDebugSession((s) => sessions.push(s));
+    try {
+      const before = new Set(api.runs.runs);
+      assert.equal(await vscode.commands.executeCommand('mptree.debugFile', uri), true);
+      const run = await waitFor('the debug run', () => api.runs.runs.find((r) => !before.has(r)), 30_000);
+      const root = await waitFor('the root debug session', () => sessions.find((s) => s.configuration.request === 'launch'), 30_000);
+      await waitFor('a worker paused at the breakpoint', () => run.model.processes().some((p) => /^worker-[12]$/.test(p.name) && p.paused === 'breakpoint'), 60_000, () => dump(api, run));
+      assert.ok(processesOfRun(run.runId).length >= 3, 'the program and its workers run');
+      // What the debug toolbar's Stop does: end the root session.
+      await vscode.debug.stopDebugging(root);
+      await waitFor('the run to end', () => !run.isLive, 30_000, () => dump(api, run));
+      await waitFor('nothing of the run left', () => processesOfRun(run.runId).length === 0, 10_000, () => String(processesOfRun(run.runId)));
+    } finally {
+      listening.dispose();
+    }
+  });
+
   it('no debugger at all: nothing starts, and no run is left', async function () {
     // pyenv's interpreters have no debugpy; without the Python Debugger extension that is
     // "debugging needs…", with a plain run offered instead.
