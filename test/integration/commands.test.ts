@@ -1,7 +1,10 @@
 // The process commands, invoked as the tree's context menu invokes them (node, selection),
 // checked against what the tree shows afterwards and what the OS says.
 import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { MptreeApi } from '../../src/extension';
 import type { JoinOutcome } from '../../src/vscode/commands/joinProcess';
@@ -224,6 +227,26 @@ describe('process commands', () => {
     const runs = await vscode.commands.executeCommand<unknown[]>('mptree.runFile', vscode.Uri.file(`${__dirname}/../../../test/fixtures/workspace/hello_mp.py`));
     assert.deepEqual(runs, []);
     assert.equal(api.runs.runs.length, before);
+  });
+
+  it('mptree.pythonPath may start with ${workspaceFolder} or ~: the run uses that interpreter', async () => {
+    // Links to the real interpreter under names only these settings can reach.
+    const real = fs.realpathSync(execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim());
+    const folder = vscode.workspace.workspaceFolders![0].uri.fsPath;
+    const name = `.mptree-test-python-${process.pid}`;
+    const links = [path.join(folder, name), path.join(os.homedir(), name)];
+    for (const link of links) fs.symlinkSync(real, link);
+    try {
+      for (const [value, expanded] of [[`\${workspaceFolder}/${name}`, links[0]], [`~/${name}`, links[1]]]) {
+        await setting('pythonPath', value);
+        const run = await runFixture(api, 'hello_mp.py');
+        await waitFor('hello_mp.py to finish', () => !run.isLive, 60_000);
+        assert.equal(run.info.python, expanded, `${value} ran ${run.info.python}`);
+        assert.equal(run.info.exitCode, 0);
+      }
+    } finally {
+      for (const link of links) fs.rmSync(link, { force: true });
+    }
   });
 
   it('Run Active File runs the Python file in the active editor', async () => {
