@@ -249,6 +249,32 @@ describe('process commands', () => {
     }
   });
 
+  it('mptree.osScanIntervalMs: a process only the OS knows is found at that pace', async () => {
+    for (const interval of [200, 60_000]) {
+      await setting('osScanIntervalMs', interval);
+      const run = await runFixture(api, 'os_child.py');
+      const main = await waitFor('the main process', () => run.model.processes().find((p) => p.kind === 'main'), 30_000);
+      // The fixture says when its `sleep` runs (the runtime never hears of it).
+      const truthFile = path.join(os.tmpdir(), `mptree-os-child-${main.pid}.json`);
+      const { sleep } = await waitFor('the sleep to start', () => fs.existsSync(truthFile) && (JSON.parse(fs.readFileSync(truthFile, 'utf8')) as { sleep: number }), 30_000);
+      fs.rmSync(truthFile, { force: true });
+      try {
+        if (interval === 200) {
+          await waitFor('the OS scan to find the sleep', () => run.model.processByPid(sleep), 5_000, () => dump(api, run));
+          assert.equal(run.model.processByPid(sleep)!.kind, 'os');
+        } else {
+          // Scanned at the start and next in a minute: in the 3 s after the sleep began, while
+          // it still runs, no scan finds it. (At 200 ms it was found in well under that.)
+          await new Promise((r) => setTimeout(r, 3000));
+          assert.ok(isAlive(sleep), 'the sleep still runs');
+          assert.equal(run.model.processByPid(sleep), undefined, `found before the next scan was due:\n${dump(api, run)}`);
+        }
+      } finally {
+        await run.stop(500);
+      }
+    }
+  });
+
   it('Run Active File runs the Python file in the active editor', async () => {
     const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(`${__dirname}/../../../test/fixtures/workspace/hello_mp.py`));
     await vscode.window.showTextDocument(doc);
