@@ -269,7 +269,11 @@ if __name__ == '__main__':
            'sampledBefore': len(state.SAMPLED)}
     del slow
     gc.collect()
-    time.sleep(1.2)     # two idle ticks: the collected queue is read no more
+    # The supervisor forgets the collected queue on an idle tick (0.5 s): wait for that,
+    # with a deadline only against a hang (sampledAfter stays 2 then, and the test fails).
+    deadline = time.monotonic() + 30
+    while len(state.SAMPLED) > 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
     out['sampledAfter'] = len(state.SAMPLED)
     print(json.dumps(out), flush=True)
 """
@@ -885,7 +889,11 @@ if __name__ == '__main__':
                 return send(state, data, keep)
             connection.send_raw_locked = slow_send
             threading.Thread(target=state.flush_journal).start()
-        time.sleep(0.05)    # the batch has been taken (by that thread or the supervisor)
+        # Until the batch has been taken (by that thread or the supervisor); its send then
+        # still sleeps 0.3 s. A deadline only against a hang: 'left' says if it was missed.
+        deadline = time.monotonic() + 30
+        while state.JOURNAL and time.monotonic() < deadline:
+            time.sleep(0.001)
         print(json.dumps({'pid': p.pid, 'left': len(state.JOURNAL)}), flush=True)
         os._exit(0)
     elif case == 'then-idle':
@@ -927,7 +935,11 @@ if __name__ == '__main__':
             p.start()
             p.join()
         del p
-        time.sleep(0.3)     # several supervisor ticks
+        # The supervisor's ticks send the batches; wait until the fds are back to where they
+        # were, or a deadline (then 'after' shows the leak).
+        deadline = time.monotonic() + 30
+        while nfds() > before and time.monotonic() < deadline:
+            time.sleep(0.02)
         print(json.dumps({'before': before, 'after': nfds()}), flush=True)
     elif case == 'same-line':
         # One start() line, several targets and a run() override: each described as itself.

@@ -102,6 +102,60 @@ describe('mptree CLI', { skip: !posix && 'POSIX signals and process groups' }, (
     assert.match(result.stderr, /victim \[\d+\].*killed by SIGKILL/);
   });
 
+  it('the snapshot\'s queues, pools and hints match what the program knows', async () => {
+    const snapshotFile = tmpFile('parts.json');
+    const truthFile = tmpFile('parts-truth.json');
+    const result = await runCli(['run', '--quiet', '--snapshot', snapshotFile, path.join(fixtures, 'snapshot_parts.py')], { env: { MPTREE_TRUTH: truthFile } });
+    assert.equal(result.code, 0, result.stderr);
+    const truth = readJson<{ main: number; queueDepth: number; tasksDepth: number; workers: number[] }>(truthFile);
+    const snap = readJson<SnapshotJson>(snapshotFile);
+    const queue = snap.queues.find((q) => q.kind === 'Queue')!;
+    const tasks = snap.queues.find((q) => q.kind === 'JoinableQueue')!;
+    assert.equal(snap.queues.length, 2, JSON.stringify(snap.queues));
+    assert.deepEqual(
+      [queue.ownerPid, queue.maxsize, queue.depth, queue.puts, queue.gets, queue.unfinished],
+      [truth.main, 10, truth.queueDepth, 5, 2, null],
+    );
+    assert.deepEqual(
+      [tasks.ownerPid, tasks.maxsize, tasks.depth, tasks.puts, tasks.gets, tasks.unfinished],
+      [truth.main, 0, truth.tasksDepth, 3, 1, 2],
+    );
+    assert.equal(snap.pools.length, 1);
+    const [pool] = snap.pools;
+    assert.deepEqual(
+      [pool.kind, pool.ownerPid, pool.size, [...pool.workers].sort((a, b) => a - b), pool.submitted, pool.completed, pool.pending],
+      ['Pool', truth.main, 2, truth.workers, 8, 8, 0],
+    );
+    // The pool was never closed: the hint names it, its process and the line that made it.
+    const hint = snap.hints?.find((h) => h.kind === 'pool-not-closed');
+    assert.ok(hint, `hints: ${JSON.stringify(snap.hints)}`);
+    assert.equal(hint.pid, truth.main);
+    assert.match(hint.message, new RegExp(`^Pool ${pool.id} \\(created at snapshot_parts\\.py:\\d+\\) was never closed`));
+    assert.match(hint.site ?? '', /snapshot_parts\.py:\d+$/);
+  });
+
+  it('--quiet: nothing on stderr but the program\'s own; without it, the tree', async () => {
+    const script = tmpFile('speaks_on_stderr.py');
+    fs.writeFileSync(script, [
+      'import multiprocessing as mp, sys',
+      'def child():',
+      '    sys.stderr.write("child says\\n")',
+      'if __name__ == "__main__":',
+      '    p = mp.get_context("fork").Process(target=child, name="speaker")',
+      '    p.start()',
+      '    p.join()',
+      '    sys.stderr.write("main says\\n")',
+      '',
+    ].join('\n'));
+    const quiet = await runCli(['run', '--quiet', script]);
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.equal(quiet.stderr, 'child says\nmain says\n', 'only the program\'s own words');
+    const loud = await runCli(['run', script]);
+    assert.equal(loud.code, 0, loud.stderr);
+    assert.match(loud.stderr, /^child says\nmain says\n/);
+    assert.match(loud.stderr, /└─ MainProcess \[\d+\]  exited 0\n.*speaker \[\d+\] joined  exited 0/);
+  });
+
   it('passes stdin through and returns the exit code; runs -m modules', async () => {
     const result = await runCli(['run', '--quiet', path.join(fixtures, 'echo_stdin.py')], { input: 'hello mptree\n' });
     assert.equal(result.stdout, 'HELLO MPTREE\n');
@@ -219,8 +273,11 @@ describe('mptree CLI', { skip: !posix && 'POSIX signals and process groups' }, (
         const exit = await run.exited;
         const { stderr } = run.output();
         assert.equal(exit, code, stderr);
-        // Stop Run's grace is 3 s; the issue saw a CLI still there 15 s later.
-        assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
+        // Nothing here ignores SIGTERM, so the stop needs no more than its 3 s grace. Measured:
+        // 0.13-2.12 s at a load average of 6 on 2 cores with a second copy of this file
+        // running; 4.5 s is that promise with the load's margin (the issue saw 15 s).
+        const tookMs = Date.now() - started;
+        assert.ok(tookMs <= 4500, `the run took ${tookMs} ms to stop`);
         assert.match(stderr, new RegExp(`^mptree .*deep_tree\\.py .*\\n└─ MainProcess \\[${truth.main}\\]`, 'm'));
         assert.equal((stderr.match(/Process-\d+:1 \[/g) ?? []).length, 4, stderr);
         assert.deepEqual(await processesLeftAfter(truth.runId, 5000), []);
@@ -242,6 +299,38 @@ describe('mptree CLI', { skip: !posix && 'POSIX signals and process groups' }, (
       assert.equal(await run.exited, 143, run.output().stderr);
       assert.deepEqual(await processesLeftAfter(truth.runId, 5000), []);
       for (const pid of sleeps) assert.notEqual(liveness(pid), 'alive', `orphan ${pid} is still running`);
+    } finally {
+      run.cleanup();
+    }
+  });
+
+  it('a third Ctrl+C stops the whole run, even a program that ignores it; two do not', { skip: !linux && '/proc' }, async () => {
+    const truthFile = tmpFile('deaf.json');
+    const run = startInGroup([path.join(fixtures, 'ignores_ctrl_c.py')], truthFile);
+    try {
+      await run.ready();
+      const truth = readJson<{ runId: string; main: number; child: number }>(truthFile);
+      // Presses half a second apart, as a hand makes them: two SIGINTs sent at once can merge
+      // into one pending signal before mptree is scheduled to take the first.
+      const ctrlC = async () => {
+        process.kill(-run.child.pid!, 'SIGINT');
+        await new Promise((r) => setTimeout(r, 500));
+      };
+      let exited = false;
+      void run.exited.then(() => (exited = true));
+      await ctrlC();
+      await ctrlC();
+      // Two presses: the program ignores them and mptree lets it be. An absence is seen only
+      // after the time a stop takes (4.5 s at most, as the signal tests above measure).
+      await new Promise((r) => setTimeout(r, 5000));
+      assert.equal(exited, false, `mptree ended after two Ctrl+C:\n${run.stderr()}`);
+      assert.deepEqual(processesOfRun(truth.runId).sort(), [truth.main, truth.child].sort(), 'both still run');
+      const started = Date.now();
+      process.kill(-run.child.pid!, 'SIGINT');
+      assert.equal(await run.exited, 130, run.stderr());
+      const tookMs = Date.now() - started;
+      assert.ok(tookMs <= 4500, `the stop took ${tookMs} ms`);
+      assert.deepEqual(await processesLeftAfter(truth.runId, 5000), []);
     } finally {
       run.cleanup();
     }
