@@ -1,4 +1,5 @@
 // The run as a text tree for a terminal (the CLI's live view and final summary).
+import { collectedByText } from './collectedBy';
 import type { RunModel } from './model';
 import type { PoolInfo, ProcessInfo, QueueInfo, RunInfo } from './types';
 
@@ -61,6 +62,7 @@ export function renderTree(model: RunModel, run?: RunInfo, options: RenderOption
     if (p.daemon) tags.push('daemon');
     if (p.orphaned) tags.push('orphaned');
     if (p.joined) tags.push('joined');
+    else if (collectedByText(p.collectedBy)) tags.push(collectedByText(p.collectedBy)!);
     const tagText = tags.length ? ' ' + paint('dim', tags.join(' · ')) : '';
     const name = p.state === 'exited' ? paint('dim', printable(p.name)) : printable(p.name);
     return `${name} ${paint('dim', `[${p.pid}]`)}${tagText}  ${paint(stateColour(p), describeState(p))}`;

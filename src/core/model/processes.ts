@@ -239,7 +239,8 @@ export class ProcessTable {
     const node = this.memberNode(m.pid, m.type);
     if (!node) return;
     if (node.state !== 'exited') this.exit(node, null, m.t, 'exited');
-    this.update(node, { reaped: true, joined: node.joined || m.joined });
+    // The first collection names who did it; a later join() of it still makes it joined.
+    this.update(node, { reaped: true, joined: node.joined || m.joined, collectedBy: node.collectedBy ?? m.by ?? (m.joined ? 'join' : null) });
   }
 
   /** An exit learnt outside the protocol: the CLI's child 'exit' event, a signal we sent. */
@@ -387,6 +388,7 @@ export class ProcessTable {
       exitCode: null,
       signal: null,
       joined: false,
+      collectedBy: null,
       reaped: false,
       orphaned: false,
       instrumented: false,
