@@ -19,9 +19,8 @@ export function collectedByText(by: CollectedBy | null): string | null {
       return 'collected at exit, not joined';
     case 'poll':
       return 'collected by is_alive()/exitcode';
-    case 'pool':
-      return 'collected by its pool';
     default:
+      // 'pool': every pool worker is collected by its pool; saying so on each is noise.
       return null;
   }
 }

@@ -238,7 +238,13 @@ export function parseSite(site: string | null | undefined): { file: string; line
   return Number.isSafeInteger(line) && line > 0 ? { file: m[1], line } : null;
 }
 
+/** A hint as one line of text: the words the VS Code tree's tooltip and the CLI's tree use. */
+export function hintLine(h: Pick<Hint, 'message'>): string {
+  return `⚠ ${h.message}`;
+}
+
 /** Stable identity of a hint, to tell new hints from ones already shown. */
+
 export function hintId(h: Hint): string {
   return `${h.kind}|${h.processKey ?? h.pid ?? ''}|${h.queueId ?? ''}|${h.poolId ?? ''}`;
 }

@@ -65,6 +65,21 @@ describe('mptree CLI', { skip: !posix && 'POSIX signals and process groups' }, (
     assert.match(bad.stderr, /^mptree: unknown option --frobnicate\n/);
   });
 
+  it('prints the hints under the final tree, in the words of the snapshot (and the VS Code tree)', async () => {
+    const snapshotFile = tmpFile('hinted.json');
+    const result = await runCli(['run', '--snapshot', snapshotFile, path.join(root, 'test', 'fixtures', 'hints', 'pool_not_closed_bad.py')]);
+    assert.equal(result.code, 0, result.stderr);
+    const snap = readJson<SnapshotJson & { hints: Array<{ kind: string; message: string }> }>(snapshotFile);
+    const hint = snap.hints.find((h) => h.kind === 'pool-not-closed');
+    assert.ok(hint, JSON.stringify(snap.hints));
+    const lines = result.stderr.split('\n');
+    const treeEnd = lines.findIndex((line) => line.includes('⚠'));
+    assert.ok(treeEnd > 0, `no hint printed:\n${result.stderr}`);
+    assert.ok(lines.slice(0, treeEnd).some((line) => line.includes('Pool')), 'the hint comes under the tree');
+    assert.ok(lines.includes(`⚠ ${hint.message}`), result.stderr);
+    for (const h of snap.hints) assert.ok(lines.includes(`⚠ ${h.message}`), `hint ${h.kind} not printed`);
+  });
+
   it('snapshot matches what the program itself saw', async () => {
     const snapshotFile = tmpFile('family.json');
     const truthFile = tmpFile('family-truth.json');
