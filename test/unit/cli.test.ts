@@ -80,6 +80,18 @@ describe('mptree CLI', { skip: !posix && 'POSIX signals and process groups' }, (
     for (const h of snap.hints) assert.ok(lines.includes(`⚠ ${h.message}`), `hint ${h.kind} not printed`);
   });
 
+  it("a pool's header: its size and the workers that replaced others, as the program saw them", async () => {
+    const truthFile = tmpFile('maxtasks-truth.json');
+    const result = await runCli(['run', path.join(root, 'test', 'fixtures', 'pool_maxtasks.py'), 'fork', truthFile]);
+    assert.equal(result.code, 0, result.stderr);
+    const truth = readJson<{ pools: Array<{ size: number; workers: number[]; completed: number }> }>(truthFile);
+    const [pool] = truth.pools;
+    assert.ok(pool.workers.length > pool.size, 'maxtasksperchild=1 replaced workers');
+    const header = result.stderr.split('\n').find((line) => / Pool p\d+-\d+ /.test(line));
+    assert.ok(header, result.stderr);
+    assert.match(header, new RegExp(`  ${pool.size} workers · ${pool.workers.length - pool.size} replaced · 0 pending · ${pool.completed} done`));
+  });
+
   it('snapshot matches what the program itself saw', async () => {
     const snapshotFile = tmpFile('family.json');
     const truthFile = tmpFile('family-truth.json');

@@ -599,7 +599,7 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
     appendTable(tip, [
       ['Size', String(pool.size)],
       ['Workers alive', `${alive} (${pool.workers.length} ever started)`],
-      ['Tasks submitted', String(pool.submitted)],
+      ['Tasks submitted (map items, apply and submit calls)', String(pool.submitted)],
       ['Tasks completed', String(pool.completed)],
       ['Pending', String(pool.pending)],
       ['State', pool.state],
