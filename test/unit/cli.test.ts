@@ -92,6 +92,20 @@ describe('mptree CLI', { skip: !posix && 'POSIX signals and process groups' }, (
     assert.match(header, new RegExp(`  ${pool.size} workers · ${pool.workers.length - pool.size} replaced · 0 pending · ${pool.completed} done`));
   });
 
+  for (const method of ['fork', 'spawn', 'forkserver']) {
+    it(`ppid of every child is its OS parent, as the child itself saw it (${method})`, async () => {
+      const snapshotFile = tmpFile(`ppids-${method}.json`);
+      const truthFile = tmpFile(`ppids-${method}-truth.json`);
+      const result = await runCli(['run', '--quiet', '--snapshot', snapshotFile, path.join(fixtures, 'ppids.py'), method], { env: { MPTREE_TRUTH: truthFile } });
+      assert.equal(result.code, 0, result.stderr);
+      const truth = readJson<Record<string, number>>(truthFile);
+      const snap = readJson<SnapshotJson>(snapshotFile);
+      for (const [pid, ppid] of Object.entries(truth)) {
+        assert.equal(snap.processes.find((p) => p.pid === Number(pid))?.ppid, ppid, `pid ${pid}`);
+      }
+    });
+  }
+
   it('snapshot matches what the program itself saw', async () => {
     const snapshotFile = tmpFile('family.json');
     const truthFile = tmpFile('family-truth.json');
