@@ -10,7 +10,7 @@ import { PythonError } from './core/python';
 import { RunSession, type StopOptions } from './core/session';
 import { processGroupOf } from './core/runMembers';
 import { SignalWitness } from './core/signalOrigin';
-import { computeHints, hintId, HintTracker, snapshotHints, type Hint } from './core/hints';
+import { computeHints, hintId, hintLine, HintTracker, snapshotHints, type Hint } from './core/hints';
 import { checkTarget, type LaunchTarget, type WhenViewerGone } from './core/launcher';
 import type { RunInfo } from './core/types';
 
@@ -269,7 +269,7 @@ async function run(options: CliOptions): Promise<number> {
   // Zombie→collected transitions and queue activity are only visible as they happen: each
   // change is observed (incrementally, so a run of thousands of processes stays linear).
   session.onDidChange((change) => hintTracker.observeChange(session.model, change, Date.now()));
-  const hintTimer = options.snapshot ? setInterval(collectHints, 500) : undefined;
+  const hintTimer = setInterval(collectHints, 500);
 
   session.start('inherit');
   witness = SignalWitness.start();
@@ -284,6 +284,8 @@ async function run(options: CliOptions): Promise<number> {
   if (!options.quiet || info.state === 'failed') {
     const tree = renderTree(session.model, info, { color });
     writeErr((options.quiet ? stripAnsi(tree.split('\n')[0]) : tree) + '\n');
+    // The hints seen during the run, under the tree, in the words the VS Code tree uses.
+    if (!options.quiet) for (const hint of snapshotHints([...hintsSeen.values()])) writeErr(paintHint(hintLine(hint), color) + '\n');
   }
   if (options.snapshot) {
     try {
@@ -345,3 +347,7 @@ main(process.argv.slice(2)).then(
     process.exit(70);
   },
 );
+
+function paintHint(line: string, color: boolean): string {
+  return color ? `\x1b[33m${line}\x1b[0m` : line;
+}

@@ -238,7 +238,13 @@ export function parseSite(site: string | null | undefined): { file: string; line
   return Number.isSafeInteger(line) && line > 0 ? { file: m[1], line } : null;
 }
 
+/** A hint as one line of text: the words the VS Code tree's tooltip and the CLI's tree use. */
+export function hintLine(h: Pick<Hint, 'message'>): string {
+  return `⚠ ${h.message}`;
+}
+
 /** Stable identity of a hint, to tell new hints from ones already shown. */
+
 export function hintId(h: Hint): string {
   return `${h.kind}|${h.processKey ?? h.pid ?? ''}|${h.queueId ?? ''}|${h.poolId ?? ''}`;
 }
@@ -469,11 +475,29 @@ function poolNotClosed({ model, live }: Ctx): Hint[] {
       severity: 'warning',
       message:
         pool.kind === 'Pool'
-          ? `Pool ${pool.id}${siteText(pool.site)} was never closed or joined: its workers were killed at exit, and a task still queued would be lost silently. Call pool.close() then pool.join() when done submitting, or use \`with Pool() as pool:\` and get every result inside the block.`
+          ? `Pool ${pool.id}${siteText(pool.site)} was never closed or joined: ${workerFates(model, pool)}${pool.pending > 0 ? `; ${pool.pending} task${pool.pending === 1 ? ' was' : 's were'} still pending` : ''}. Call pool.close() then pool.join() when done submitting, or use \`with Pool() as pool:\` and get every result inside the block.`
           : `ProcessPoolExecutor ${pool.id}${siteText(pool.site)} was never shut down. Call executor.shutdown() when done, or use it in a \`with\` block.`,
     });
   }
   return hints;
+}
+
+/** What became of a pool's workers, from the tree itself (never what usually happens). */
+function workerFates(model: Ctx['model'], pool: PoolInfo): string {
+  const fates = new Map<string, number>();
+  for (const pid of pool.workers) {
+    const w = model.processByPid(pid);
+    const fate = !w || (w.state === 'exited' && w.exitCode === null) ? 'ended (how is unknown)' : w.state === 'running' ? 'still running' : w.signal ? `killed by ${w.signal}` : `exited ${w.exitCode}`;
+    fates.set(fate, (fates.get(fate) ?? 0) + 1);
+  }
+  if (fates.size === 0) return 'it has no workers';
+  const n = pool.workers.length;
+  if (fates.size > 1) return `of its ${n} workers, ${[...fates].map(([fate, count]) => `${count} ${fate}`).join(', ')}`;
+  const [fate] = fates.keys();
+  const subject = n === 1 ? 'its worker' : `its ${n} workers`;
+  if (fate.startsWith('killed')) return `${subject} ${n === 1 ? 'was' : 'were'} ${fate} at exit, and a task still queued would have been lost silently`;
+  if (fate === 'still running') return `${subject} ${n === 1 ? 'is' : 'are'} still running`;
+  return `${subject} ${fate}`;
 }
 
 function missingMainGuard({ model, processes, o, run }: Ctx): Hint[] {

@@ -1,6 +1,7 @@
 // The wire format between the Python runtime and the session (docs/protocol.md).
 // Everything received is untrusted data: JSON.parse only, then field-by-field checks, and a
 // typed copy that holds only the fields we know (never the parsed object itself).
+import { COLLECTORS, type CollectedBy } from './collectedBy';
 import type { HelperRole, PoolKind, QueueKind } from './types';
 
 export const PROTOCOL_VERSION = 1;
@@ -74,6 +75,8 @@ export interface ProcessReapedMessage {
   type: 'process.reaped';
   pid: number;
   joined: boolean;
+  /** Who collected it (absent from older runtimes): see collectedBy.ts. */
+  by?: CollectedBy;
   t: number;
 }
 
@@ -374,7 +377,7 @@ const SCHEMAS: Record<RuntimeMessageType, Record<string, FieldSpec>> = {
   'process.atexit': { pid: req(isPid), t: opt(isNumber) },
   'process.exited': { pid: req(isPid), exitCode: req(isInt), t: opt(isNumber) },
   'process.exiting': { pid: req(isPid), exitCode: req(isInt), t: opt(isNumber) },
-  'process.reaped': { pid: req(isPid), joined: opt(isBool), t: opt(isNumber) },
+  'process.reaped': { pid: req(isPid), joined: opt(isBool), by: opt(oneOf(...COLLECTORS)), t: opt(isNumber) },
   'queue.created': {
     id: req(isString),
     kind: req(oneOf(...QUEUE_KINDS)),

@@ -1,4 +1,6 @@
 // The run as a text tree for a terminal (the CLI's live view and final summary).
+import { poolHeaderParts } from './poolText';
+import { collectedByText } from './collectedBy';
 import type { RunModel } from './model';
 import type { PoolInfo, ProcessInfo, QueueInfo, RunInfo } from './types';
 
@@ -61,6 +63,7 @@ export function renderTree(model: RunModel, run?: RunInfo, options: RenderOption
     if (p.daemon) tags.push('daemon');
     if (p.orphaned) tags.push('orphaned');
     if (p.joined) tags.push('joined');
+    else if (collectedByText(p.collectedBy)) tags.push(collectedByText(p.collectedBy)!);
     const tagText = tags.length ? ' ' + paint('dim', tags.join(' · ')) : '';
     const name = p.state === 'exited' ? paint('dim', printable(p.name)) : printable(p.name);
     return `${name} ${paint('dim', `[${p.pid}]`)}${tagText}  ${paint(stateColour(p), describeState(p))}`;
@@ -71,7 +74,7 @@ export function renderTree(model: RunModel, run?: RunInfo, options: RenderOption
   };
   const poolLabel = (p: PoolInfo): string => {
     const state = p.state === 'running' ? '' : ` · ${p.state}`;
-    return `${paint('cyan', p.kind)} ${printable(p.id)}  ${p.workers.length} worker${p.workers.length === 1 ? '' : 's'} · ${p.pending} pending · ${p.completed} done${state}`;
+    return `${paint('cyan', p.kind)} ${printable(p.id)}  ${poolHeaderParts(p).join(' · ')}${state}`;
   };
 
   type Row = { label: string; children: () => Row[] };

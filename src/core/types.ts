@@ -1,6 +1,8 @@
 // Shared shapes of the VS Code-free core. The tree view, the CLI and the tests read these;
 // only the model (model.ts and its parts in model/) writes them.
 
+import type { CollectedBy } from './collectedBy';
+
 export type ProcessKind = 'main' | 'process' | 'pool-worker' | 'helper' | 'os';
 export type ProcessState = 'running' | 'zombie' | 'exited';
 export type HelperRole = 'resource-tracker' | 'forkserver' | 'manager';
@@ -29,8 +31,10 @@ export interface ProcessInfo {
   exitCode: number | null;
   /** 'SIGTERM', 'SIGKILL', … when exitCode is negative. */
   signal: string | null;
-  /** The parent called join() on it. */
+  /** The program called join() on it (nothing else: see collectedBy). */
   joined: boolean;
+  /** Who first collected its exit status: the program's join(), or multiprocessing itself. */
+  collectedBy: CollectedBy | null;
   /** The parent collected its exit status (join, is_alive, …): no longer a zombie. */
   reaped: boolean;
   /** Its logical parent died while it was alive. */
@@ -138,6 +142,7 @@ export interface SnapshotJson {
     exitCode: number | null;
     signal: string | null;
     joined: boolean;
+    collectedBy: CollectedBy | null;
     orphaned: boolean;
   }>;
   queues: Array<{

@@ -99,7 +99,7 @@ describe('process tree view', () => {
       () => dump(api, run),
     );
     assert.equal(pool.label, 'Pool');
-    assert.match(pool.description, /^size 2 · 2 alive · \d+ pending/);
+    assert.match(pool.description, /^2 workers · 2 alive · \d+ pending/);
     const pending = Number(/(\d+) pending/.exec(pool.description)![1]);
     assert.ok(pending > 0, `no pending tasks: ${pool.description}`);
     const workers = api.treeProvider.getChildren(pool.node);

@@ -65,6 +65,47 @@ describe('mptree CLI', { skip: !posix && 'POSIX signals and process groups' }, (
     assert.match(bad.stderr, /^mptree: unknown option --frobnicate\n/);
   });
 
+  it('prints the hints under the final tree, in the words of the snapshot (and the VS Code tree)', async () => {
+    const snapshotFile = tmpFile('hinted.json');
+    const result = await runCli(['run', '--snapshot', snapshotFile, path.join(root, 'test', 'fixtures', 'hints', 'pool_not_closed_bad.py')]);
+    assert.equal(result.code, 0, result.stderr);
+    const snap = readJson<SnapshotJson & { hints: Array<{ kind: string; message: string }> }>(snapshotFile);
+    const hint = snap.hints.find((h) => h.kind === 'pool-not-closed');
+    assert.ok(hint, JSON.stringify(snap.hints));
+    const lines = result.stderr.split('\n');
+    const treeEnd = lines.findIndex((line) => line.includes('⚠'));
+    assert.ok(treeEnd > 0, `no hint printed:\n${result.stderr}`);
+    assert.ok(lines.slice(0, treeEnd).some((line) => line.includes('Pool')), 'the hint comes under the tree');
+    assert.ok(lines.includes(`⚠ ${hint.message}`), result.stderr);
+    for (const h of snap.hints) assert.ok(lines.includes(`⚠ ${h.message}`), `hint ${h.kind} not printed`);
+  });
+
+  it("a pool's header: its size and the workers that replaced others, as the program saw them", async () => {
+    const truthFile = tmpFile('maxtasks-truth.json');
+    const result = await runCli(['run', path.join(root, 'test', 'fixtures', 'pool_maxtasks.py'), 'fork', truthFile]);
+    assert.equal(result.code, 0, result.stderr);
+    const truth = readJson<{ pools: Array<{ size: number; workers: number[]; completed: number }> }>(truthFile);
+    const [pool] = truth.pools;
+    assert.ok(pool.workers.length > pool.size, 'maxtasksperchild=1 replaced workers');
+    const header = result.stderr.split('\n').find((line) => / Pool p\d+-\d+ /.test(line));
+    assert.ok(header, result.stderr);
+    assert.match(header, new RegExp(`  ${pool.size} workers · ${pool.workers.length - pool.size} replaced · 0 pending · ${pool.completed} done`));
+  });
+
+  for (const method of ['fork', 'spawn', 'forkserver']) {
+    it(`ppid of every child is its OS parent, as the child itself saw it (${method})`, async () => {
+      const snapshotFile = tmpFile(`ppids-${method}.json`);
+      const truthFile = tmpFile(`ppids-${method}-truth.json`);
+      const result = await runCli(['run', '--quiet', '--snapshot', snapshotFile, path.join(fixtures, 'ppids.py'), method], { env: { MPTREE_TRUTH: truthFile } });
+      assert.equal(result.code, 0, result.stderr);
+      const truth = readJson<Record<string, number>>(truthFile);
+      const snap = readJson<SnapshotJson>(snapshotFile);
+      for (const [pid, ppid] of Object.entries(truth)) {
+        assert.equal(snap.processes.find((p) => p.pid === Number(pid))?.ppid, ppid, `pid ${pid}`);
+      }
+    });
+  }
+
   it('snapshot matches what the program itself saw', async () => {
     const snapshotFile = tmpFile('family.json');
     const truthFile = tmpFile('family-truth.json');

@@ -185,6 +185,20 @@ export class ProcessTable {
     this.place(node);
   }
 
+  /**
+   * The OS parent of a child its parent reports starting: the parent itself for fork and
+   * spawn (it forked or spawned it), that parent's forkserver for forkserver (when the run
+   * has exactly one such server); otherwise the OS scan's or the child's hello fills it.
+   */
+  private osParentOf(m: ProcessStartedMessage): number | null {
+    if (m.parentPid === null) return null;
+    if (m.startMethod === 'fork' || m.startMethod === 'spawn' || m.startMethod === 'os.fork') return m.parentPid;
+    if (m.startMethod !== 'forkserver') return null;
+    const parent = this.byPid(m.parentPid);
+    const servers = parent ? this.children(parent.key).filter((p) => p.kind === 'helper' && p.role === 'forkserver') : [];
+    return servers.length === 1 ? servers[0].pid : null;
+  }
+
   /** The parent's account of a child it started (its pool, if any, is the pools' business). */
   onStarted(m: ProcessStartedMessage): void {
     this.members.add(m.pid);
@@ -201,6 +215,8 @@ export class ProcessTable {
       poolId: m.poolId,
       ...(m.site ? { site: m.site } : {}),
     };
+    const ppid = node?.ppid ?? this.osParentOf(m);
+    if (ppid !== null) fields.ppid = ppid;
     if (!node) {
       this.createNode(m.pid, m.t, { ...fields, instrumented: true });
     } else {
@@ -239,7 +255,8 @@ export class ProcessTable {
     const node = this.memberNode(m.pid, m.type);
     if (!node) return;
     if (node.state !== 'exited') this.exit(node, null, m.t, 'exited');
-    this.update(node, { reaped: true, joined: node.joined || m.joined });
+    // The first collection names who did it; a later join() of it still makes it joined.
+    this.update(node, { reaped: true, joined: node.joined || m.joined, collectedBy: node.collectedBy ?? m.by ?? (m.joined ? 'join' : null) });
   }
 
   /** An exit learnt outside the protocol: the CLI's child 'exit' event, a signal we sent. */
@@ -387,6 +404,7 @@ export class ProcessTable {
       exitCode: null,
       signal: null,
       joined: false,
+      collectedBy: null,
       reaped: false,
       orphaned: false,
       instrumented: false,

@@ -35,6 +35,7 @@ export function snapshotOf(model: SnapshotSource, run: RunInfo): SnapshotJson {
       exitCode: p.exitCode,
       signal: p.signal,
       joined: p.joined,
+      collectedBy: p.collectedBy,
       orphaned: p.orphaned,
     })),
     queues: model.queues().map((q) => ({

@@ -12,13 +12,14 @@ from . import connection, state
 _time = time.time
 
 EXITED = '{"v":1,"type":"process.exited","pid":%d,"exitCode":%d,"t":%r}\n'
-REAPED = '{"v":1,"type":"process.reaped","pid":%d,"joined":%s,"t":%r}\n'
+REAPED = '{"v":1,"type":"process.reaped","pid":%d,"joined":%s,"by":"%s","t":%r}\n'
 
 
 
 class ChildState(object):
     __slots__ = ('pid', 'method', 'pool_id', 'proc_ref', 'sentinel', 'exited', 'reaped',
                  'exit_code', 'exited_t', 'registered', 'due', 'lock', 'readers', 'started',
+                 'joined',
                  '__weakref__')
 
     def __init__(self, pid, method, pool_id, proc, sentinel, started=None):
@@ -30,6 +31,7 @@ class ChildState(object):
         self.sentinel = sentinel
         self.exited = False
         self.reaped = False
+        self.joined = False     # the program's join() said so (see patches.process._after_join)
         self.exit_code = None
         self.exited_t = None
         self.registered = False
@@ -58,15 +60,16 @@ def report_exit(st, code):
         connection.send_raw_locked(p, (EXITED % (st.pid, code, st.exited_t)).encode('ascii'))
 
 
-def report_collected(st, code, joined):
-    """The user's code collected the exit status (join, is_alive, exitcode, ...)."""
+def report_collected(st, code, joined, by):
+    """The exit status was collected: by the program's join() (joined), or by
+    multiprocessing itself (`by`: start, active_children, exit, poll, pool)."""
     p = state.current()
     with p.lock:
         if st.reaped:
             return
         st.reaped = True
         now = _time() * 1000.0
-        data = REAPED % (st.pid, 'true' if joined else 'false', now)
+        data = REAPED % (st.pid, 'true' if joined else 'false', by, now)
         if not st.exited:
             st.exited = True
             st.exit_code = code
@@ -87,7 +90,7 @@ def report_joined_late(pid):
     (a rare interleaving of two threads): the model keeps joined once it is said."""
     p = state.current()
     with p.lock:
-        connection.send_raw_locked(p, (REAPED % (pid, 'true', _time() * 1000.0)).encode('ascii'))
+        connection.send_raw_locked(p, (REAPED % (pid, 'true', 'join', _time() * 1000.0)).encode('ascii'))
 
 
 def remember_collected(p, pid, code):

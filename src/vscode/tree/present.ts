@@ -2,6 +2,7 @@
 // `vscode`) so what the user reads can be checked without a tree.
 
 import type { HintKind } from '../../core/hints';
+import { poolHeaderParts } from '../../core/poolText';
 import type { PoolInfo, ProcessInfo, QueueInfo, RunInfo } from '../../core/types';
 
 /**
@@ -94,7 +95,8 @@ export function queueIsFull(q: QueueInfo): boolean {
 }
 
 export function poolDescription(p: PoolInfo, liveWorkers: number): string {
-  const parts = [`size ${p.size}`, `${liveWorkers} alive`, `${p.pending} pending`, `${p.completed} done`];
+  const [size, ...counts] = poolHeaderParts(p);
+  const parts = [size, `${liveWorkers} alive`, ...counts];
   if (p.state !== 'running') parts.push(p.state);
   return parts.join(' · ');
 }

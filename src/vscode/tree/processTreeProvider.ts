@@ -7,6 +7,7 @@
 //      ├─ Process-1
 //      └─ Queue  3 / 10
 
+import { collectedByText } from '../../core/collectedBy';
 import * as vscode from 'vscode';
 import type { Hint } from '../../core/hints';
 import type { ModelChange, PoolInfo, ProcessInfo, QueueInfo } from '../../core/types';
@@ -523,7 +524,7 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
       ['Pool', pool ? `${pool.kind} (${md(pool.id)})` : p.poolId ? md(p.poolId) : '—'],
       ['State', md(processStateText(p))],
       ['Exit code', p.exitCode === null ? '—' : String(p.exitCode) + (p.signal ? ` (${p.signal})` : '')],
-      ['Joined', p.joined ? 'yes' : 'no'],
+      ['Joined', p.joined ? 'yes' : collectedByText(p.collectedBy) ? `no — ${collectedByText(p.collectedBy)}` : 'no'],
       ['Reaped', p.reaped ? 'yes' : p.state === 'zombie' ? '**no — call join() in the parent**' : 'no'],
       ['Orphaned', p.orphaned ? 'yes — its parent died first' : 'no'],
       ['Reported by', p.instrumented ? 'mptree runtime' : 'OS scan only (not a multiprocessing process)'],
@@ -598,7 +599,7 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
     appendTable(tip, [
       ['Size', String(pool.size)],
       ['Workers alive', `${alive} (${pool.workers.length} ever started)`],
-      ['Tasks submitted', String(pool.submitted)],
+      ['Tasks submitted (map items, apply and submit calls)', String(pool.submitted)],
       ['Tasks completed', String(pool.completed)],
       ['Pending', String(pool.pending)],
       ['State', pool.state],

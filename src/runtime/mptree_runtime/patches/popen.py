@@ -2,6 +2,7 @@
 on POSIX, wait() on Windows) reports the collection by the program's code; a forkserver
 child's status, read from a pipe, is shared with the supervisor without a race."""
 
+import os
 import sys
 import time
 
@@ -9,7 +10,7 @@ from .. import state
 from ..settings import fail
 from . import MARK, hide, wrap
 from . import process as process_patches
-from .process import J_CLAIM, J_RC, J_T_RC
+from .process import J_BY, J_CLAIM, J_RC, J_T_RC
 
 _time = time.time
 _getframe = sys._getframe
@@ -31,6 +32,35 @@ def _in_join():
     return False
 
 
+# Who collected a child, from the frames above the poll that did: multiprocessing's exit
+# handler (its join of every non-daemon child, its active_children()), active_children()
+# or a later start() (both through process._cleanup), the program's join(); else the
+# program's is_alive() / exitcode ('poll'). Walked only once per child, when collected.
+_COLLECTORS = {('util', '_exit_function'): 'exit', ('process', 'active_children'): 'active_children',
+               ('process', '_cleanup'): 'start'}
+
+
+def collector(f):
+    found = None
+    for _ in range(12):
+        if f is None:
+            break
+        code = f.f_code
+        if code is process_patches.JOIN_CODE[0]:
+            found = found or 'join'
+        else:
+            name = code.co_name
+            if name in ('_exit_function', 'active_children', '_cleanup'):
+                mod = os.path.splitext(os.path.basename(code.co_filename))[0]
+                by = _COLLECTORS.get((mod, name))
+                if by == 'exit':
+                    return by   # the exit handler's join is no join() of the program
+                if by is not None and found in (None, 'start'):
+                    found = by  # active_children() calls _cleanup(): the outer one names it
+        f = f.f_back
+    return found or 'poll'
+
+
 def _collected(popen, rc):
     """The first poll() that found the child's exit status (join, is_alive, exitcode)."""
     st = getattr(popen, '_mptree_st', None)
@@ -40,6 +70,7 @@ def _collected(popen, rc):
         # once it holds the child's ChildState (under p.lock, which the batch holds).
         st[J_RC] = rc
         st[J_T_RC] = _time()
+        st[J_BY] = collector(sys._getframe(1))
         try:
             st[J_CLAIM].pop()
             return
@@ -53,10 +84,10 @@ def _collected(popen, rc):
         if type(st) is list:
             return
     if _in_join():
-        return      # join reports it, as joined
+        return      # join reports it (the program's, or the exit handler's)
     if st is not None and not st.reaped:
         from .. import children     # loaded already: it made st
-        children.report_collected(st, rc, False)
+        children.report_collected(st, rc, False, 'pool' if st.pool_id is not None else collector(sys._getframe(1)))
 
 
 def _collecting(orig):

@@ -94,7 +94,7 @@ def patch_process(mod):
                     # while the program would only wait for it.
                     entry = [_weakref_ref(self), popen.pid,
                              (info, self.name, bool(self.daemon), self._parent_pid),
-                             t, None, None, False, [1], False]
+                             t, None, None, False, [1], False, None]
                     popen._mptree_st = entry
                     _JOURNAL.append(entry)
                     p = state.P
@@ -211,7 +211,8 @@ def patch_process(mod):
 # one), its target or its Popen: the program must see them freed exactly when it would
 # without us (CPython's own tests check the Process and the target).
 
-J_PROC, J_PID, J_INFO, J_T, J_RC, J_T_RC, J_JOINED, J_CLAIM, J_DONE = range(9)
+J_PROC, J_PID, J_INFO, J_T, J_RC, J_T_RC, J_JOINED, J_CLAIM, J_DONE, J_BY = range(10)
+#   J_BY      who collected it, when that came first (see popen._collector)
 #   J_PROC    weakref to the Process (to watch it if it is still running at the batch)
 #   J_INFO    what the report says: (_info(), name, daemon, parent pid)
 #   J_T       time.time() of start(); J_RC, J_T_RC: exit code and time, once collected
@@ -330,9 +331,10 @@ def _report_journal(p):
             e[J_DONE] = True       # before reading J_JOINED: see _after_join
             joined = e[J_JOINED] and info[0][2] is None   # a pool's clean-up is not a join
             pid, rc, tc = e[J_PID], e[J_RC], e[J_T_RC] * 1000.0
+            by = 'pool' if info[0][2] is not None else e[J_BY] or 'poll'
             data.append(_started_line(p, pid, name, daemon, 'fork', info, t) +
                         ((children.EXITED % (pid, rc, tc)) +
-                         (children.REAPED % (pid, 'true' if joined else 'false', tc))).encode('ascii'))
+                         (children.REAPED % (pid, 'true' if joined else 'false', by, tc))).encode('ascii'))
             children.remember_collected(p, pid, rc)
             continue
         proc = e[J_PROC]()
@@ -357,23 +359,36 @@ def _after_join(popen, waited):
     rc = popen.returncode
     if rc is None:
         return      # timed out
+    from .popen import collector
+    # Called by our join wrapper: its caller is the program, or the exit handler.
+    by = 'exit' if collector(sys._getframe(2)) == 'exit' else 'join'
     st = getattr(popen, '_mptree_st', None)
     if type(st) is list:
-        if not waited:
-            return  # collected before, by is_alive() or exitcode
+        if by != 'join' or st[J_INFO][0][0][2] is not None or st[J_JOINED]:
+            return  # multiprocessing's own join (the exit handler, a pool), or said already
         # Journaled: the batch reports it. Sequentially consistent under the GIL: the
         # batch sets J_DONE before reading J_JOINED, so either it sees the join or we
-        # see that it reported without it and say it now.
+        # see that it reported without it and say it now. A child collected before this
+        # join() (by a later start()'s clean-up, is_alive()) is joined all the same.
         st[J_JOINED] = True
-        if st[J_DONE] and st[J_INFO][0][0][2] is None:    # (not a pool worker)
+        if st[J_DONE]:
             from .. import children
             children.report_joined_late(popen.pid)
         return
-    if st is None or st.reaped:
+    if st is None:
         return
-    # The pool's own clean-up joins its workers: that is not the user joining them.
     from .. import children     # loaded already: it made st
-    children.report_collected(st, rc, st.pool_id is None)
+    if st.pool_id is not None:
+        # The pool's own clean-up joins its workers: that is not the user joining them.
+        children.report_collected(st, rc, False, 'pool')
+        return
+    if not st.reaped:
+        children.report_collected(st, rc, by == 'join', by)
+        st.joined = by == 'join'
+    elif by == 'join' and not st.joined:
+        # Collected before by multiprocessing itself; the program's join() still counts.
+        st.joined = True
+        children.report_joined_late(popen.pid)
 
 
 def _describe(proc, p):
