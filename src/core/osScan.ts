@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import psTree from 'ps-tree';
 import { findOnPath } from './python';
+import { CIM_USAGE_FIELDS, parseCimUsage, ProcUsageReader, PsUsageReader, type UsageReader, type UsageReading } from './processUsage';
 
 export interface OsProcess {
   pid: number;
@@ -72,9 +73,9 @@ export class PsTreeLister implements OsProcessLister {
   }
 }
 
-/** What CimLister asks PowerShell for: every process, as one line of JSON. */
+/** What CimLister asks PowerShell for: every process with its CPU times and working set, as one line of JSON. */
 export const CIM_QUERY =
-  'Get-CimInstance -ClassName Win32_Process | Select-Object ProcessId,ParentProcessId,Name,CommandLine,CreationDate | ConvertTo-Json -Compress';
+  `Get-CimInstance -ClassName Win32_Process | Select-Object ParentProcessId,Name,CommandLine,${CIM_USAGE_FIELDS} | ConvertTo-Json -Compress`;
 
 interface CimProcess {
   ProcessId?: unknown;
@@ -85,7 +86,7 @@ interface CimProcess {
 }
 
 /** Milliseconds since the epoch of a CIM date as ConvertTo-Json writes it, or null. */
-function cimDateMs(value: unknown): number | null {
+export function cimDateMs(value: unknown): number | null {
   if (typeof value !== 'string') return null;
   // Windows PowerShell 5.1: "/Date(1733400000123)/"; PowerShell 7: an ISO 8601 string.
   const legacy = /^\/Date\((-?\d+)\)\/$/.exec(value);
@@ -154,14 +155,34 @@ const runCommand: CommandRunner = (file, args) =>
  * scan (a few hundred ms; the session's scans never overlap, the next is timed from the end
  * of the last).
  */
-export class CimLister implements OsProcessLister {
+export class CimLister implements OsProcessLister, UsageReader {
   readonly name = 'cim';
+  // The listing already holds every process's figures: the scan's usage read right after it
+  // takes them from here instead of starting PowerShell a second time.
+  private lastUsage: { at: number; readings: Map<number, UsageReading> } | null = null;
 
   constructor(private readonly run: CommandRunner = runCommand) {}
 
   async list(rootPid: number): Promise<OsProcess[]> {
     const stdout = await this.run('powershell.exe', ['-NoProfile', '-NonInteractive', '-Command', CIM_QUERY]);
-    return parseCimProcesses(stdout, rootPid);
+    const processes = parseCimProcesses(stdout, rootPid);
+    this.lastUsage = { at: Date.now(), readings: parseCimUsage(stdout, cimDateMs) };
+    return processes;
+  }
+
+  async read(pids: readonly number[]): Promise<Map<number, UsageReading>> {
+    let usage = this.lastUsage;
+    if (!usage || Date.now() - usage.at > 500) {
+      await this.list(0);
+      usage = this.lastUsage!;
+    }
+    this.lastUsage = null;
+    const result = new Map<number, UsageReading>();
+    for (const pid of pids) {
+      const reading = usage.readings.get(pid);
+      if (reading) result.set(pid, reading);
+    }
+    return result;
   }
 }
 
@@ -286,6 +307,16 @@ export function liveness(pid: number): Liveness {
     // EPERM: it exists but belongs to someone else.
     return (error as NodeJS.ErrnoException).code === 'EPERM' ? 'alive' : 'gone';
   }
+}
+
+/**
+ * The usage reader for this platform: /proc on Linux, ps on macOS and the other Unixes; on
+ * Windows the CIM lister itself (its listing has the figures), which must be the scan's lister.
+ */
+export function defaultUsageReader(lister: OsProcessLister, platform: NodeJS.Platform = process.platform): UsageReader {
+  if (lister instanceof CimLister) return lister;
+  if (platform === 'linux' && fs.existsSync('/proc/self/stat')) return new ProcUsageReader();
+  return new PsUsageReader();
 }
 
 /** The lister for this platform: CIM on Windows, ps-tree on Linux, macOS and the other Unixes. */
