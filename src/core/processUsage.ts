@@ -105,15 +105,22 @@ export class ProcUsageReader implements UsageReader {
   }
 
   async read(pids: readonly number[]): Promise<Map<number, UsageReading>> {
+    return this.parse(pids, new Map());
+  }
+
+  /** Readings from stat texts already read (a /proc listing's), reading those it lacks. */
+  parse(pids: readonly number[], texts: ReadonlyMap<number, string>): Map<number, UsageReading> {
     const clock = (this.clockValue ??= procClock());
     const result = new Map<number, UsageReading>();
     for (const pid of pids) {
-      let text: string;
-      try {
-        text = fs.readFileSync(`${this.procRoot}/${pid}/stat`, 'latin1');
-      } catch {
-        // Gone since it was listed, or hidden (hidepid): unknown, not an error.
-        continue;
+      let text = texts.get(pid);
+      if (text === undefined) {
+        try {
+          text = fs.readFileSync(`${this.procRoot}/${pid}/stat`, 'latin1');
+        } catch {
+          // Gone since it was listed, or hidden (hidepid): unknown, not an error.
+          continue;
+        }
       }
       const reading = parseProcStatUsage(text, clock);
       if (reading && reading.pid === pid) result.set(pid, reading);

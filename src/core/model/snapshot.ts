@@ -36,6 +36,8 @@ export function snapshotOf(model: SnapshotSource, run: RunInfo): SnapshotJson {
       signal: p.signal,
       joined: p.joined,
       orphaned: p.orphaned,
+      cpuSeconds: p.cpuSeconds,
+      peakRssBytes: p.peakRssBytes,
     })),
     queues: model.queues().map((q) => ({
       id: q.id,

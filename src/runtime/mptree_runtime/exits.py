@@ -61,12 +61,21 @@ os_exit.__doc__ = _real_os_exit.__doc__
 os_exit.__wrapped__ = _real_os_exit
 
 
+# Whether this process sent its own figures already (in its process.exiting).
+USAGE_SENT = [False]
+
+
 def at_exit():
-    """Interpreter exit (main program, spawn children, helpers): final counts."""
+    """Interpreter exit (main program, spawn children, helpers): final counts, and the
+    process's own figures unless its process.exiting carried them already."""
     try:
         p = state.P
         if p is not None and p.pid == os.getpid():
             final_flush(p)
+            if not USAGE_SENT[0] and p.conn is not None:
+                USAGE_SENT[0] = True
+                from .usage import usage_fields
+                connection.send(usage_fields({'type': 'process.usage', 'pid': p.pid, 'source': 'self'}))
     except Exception:
         fail('at_exit')
 
