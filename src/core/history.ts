@@ -65,6 +65,9 @@ export interface RunHistoryOptions {
 const PROCESS_FIELDS: ReadonlyArray<keyof ProcessRecord> = [
   'key', 'runId', 'pid', 'ppid', 'parentPid', 'parentKey', 'name', 'daemon', 'kind', 'role', 'startMethod', 'target', 'command',
   'state', 'exitCode', 'signal', 'joined', 'reaped', 'orphaned', 'instrumented', 'poolId', 'createdAt', 'startedAt', 'exitedAt',
+  // Measured at the end: they change once. The live figures (cpuPercent, rssBytes) change at
+  // every OS scan and are not history: a record has them null.
+  'cpuSeconds', 'peakRssBytes',
 ];
 
 export class RunHistory implements Disposable {
@@ -273,6 +276,8 @@ export function exportRun(history: RunHistory, hints: readonly Hint[] = []): str
 function copyProcess(p: ProcessInfo): ProcessRecord {
   const out = {} as Record<string, unknown>;
   for (const field of PROCESS_FIELDS) out[field] = p[field];
+  out.cpuPercent = null;
+  out.rssBytes = null;
   return out as unknown as ProcessRecord;
 }
 
@@ -388,6 +393,12 @@ class Validator {
     return value === null || value === undefined ? null : this.number(value, path);
   }
 
+  nullableAmount(value: unknown, path: string): number | null {
+    const n = this.nullableNumber(value, path);
+    if (n !== null && n < 0) this.fail(path, 'a number ≥ 0 or null', value);
+    return n;
+  }
+
   int(value: unknown, path: string): number {
     const n = this.number(value, path);
     if (!Number.isSafeInteger(n)) this.fail(path, 'an integer', value);
@@ -456,6 +467,10 @@ class Validator {
     field('createdAt', (v, p) => this.nullableNumber(v, p));
     field('startedAt', (v, p) => this.number(v, p));
     field('exitedAt', (v, p) => this.nullableNumber(v, p));
+    // Absent from files written before mptree measured them: unknown.
+    field('cpuSeconds', (v, p) => this.nullableAmount(v, p));
+    field('peakRssBytes', (v, p) => this.nullableAmount(v, p));
+    if (!partial) out.cpuPercent = out.rssBytes = null;
     return out as unknown as ProcessRecord;
   }
 

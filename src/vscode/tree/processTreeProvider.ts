@@ -10,6 +10,7 @@
 import * as vscode from 'vscode';
 import type { Hint } from '../../core/hints';
 import type { ModelChange, PoolInfo, ProcessInfo, QueueInfo } from '../../core/types';
+import { formatBytes, formatCpuPercent, formatCpuSeconds, usageTotals } from '../../core/usageText';
 import { PoolNode, ProcessNode, QueueNode, RunNode, type TreeNode } from './nodes';
 import type { RunView, RunViewSource } from './runView';
 import { poolContextValue, processContextValue, queueContextValue, runContextValue } from './contextValues';
@@ -458,11 +459,12 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
   runText(node: RunNode): { description: string; alive: number; total: number } {
     let total = 0;
     let alive = 0;
-    for (const p of this.allProcesses(node.run)) {
+    const processes = this.allProcesses(node.run);
+    for (const p of processes) {
       total++;
       if (p.state === 'running') alive++;
     }
-    return { description: runDescription(node.run.info, alive, total), alive, total };
+    return { description: runDescription(node.run.info, alive, total, Date.now(), usageTotals(processes)), alive, total };
   }
 
   private processItem(node: ProcessNode): vscode.TreeItem {
@@ -531,9 +533,25 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
       ['Seen', formatTime(p.startedAt)],
       ['Exited', formatTime(p.exitedAt)],
       ['Lifetime', ended === null ? '—' : formatDuration(ended - (p.createdAt ?? p.startedAt))],
+      ...this.usageRows(p),
     ]);
     if (p.command) tip.appendMarkdown('\n\n').appendCodeblock(p.command, 'shell');
     return tip;
+  }
+
+  /** What it costs: live from the OS scan while it runs, measured at its end after. */
+  private usageRows(p: ProcessInfo): Array<[string, string]> {
+    const unknown = vscode.l10n.t('unknown');
+    if (p.state === 'running') {
+      return [
+        [vscode.l10n.t('CPU (% of one core)'), p.cpuPercent === null ? unknown : formatCpuPercent(p.cpuPercent)],
+        [vscode.l10n.t('Memory (resident)'), p.rssBytes === null ? unknown : formatBytes(p.rssBytes)],
+      ];
+    }
+    return [
+      [vscode.l10n.t('CPU time (user + system)'), p.cpuSeconds === null ? unknown : formatCpuSeconds(p.cpuSeconds)],
+      [vscode.l10n.t('Peak memory (resident)'), p.peakRssBytes === null ? unknown : formatBytes(p.peakRssBytes)],
+    ];
   }
 
   private queueItem(node: QueueNode): vscode.TreeItem {
