@@ -20,7 +20,9 @@ export type HistoryEvent =
   | { t: number; type: 'process'; key: string; patch: Partial<ProcessRecord> }
   | { t: number; type: 'queue'; id: string; depth: number; puts: number; gets: number; unfinished: number | null }
   | { t: number; type: 'pool'; id: string; pending: number; submitted: number; completed: number; state: PoolInfo['state']; workers: number }
-  | { t: number; type: 'run'; state: RunInfo['state']; exitCode: number | null; signal: string | null; endedAt: number | null };
+  | { t: number; type: 'run'; state: RunInfo['state']; exitCode: number | null; signal: string | null; endedAt: number | null }
+  /** The run's running processes together, after an OS scan moved a figure: CPU % of one core, resident bytes. */
+  | { t: number; type: 'usage'; cpuPercent: number; rssBytes: number };
 
 export interface ExportedRun {
   format: typeof EXPORT_FORMAT;
@@ -84,6 +86,9 @@ export class RunHistory implements Disposable {
   private readonly subscriptions: Disposable[] = [];
   private readonly recordEmitter = new Emitter<HistoryEvent[]>();
   private thinnedValue = false;
+  /** Live figures of each running process as last seen, and their sums (see trackUsage). */
+  private readonly liveUsage = new Map<string, [number, number]>();
+  private readonly usageTotal = { cpuPercent: 0, rssBytes: 0 };
   /** Fires with the events of each recorded change (the timeline's incremental updates). */
   readonly onDidRecord = this.recordEmitter.event;
 
@@ -134,10 +139,13 @@ export class RunHistory implements Disposable {
   private record(change: ModelChange): void {
     const t = this.clock();
     const out: HistoryEvent[] = [];
+    let usageMoved = false;
     for (const key of change.processes) {
       const p = this.source.model.get(key);
       if (p) this.recordProcess(p, t, out);
+      usageMoved = this.trackUsage(key, p) || usageMoved;
     }
+    if (usageMoved) out.push({ t, type: 'usage', cpuPercent: Math.max(0, this.usageTotal.cpuPercent), rssBytes: Math.max(0, this.usageTotal.rssBytes) });
     if (change.queues.length > 0) {
       const wanted = new Set(change.queues);
       for (const q of this.source.model.queues()) if (wanted.has(q.key)) this.recordQueue(q, t, out);
@@ -176,6 +184,22 @@ export class RunHistory implements Disposable {
     }
     this.records.set(p.key, current);
     if (this.records.size > this.maxProcesses) this.forgetOldProcesses();
+  }
+
+  /**
+   * Keeps the run's live totals by difference: only the processes a change names are looked
+   * at, never all of them. True when the totals moved.
+   */
+  private trackUsage(key: string, p: ProcessInfo | undefined): boolean {
+    const before = this.liveUsage.get(key);
+    const cpu = p?.state === 'running' ? p.cpuPercent ?? 0 : 0;
+    const rss = p?.state === 'running' ? p.rssBytes ?? 0 : 0;
+    if ((before?.[0] ?? 0) === cpu && (before?.[1] ?? 0) === rss) return false;
+    this.usageTotal.cpuPercent += cpu - (before?.[0] ?? 0);
+    this.usageTotal.rssBytes += rss - (before?.[1] ?? 0);
+    if (cpu === 0 && rss === 0) this.liveUsage.delete(key);
+    else this.liveUsage.set(key, [cpu, rss]);
+    return true;
   }
 
   private recordQueue(q: QueueInfo, t: number, out: HistoryEvent[]): void {
@@ -221,7 +245,7 @@ export class RunHistory implements Disposable {
         kept.push(e);
         continue;
       }
-      const series = `${e.type}:${e.id}`;
+      const series = e.type === 'usage' ? 'usage' : `${e.type}:${e.id}`;
       const n = (parity.get(series) ?? 0) + 1;
       parity.set(series, n);
       if (n % 2 === 1) kept.push(e);
@@ -517,7 +541,7 @@ class Validator {
   event(value: unknown, path: string): HistoryEvent {
     const o = this.object(value, path);
     const t = this.number(o.t, `${path}.t`);
-    const type = this.oneOf(o.type, ['process', 'queue', 'pool', 'run'] as const, `${path}.type`);
+    const type = this.oneOf(o.type, ['process', 'queue', 'pool', 'run', 'usage'] as const, `${path}.type`);
     switch (type) {
       case 'process':
         return { t, type, key: this.string(o.key, `${path}.key`), patch: this.process(o.patch, `${path}.patch`, true) };
@@ -550,6 +574,13 @@ class Validator {
           exitCode: this.nullableNumber(o.exitCode, `${path}.exitCode`),
           signal: this.nullableString(o.signal, `${path}.signal`),
           endedAt: this.nullableNumber(o.endedAt, `${path}.endedAt`),
+        };
+      case 'usage':
+        return {
+          t,
+          type,
+          cpuPercent: this.nullableAmount(o.cpuPercent, `${path}.cpuPercent`) ?? 0,
+          rssBytes: this.nullableAmount(o.rssBytes, `${path}.rssBytes`) ?? 0,
         };
     }
   }

@@ -11,6 +11,7 @@ import type { LiveUsage } from '../../src/core/processUsage';
 import type { ModelChange, RunInfo } from '../../src/core/types';
 import { formatBytes, formatCpuPercent, formatCpuSeconds, liveTotalsText, usageParts, usageTotals } from '../../src/core/usageText';
 import { processDescription, runDescription } from '../../src/vscode/tree/present';
+import { TimelineBuilder } from '../../src/vscode/timeline/timelineData';
 
 const MiB = 2 ** 20;
 const line = (message: Record<string, unknown>) => JSON.stringify({ v: 1, t: 1000, ...message });
@@ -94,16 +95,34 @@ describe('process costs in the model', () => {
     model.onDidChange((c) => changeEmitter.fire(c));
     const info: RunInfo = { runId: 'r', script: 'x.py', args: [], python: 'python3', cwd: '/', state: 'running', rootPid: 100, exitCode: null, signal: null, startedAt: 0, endedAt: null, error: null, notice: null };
     const source: HistorySource = { info, model, onDidChange: changeEmitter.event, onDidChangeRun: runEmitter.event };
-    const history = new RunHistory(source);
-    const before = history.events.length;
-    model.applyUsage(new Map([[101, live(98, 212 * MiB)]]));
-    assert.equal(history.events.length, before, 'a scan is not history');
+    let now = 0;
+    const history = new RunHistory(source, { clock: () => (now += 100) });
+    model.applyUsage(new Map([[100, live(2, 20 * MiB)], [101, live(98, 212 * MiB)]]));
+    model.applyUsage(new Map([[100, live(2, 20 * MiB)], [101, live(98, 212 * MiB)]]));
+    model.applyUsage(new Map([[100, live(1, 20 * MiB)], [101, live(50, 262 * MiB)]]));
+    // A scan is not process history; the run's totals over time are, once per scan that moved them.
+    assert.ok(history.events.every((e) => e.type !== 'process' || (e.patch.cpuPercent ?? null) === null), 'no live figures in process events');
+    const totals = history.events.filter((e) => e.type === 'usage');
+    assert.deepEqual(totals.map((e) => e.type === 'usage' && [e.cpuPercent, e.rssBytes / MiB]), [[100, 232], [51, 282]]);
     model.apply(decoded({ type: 'process.exiting', pid: 101, exitCode: 0, cpuSeconds: 3, peakRssBytes: 312 * MiB }, { type: 'process.exited', pid: 101, exitCode: 0 }));
     const back = importRun(exportRun(history));
     const record = back.processes.find((p) => p.pid === 101)!;
     assert.equal(record.cpuSeconds, 3);
     assert.equal(record.peakRssBytes, 312 * MiB);
     assert.equal(modelOf(back).processByPid(101)!.cpuPercent, null);
+    // The worker ended: the totals drop to what is still running (the main process).
+    assert.deepEqual(back.events.filter((e) => e.type === 'usage').map((e) => e.type === 'usage' && e.cpuPercent), [100, 51, 1]);
+    // The timeline draws them as two charts.
+    const timeline = new TimelineBuilder();
+    timeline.consume(back.events);
+    const message = timeline.reset(1, { title: 'x.py', startedAt: 0, endedAt: null, live: false, readOnly: true }, 0);
+    assert.equal(message.type, 'reset');
+    const charts = message.type === 'reset' ? message.series : [];
+    const cpu = charts.find((c) => c.kind === 'usage-cpu')!;
+    const memory = charts.find((c) => c.kind === 'usage-memory')!;
+    assert.deepEqual(cpu.points.map((p) => p[1]), [100, 51, 1]);
+    assert.deepEqual(memory.points.map((p) => p[1]), [232, 282, 20]);
+    assert.match(cpu.label, /CPU/);
     // A file from before: no such fields at all.
     const old = JSON.parse(exportRun(history));
     for (const p of old.processes) {
