@@ -10,7 +10,7 @@ import { parseMessage } from '../../src/core/protocol';
 import type { LiveUsage } from '../../src/core/processUsage';
 import type { ModelChange, RunInfo } from '../../src/core/types';
 import { formatBytes, formatCpuPercent, formatCpuSeconds, liveTotalsText, usageParts, usageTotals } from '../../src/core/usageText';
-import { processDescription, runDescription } from '../../src/vscode/tree/present';
+import { poolDescription, processDescription, runDescription, workerCpuText } from '../../src/vscode/tree/present';
 import { TimelineBuilder } from '../../src/vscode/timeline/timelineData';
 
 const MiB = 2 ** 20;
@@ -162,5 +162,24 @@ describe('process costs in words', () => {
     assert.equal(runDescription(run, 3, 4, 12_000, totals), 'running · 12 s · 4 processes, 3 alive · 100 % · 212 MB');
     assert.equal(runDescription({ ...run, state: 'finished', exitCode: 0, endedAt: 5000 }, 0, 4, 12_000, totals), 'exit 0 · 5.0 s · 4 processes · 3.0 s CPU');
     assert.equal(liveTotalsText(usageTotals([])), '');
+  });
+
+  it("a pool's workers side by side: an uneven pool shows at a glance", () => {
+    const model = modelWithChild();
+    model.apply(decoded(
+      { type: 'pool.created', id: 'p1', kind: 'Pool', ownerPid: 100, size: 3 },
+      ...[201, 202, 203].map((pid) => ({ type: 'process.started', pid, parentPid: 100, name: `ForkPoolWorker-${pid - 200}`, kind: 'pool-worker', poolId: 'p1' })),
+    ));
+    const workers = () => model.processes().filter((p) => p.poolId === 'p1');
+    model.applyUsage(new Map([[201, live(97.6, MiB)], [202, live(3.2, MiB)], [203, live(null, null)]]));
+    assert.equal(workerCpuText(workers()), 'CPU 98 / 3 %');
+    const pool = model.pools()[0];
+    assert.equal(poolDescription(pool, 3, workers()), 'size 3 · 3 alive · 0 pending · 0 done · CPU 98 / 3 %');
+    model.apply(decoded(
+      ...[201, 202, 203].map((pid) => ({ type: 'process.exited', pid, exitCode: -15 })),
+      { type: 'process.usage', pid: 201, cpuSeconds: 9.04, source: 'parent' },
+      { type: 'process.usage', pid: 202, cpuSeconds: 0.31, source: 'parent' },
+    ));
+    assert.equal(workerCpuText(workers()), 'CPU 9.0 / 0.3 s');
   });
 });

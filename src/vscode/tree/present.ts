@@ -96,10 +96,23 @@ export function queueIsFull(q: QueueInfo): boolean {
   return q.maxsize > 0 && q.depth >= q.maxsize;
 }
 
-export function poolDescription(p: PoolInfo, liveWorkers: number): string {
+export function poolDescription(p: PoolInfo, liveWorkers: number, workers: readonly ProcessInfo[] = []): string {
   const parts = [`size ${p.size}`, `${liveWorkers} alive`, `${p.pending} pending`, `${p.completed} done`];
+  const spread = workerCpuText(workers);
+  if (spread) parts.push(spread);
   if (p.state !== 'running') parts.push(p.state);
   return parts.join(' · ');
+}
+
+/**
+ * Each worker's CPU side by side, so an uneven pool shows at a glance: `CPU 98 / 3 / 2 %`
+ * for the running workers while any is measured, else `CPU 3.0 / 0.1 s` for those that ended.
+ */
+export function workerCpuText(workers: readonly ProcessInfo[]): string {
+  const live = workers.filter((w) => w.state === 'running' && w.cpuPercent !== null).map((w) => Math.round(w.cpuPercent!));
+  if (live.length > 0) return `CPU ${live.join(' / ')} %`;
+  const ended = workers.filter((w) => w.state !== 'running' && w.cpuSeconds !== null).map((w) => w.cpuSeconds!.toFixed(1));
+  return ended.length > 0 ? `CPU ${ended.join(' / ')} s` : '';
 }
 
 export function runLabel(run: RunInfo): string {

@@ -10,7 +10,7 @@
 import * as vscode from 'vscode';
 import type { Hint } from '../../core/hints';
 import type { ModelChange, PoolInfo, ProcessInfo, QueueInfo } from '../../core/types';
-import { formatBytes, formatCpuPercent, formatCpuSeconds, usageTotals } from '../../core/usageText';
+import { formatBytes, formatCpuPercent, formatCpuSeconds, usageParts, usageTotals } from '../../core/usageText';
 import { PoolNode, ProcessNode, QueueNode, RunNode, type TreeNode } from './nodes';
 import type { RunView, RunViewSource } from './runView';
 import { poolContextValue, processContextValue, queueContextValue, runContextValue } from './contextValues';
@@ -603,8 +603,8 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
     const poolHints = this.hints.hintsOf(node.run.info.runId).filter((h) => h.poolId === pool.id);
     const workers = node.run.model.children(node.ownerKey).filter((p) => p.poolId === pool.id);
     const alive = workers.filter((w) => w.state === 'running').length;
-    item.description = withHints(poolDescription(pool, alive), poolHints.map((h) => hintShortText(h.kind, vscode.l10n)));
-    item.accessibilityInformation = { label: spoken(vscode.l10n.t('{0}: {1}', String(item.label), poolDescription(pool, alive)), poolHints) };
+    item.description = withHints(poolDescription(pool, alive, workers), poolHints.map((h) => hintShortText(h.kind, vscode.l10n)));
+    item.accessibilityInformation = { label: spoken(vscode.l10n.t('{0}: {1}', String(item.label), poolDescription(pool, alive, workers)), poolHints) };
     item.contextValue = poolContextValue(pool);
     item.iconPath = new vscode.ThemeIcon(
       'layers',
@@ -622,6 +622,10 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
       ['State', pool.state],
       ['Created at', pool.site ? code(pool.site) : '—'],
       ['Created by pid', String(pool.ownerPid)],
+      ...workers.map((w): [string, string] => [
+        vscode.l10n.t('CPU of {0}', md(processLabel(w))),
+        usageParts(w).join(' · ') || vscode.l10n.t('unknown'),
+      ]),
     ]);
     item.tooltip = tip;
     return item;
