@@ -80,6 +80,22 @@ describe('process costs in the model', () => {
     assert.equal(snapshot.processes.find((p) => p.pid === 100)!.cpuSeconds, null, 'unknown is null');
   });
 
+  it("a fork child's hello sent at its very end, read after its parent's exit report, is the same process", () => {
+    const model = modelWithChild();
+    model.apply(decoded({ type: 'process.exited', pid: 101, exitCode: 0, t: 2000 }));
+    // Its clock says 2100 (sent late); it was created at 1005, before that exit.
+    model.apply(decoded(
+      { type: 'hello', token: 't', runId: 'r', pid: 101, kind: 'process', name: 'worker-1', created: 1005, t: 2100 },
+      { type: 'process.exiting', pid: 101, exitCode: 0, cpuSeconds: 1.5, peakRssBytes: 20 * MiB, t: 2100 },
+    ));
+    const nodes = model.processes().filter((p) => p.pid === 101);
+    assert.equal(nodes.length, 1, 'one node for pid 101');
+    assert.equal(nodes[0].cpuSeconds, 1.5);
+    // A hello from a process created after the end is a new one on a reused pid.
+    model.apply(decoded({ type: 'hello', token: 't', runId: 'r', pid: 101, kind: 'python', name: 'other', created: 2500, t: 2600 }));
+    assert.equal(model.processes().filter((p) => p.pid === 101).length, 2);
+  });
+
   it('rejects figures that are not amounts', () => {
     for (const bad of [{ cpuSeconds: -1 }, { peakRssBytes: 'x' }, { cpuSeconds: Number.NaN }]) {
       const result = parseMessage(line({ type: 'process.exiting', pid: 5, exitCode: 0, ...bad }));
