@@ -13,7 +13,7 @@ _time = time.time
 
 EXITED = '{"v":1,"type":"process.exited","pid":%d,"exitCode":%d,"t":%r}\n'
 REAPED = '{"v":1,"type":"process.reaped","pid":%d,"joined":%s,"t":%r}\n'
-# A killed child's CPU time as its parent read it from its zombie (see usage.py).
+# A killed child's CPU time as its parent read it from its zombie (see zombies.py).
 USAGE_CPU = '{"v":1,"type":"process.usage","pid":%d,"cpuSeconds":%r,"source":"parent","t":%r}\n'
 
 
@@ -58,8 +58,8 @@ class ChildState(object):
 def report_exit(st, code):
     p = state.current()
     if code < 0:
-        from . import usage
-        usage.note_zombie_cpu(st.pid)     # killed: it could not send its own figures
+        from . import zombies
+        zombies.note_zombie_cpu(st.pid)     # killed: it could not send its own figures
     with p.lock:
         if st.exited:
             return

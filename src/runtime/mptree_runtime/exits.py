@@ -3,6 +3,7 @@ through atexit (the main program, spawn children, helpers), os._exit (every
 multiprocessing fork child; atexit is skipped there) or the end of _bootstrap."""
 
 import os
+import sys
 
 from . import connection, state
 from .settings import fail
@@ -61,6 +62,27 @@ os_exit.__doc__ = _real_os_exit.__doc__
 os_exit.__wrapped__ = _real_os_exit
 
 
+def own_usage():
+    """(user + system CPU seconds, peak resident bytes) of this process so far, or None
+    where the platform has no getrusage (Windows)."""
+    try:
+        import resource
+        r = resource.getrusage(resource.RUSAGE_SELF)
+    except Exception:
+        return None
+    # ru_maxrss is in KiB on Linux and the BSDs, in bytes on macOS.
+    peak = r.ru_maxrss if sys.platform == 'darwin' else r.ru_maxrss * 1024
+    return round(r.ru_utime + r.ru_stime, 6), int(peak)
+
+
+def usage_fields(msg):
+    """msg with this process's own figures added (unchanged where there are none)."""
+    usage = own_usage()
+    if usage is not None:
+        msg['cpuSeconds'], msg['peakRssBytes'] = usage
+    return msg
+
+
 # Whether this process sent its own figures already (in its process.exiting).
 USAGE_SENT = [False]
 
@@ -74,7 +96,6 @@ def at_exit():
             final_flush(p)
             if not USAGE_SENT[0] and p.conn is not None:
                 USAGE_SENT[0] = True
-                from .usage import usage_fields
                 connection.send(usage_fields({'type': 'process.usage', 'pid': p.pid, 'source': 'self'}))
     except Exception:
         fail('at_exit')

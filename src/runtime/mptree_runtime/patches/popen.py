@@ -70,7 +70,7 @@ def _zombie_first(popen, args, kwargs):
     except OSError:
         return
     if r is not None and r.si_pid and r.si_code != os.CLD_EXITED:
-        from ..usage import note_zombie_cpu
+        from ..zombies import note_zombie_cpu
         note_zombie_cpu(popen.pid)
 
 

@@ -452,9 +452,8 @@ def _child_end(proc, code, parent_sentinel):
             if p.conn is None and not p.conn_dead and not p.reconnecting and not _lived_long() and \
                     not exits.parent_is_gone(parent_pid, parent_sentinel):
                 return
-        from ..usage import usage_fields
         exits.USAGE_SENT[0] = True
-        connection.send(usage_fields({'type': 'process.exiting', 'pid': os.getpid(), 'exitCode': code}))
+        connection.send(exits.usage_fields({'type': 'process.exiting', 'pid': os.getpid(), 'exitCode': code}))
     except Exception:
         fail('bootstrap end')
 

@@ -1,6 +1,6 @@
-"""What a process cost: its own getrusage at its end, or (Linux) its parent's reading of
-the zombie a child killed by a signal left, which still holds its CPU time (not its memory:
-that is freed). Loaded at a process's end, or with the first killed child it reports."""
+"""A child killed by a signal sends no figures of its own: on Linux its parent reads its CPU
+time from the zombie it left (utime and stime stay until the reap; its memory is freed).
+Loaded with the first killed child a process reports."""
 
 import os
 import sys
@@ -8,27 +8,6 @@ import sys
 from . import state
 
 _TICKS = []
-
-
-def own_usage():
-    """(user + system CPU seconds, peak resident bytes) of this process so far, or None
-    where the platform has no getrusage (Windows)."""
-    try:
-        import resource
-        r = resource.getrusage(resource.RUSAGE_SELF)
-    except Exception:
-        return None
-    # ru_maxrss is in KiB on Linux and the BSDs, in bytes on macOS.
-    peak = r.ru_maxrss if sys.platform == 'darwin' else r.ru_maxrss * 1024
-    return round(r.ru_utime + r.ru_stime, 6), int(peak)
-
-
-def usage_fields(msg):
-    """msg with this process's own figures added (unchanged where there are none)."""
-    usage = own_usage()
-    if usage is not None:
-        msg['cpuSeconds'], msg['peakRssBytes'] = usage
-    return msg
 
 
 def zombie_cpu_seconds(pid):
