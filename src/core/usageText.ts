@@ -23,18 +23,20 @@ export function formatCpuSeconds(seconds: number): string {
   return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, '0')} min`;
 }
 
+// Loose checks (!= null) below: a record from elsewhere (an older file, a hand-made one) may
+// lack the fields altogether, which is unknown too.
 type Figures = Pick<ProcessInfo, 'state' | 'cpuPercent' | 'rssBytes' | 'cpuSeconds' | 'peakRssBytes'>;
 
 /** `98 %`, `212 MB` for a running process; `3.0 s CPU`, `312 MB peak` for one that ended. */
 export function usageParts(p: Figures): string[] {
   const parts: string[] = [];
   if (p.state === 'running') {
-    if (p.cpuPercent !== null) parts.push(formatCpuPercent(p.cpuPercent));
-    if (p.rssBytes !== null) parts.push(formatBytes(p.rssBytes));
+    if (p.cpuPercent != null) parts.push(formatCpuPercent(p.cpuPercent));
+    if (p.rssBytes != null) parts.push(formatBytes(p.rssBytes));
     return parts;
   }
-  if (p.cpuSeconds !== null) parts.push(`${formatCpuSeconds(p.cpuSeconds)} CPU`);
-  if (p.peakRssBytes !== null) parts.push(`${formatBytes(p.peakRssBytes)} peak`);
+  if (p.cpuSeconds != null) parts.push(`${formatCpuSeconds(p.cpuSeconds)} CPU`);
+  if (p.peakRssBytes != null) parts.push(`${formatBytes(p.peakRssBytes)} peak`);
   return parts;
 }
 
@@ -52,11 +54,11 @@ export interface UsageTotals {
 export function usageTotals(processes: Iterable<Figures>): UsageTotals {
   const totals: UsageTotals = { measured: 0, cpuPercent: 0, rssBytes: 0, ended: 0, cpuSeconds: 0 };
   for (const p of processes) {
-    if (p.state === 'running' && (p.cpuPercent !== null || p.rssBytes !== null)) {
+    if (p.state === 'running' && (p.cpuPercent != null || p.rssBytes != null)) {
       totals.measured++;
       totals.cpuPercent += p.cpuPercent ?? 0;
       totals.rssBytes += p.rssBytes ?? 0;
-    } else if (p.state !== 'running' && p.cpuSeconds !== null) {
+    } else if (p.state !== 'running' && p.cpuSeconds != null) {
       totals.ended++;
       totals.cpuSeconds += p.cpuSeconds;
     }

@@ -45,7 +45,7 @@ describe('process costs in the model', () => {
     assert.equal(worker.cpuPercent, 98);
     assert.equal(worker.rssBytes, 212 * MiB);
     assert.equal(changes.length, 1, 'one change per scan');
-    assert.equal(processDescription(worker), '101 · running · 98 % · 212 MB');
+    assert.equal(processDescription(worker), 'pid 101 · running · 98 % · 212 MB');
     // Pid 101 now belongs to a process started 10 s after worker-1 was: not worker-1's figures.
     model.applyUsage(new Map([[101, live(50, 5 * MiB, 11_000)]]));
     assert.equal(model.processByPid(101)!.cpuPercent, null);
@@ -54,7 +54,7 @@ describe('process costs in the model', () => {
     model.applyUsage(new Map([[101, live(40, 8 * MiB)]]));
     model.applyUsage(new Map());
     assert.equal(model.processByPid(101)!.cpuPercent, null);
-    assert.equal(processDescription(model.processByPid(101)!), '101 · running');
+    assert.equal(processDescription(model.processByPid(101)!), 'pid 101 · running');
   });
 
   it("figures at the end: the process's own, its parent's CPU time beats it, absent ones erase nothing; live ones cleared", () => {

@@ -109,9 +109,9 @@ export function poolDescription(p: PoolInfo, liveWorkers: number, workers: reado
  * for the running workers while any is measured, else `CPU 3.0 / 0.1 s` for those that ended.
  */
 export function workerCpuText(workers: readonly ProcessInfo[]): string {
-  const live = workers.filter((w) => w.state === 'running' && w.cpuPercent !== null).map((w) => Math.round(w.cpuPercent!));
+  const live = workers.filter((w) => w.state === 'running' && w.cpuPercent != null).map((w) => Math.round(w.cpuPercent!));
   if (live.length > 0) return `CPU ${live.join(' / ')} %`;
-  const ended = workers.filter((w) => w.state !== 'running' && w.cpuSeconds !== null).map((w) => w.cpuSeconds!.toFixed(1));
+  const ended = workers.filter((w) => w.state !== 'running' && w.cpuSeconds != null).map((w) => w.cpuSeconds!.toFixed(1));
   return ended.length > 0 ? `CPU ${ended.join(' / ')} s` : '';
 }
 
