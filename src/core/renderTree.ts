@@ -3,6 +3,7 @@ import { poolHeaderParts } from './poolText';
 import { collectedByText } from './collectedBy';
 import type { RunModel } from './model';
 import type { PoolInfo, ProcessInfo, QueueInfo, RunInfo } from './types';
+import { formatCpuSeconds, usageParts, usageTotals } from './usageText';
 
 export interface RenderOptions {
   /** ANSI colours; the CLI enables them only for a TTY without NO_COLOR. */
@@ -52,7 +53,10 @@ export function renderTree(model: RunModel, run?: RunInfo, options: RenderOption
       const code = run.signal ? `killed by ${run.signal}` : `exit ${run.exitCode ?? '?'}`;
       status = paint(run.exitCode === 0 ? 'green' : 'red', code);
     } else status = paint('green', run.state);
-    lines.push(`${paint('bold', 'mptree')} ${printable(run.script)}${run.args.length ? ' ' + printable(run.args.join(' ')) : ''}  ${status}`);
+    // The run's total CPU once it ended: what each ended process measured, summed.
+    const totals = run.endedAt !== null ? usageTotals(model.processes()) : null;
+    const cpu = totals && totals.ended ? paint('dim', ` · ${formatCpuSeconds(totals.cpuSeconds)} CPU in all`) : '';
+    lines.push(`${paint('bold', 'mptree')} ${printable(run.script)}${run.args.length ? ' ' + printable(run.args.join(' ')) : ''}  ${status}${cpu}`);
     if (run.notice) lines.push(paint('yellow', `! ${printable(run.notice)}`));
   }
 
@@ -66,7 +70,9 @@ export function renderTree(model: RunModel, run?: RunInfo, options: RenderOption
     else if (collectedByText(p.collectedBy)) tags.push(collectedByText(p.collectedBy)!);
     const tagText = tags.length ? ' ' + paint('dim', tags.join(' · ')) : '';
     const name = p.state === 'exited' ? paint('dim', printable(p.name)) : printable(p.name);
-    return `${name} ${paint('dim', `[${p.pid}]`)}${tagText}  ${paint(stateColour(p), describeState(p))}`;
+    const usage = usageParts(p);
+    const usageText = usage.length ? paint('dim', ` · ${usage.join(' · ')}`) : '';
+    return `${name} ${paint('dim', `[${p.pid}]`)}${tagText}  ${paint(stateColour(p), describeState(p))}${usageText}`;
   };
   const queueLabel = (q: QueueInfo): string => {
     const extra = q.unfinished !== null ? ` · ${q.unfinished} unfinished` : '';

@@ -9,7 +9,8 @@ import * as path from 'node:path';
 import { DisposableStore, Emitter, type Event } from './event';
 import { buildRunEnv, checkTarget, defaultRuntimeDir, describeTarget, launchArgs, spawnProgram, type LaunchTarget, type WhenViewerGone } from './launcher';
 import { RunModel, exitCodeOf, signalName } from './model';
-import { defaultLister, descendantsSync, liveness, type Liveness, type OsProcessLister } from './osScan';
+import { defaultLister, defaultUsageReader, descendantsSync, liveness, type Liveness, type OsProcessLister } from './osScan';
+import { UsageMeter, type UsageReader } from './processUsage';
 import { runMembersSync } from './runMembers';
 import { MIN_PYTHON, PythonError, checkPython, findPython, type PythonInfo } from './python';
 import { RateLimitedLog, RuntimeServer, type ReceivedMessage } from './server';
@@ -28,6 +29,8 @@ export interface RunSessionOptions {
   runtimeDir?: string;
   logger?: Logger;
   lister?: OsProcessLister;
+  /** Reads each live process's CPU time and memory once per scan; the platform's by default. */
+  usageReader?: UsageReader;
   osScanIntervalMs?: number;
   /** What the program does if this session goes for good without stopping it; `stop` by default. */
   whenViewerGone?: WhenViewerGone;
@@ -127,6 +130,8 @@ export class RunSession implements Disposable {
   private disposed = false;
   private readonly log: RateLimitedLog;
   private readonly lister: OsProcessLister;
+  private readonly usageReader: UsageReader;
+  private readonly usageMeter = new UsageMeter();
   private readonly liveness: (pid: number) => Liveness;
 
   private constructor(
@@ -141,6 +146,7 @@ export class RunSession implements Disposable {
     this.python = python;
     this.log = log;
     this.lister = options.lister ?? defaultLister();
+    this.usageReader = options.usageReader ?? defaultUsageReader(this.lister);
     this.liveness = options.liveness ?? liveness;
     this.onDidChange = model.onDidChange;
     const args = launchArgs(options.target);
@@ -439,6 +445,20 @@ export class RunSession implements Disposable {
   // -------------------------------------------------------------------------------------------
   // OS scan
 
+  /** CPU and memory of every running process of the run (the root, what was listed, orphans). */
+  private async readUsage(root: number, listed: readonly number[]): Promise<void> {
+    const pids = new Set<number>(listed);
+    if (!this.rootExited) pids.add(root);
+    for (const node of this.model.liveProcesses()) if (node.state === 'running') pids.add(node.pid);
+    try {
+      const readings = await this.usageReader.read([...pids]);
+      if (this.isEnded || this.disposed) return;
+      this.model.applyUsage(this.usageMeter.update(readings, Date.now()));
+    } catch (error) {
+      this.log.report('usage', 'warn', `mptree: reading the processes' CPU and memory failed: ${(error as Error)?.message ?? error}`);
+    }
+  }
+
   private scheduleScan(delayMs: number): void {
     if (this.isEnded || this.disposed) return;
     clearTimeout(this.scanTimer);
@@ -472,6 +492,8 @@ export class RunSession implements Disposable {
     }
     if (this.isEnded || this.disposed) return;
     this.model.applyOsScan({ processes, takenAt, liveness: this.liveness });
+    await this.readUsage(root, processes.map((p) => p.pid));
+    if (this.isEnded || this.disposed) return;
     // External launch: nobody tells us when the root dies but the task, which may lag.
     if (!this.rootExited && !this.child && this.liveness(root) !== 'alive') this.notifyRootExit(null);
     this.checkEnd();

@@ -51,6 +51,14 @@ export interface ProcessInfo {
   exitedAt: number | null;
   /** Stopped in a debugger, as its debug session said ('breakpoint', 'step', 'pause', …); null when not. */
   paused: string | null;
+  /** Live, from the OS scan: CPU % of one core between the last two scans; null when unknown or not running. */
+  cpuPercent: number | null;
+  /** Live, from the OS scan: resident memory in bytes; null when unknown or not running. */
+  rssBytes: number | null;
+  /** At its end, measured (its own getrusage, or its zombie's CPU time read by its parent): user + system CPU seconds; null where unknown. */
+  cpuSeconds: number | null;
+  /** At its end, measured: its peak resident memory in bytes (its own ru_maxrss); null where unknown. */
+  peakRssBytes: number | null;
 }
 
 export type QueueKind = 'Queue' | 'JoinableQueue' | 'SimpleQueue' | 'ManagerQueue' | 'ManagerJoinableQueue';
@@ -144,6 +152,10 @@ export interface SnapshotJson {
     joined: boolean;
     collectedBy: CollectedBy | null;
     orphaned: boolean;
+    /** Total user + system CPU seconds, measured at its end; null where unknown (still running, or not reported). */
+    cpuSeconds: number | null;
+    /** Peak resident memory in bytes, measured at its end; null where unknown. */
+    peakRssBytes: number | null;
   }>;
   queues: Array<{
     id: string;

@@ -37,6 +37,8 @@ export function snapshotOf(model: SnapshotSource, run: RunInfo): SnapshotJson {
       joined: p.joined,
       collectedBy: p.collectedBy,
       orphaned: p.orphaned,
+      cpuSeconds: p.cpuSeconds,
+      peakRssBytes: p.peakRssBytes,
     })),
     queues: model.queues().map((q) => ({
       id: q.id,

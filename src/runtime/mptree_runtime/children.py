@@ -13,7 +13,14 @@ _time = time.time
 
 EXITED = '{"v":1,"type":"process.exited","pid":%d,"exitCode":%d,"t":%r}\n'
 REAPED = '{"v":1,"type":"process.reaped","pid":%d,"joined":%s,"by":"%s","t":%r}\n'
+# A killed child's CPU time as its parent read it from its zombie (see zombies.py).
+USAGE_CPU = '{"v":1,"type":"process.usage","pid":%d,"cpuSeconds":%r,"source":"parent","t":%r}\n'
 
+
+def zombie_cpu_line(pid, t):
+    """The process.usage line for a child's exit report, if its zombie was read."""
+    cpu = state.ZOMBIE_CPU.pop(pid, None) if state.ZOMBIE_CPU else None
+    return '' if cpu is None else USAGE_CPU % (pid, cpu, t)
 
 
 class ChildState(object):
@@ -51,13 +58,17 @@ class ChildState(object):
 
 def report_exit(st, code):
     p = state.current()
+    if code < 0:
+        from . import zombies
+        zombies.note_zombie_cpu(st.pid)     # killed: it could not send its own figures
     with p.lock:
         if st.exited:
             return
         st.exited = True
         st.exit_code = code
         st.exited_t = _time() * 1000.0
-        connection.send_raw_locked(p, (EXITED % (st.pid, code, st.exited_t)).encode('ascii'))
+        data = EXITED % (st.pid, code, st.exited_t) + zombie_cpu_line(st.pid, st.exited_t)
+        connection.send_raw_locked(p, data.encode('ascii'))
 
 
 def report_collected(st, code, joined, by):
@@ -74,7 +85,7 @@ def report_collected(st, code, joined, by):
             st.exited = True
             st.exit_code = code
             st.exited_t = now
-            data = (EXITED % (st.pid, code, now)) + data
+            data = (EXITED % (st.pid, code, now)) + zombie_cpu_line(st.pid, now) + data
         connection.send_raw_locked(p, data.encode('ascii'))
         if p.children.get(st.pid) is st:
             del p.children[st.pid]

@@ -335,12 +335,41 @@ os_exit.__doc__ = _real_os_exit.__doc__
 os_exit.__wrapped__ = _real_os_exit
 
 
+def own_usage():
+    """(user + system CPU seconds, peak resident bytes) of this process so far, or None
+    where the platform has no getrusage (Windows)."""
+    try:
+        import resource
+        r = resource.getrusage(resource.RUSAGE_SELF)
+    except Exception:
+        return None
+    # ru_maxrss is in KiB on Linux and the BSDs, in bytes on macOS.
+    peak = r.ru_maxrss if sys.platform == 'darwin' else r.ru_maxrss * 1024
+    return round(r.ru_utime + r.ru_stime, 6), int(peak)
+
+
+def usage_fields(msg):
+    """msg with this process's own figures added (unchanged where there are none)."""
+    usage = own_usage()
+    if usage is not None:
+        msg['cpuSeconds'], msg['peakRssBytes'] = usage
+    return msg
+
+
+# Whether this process sent its own figures already (in its process.exiting).
+USAGE_SENT = [False]
+
+
 def at_exit():
-    """Interpreter exit (main program, spawn children, helpers): final counts."""
+    """Interpreter exit (main program, spawn children, helpers): final counts, and the
+    process's own figures unless its process.exiting carried them already."""
     try:
         p = state.P
         if p is not None and p.pid == os.getpid():
             final_flush(p)
+            if not USAGE_SENT[0] and p.conn is not None:
+                USAGE_SENT[0] = True
+                send(usage_fields({'type': 'process.usage', 'pid': p.pid, 'source': 'self'}))
     except Exception:
         fail('at_exit')
 

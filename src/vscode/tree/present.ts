@@ -4,6 +4,7 @@
 import type { HintKind } from '../../core/hints';
 import { poolHeaderParts } from '../../core/poolText';
 import type { PoolInfo, ProcessInfo, QueueInfo, RunInfo } from '../../core/types';
+import { formatCpuSeconds, liveTotalsText, usageParts, type UsageTotals } from '../../core/usageText';
 
 /**
  * vscode.l10n where VS Code is (the tree passes it in), plain English formatting where it is
@@ -47,6 +48,8 @@ export function processDescription(p: ProcessInfo, l10n: Localize = english): st
   if (!p.instrumented) parts.push('OS only');
   if (p.orphaned && p.state === 'running') parts.push('orphaned');
   parts.push(processStateText(p));
+  // `98 % · 212 MB` while it runs, `3.0 s CPU · 312 MB peak` once it ended (what is known).
+  parts.push(...usageParts(p));
   return parts.join(' · ');
 }
 
@@ -94,18 +97,31 @@ export function queueIsFull(q: QueueInfo): boolean {
   return q.maxsize > 0 && q.depth >= q.maxsize;
 }
 
-export function poolDescription(p: PoolInfo, liveWorkers: number): string {
+export function poolDescription(p: PoolInfo, liveWorkers: number, workers: readonly ProcessInfo[] = []): string {
   const [size, ...counts] = poolHeaderParts(p);
   const parts = [size, `${liveWorkers} alive`, ...counts];
+  const spread = workerCpuText(workers);
+  if (spread) parts.push(spread);
   if (p.state !== 'running') parts.push(p.state);
   return parts.join(' · ');
+}
+
+/**
+ * Each worker's CPU side by side, so an uneven pool shows at a glance: `CPU 98 / 3 / 2 %`
+ * for the running workers while any is measured, else `CPU 3.0 / 0.1 s` for those that ended.
+ */
+export function workerCpuText(workers: readonly ProcessInfo[]): string {
+  const live = workers.filter((w) => w.state === 'running' && w.cpuPercent != null).map((w) => Math.round(w.cpuPercent!));
+  if (live.length > 0) return `CPU ${live.join(' / ')} %`;
+  const ended = workers.filter((w) => w.state !== 'running' && w.cpuSeconds != null).map((w) => w.cpuSeconds!.toFixed(1));
+  return ended.length > 0 ? `CPU ${ended.join(' / ')} s` : '';
 }
 
 export function runLabel(run: RunInfo): string {
   return basename(run.script) || run.script;
 }
 
-export function runDescription(run: RunInfo, alive: number, total: number, now = Date.now()): string {
+export function runDescription(run: RunInfo, alive: number, total: number, now = Date.now(), usage?: UsageTotals): string {
   const live = run.state === 'starting' || run.state === 'running';
   const parts: string[] = [];
   // The program's own processes can report before VS Code tells us the task's pid: then it
@@ -119,6 +135,9 @@ export function runDescription(run: RunInfo, alive: number, total: number, now =
   const noun = (n: number) => (n === 1 ? '1 process' : `${n} processes`);
   if (!live || alive === total) parts.push(noun(live ? alive : total));
   else parts.push(`${noun(total)}, ${alive} alive`);
+  // The run's totals: what its running processes use now, or what its processes used in all.
+  if (usage && live && usage.measured) parts.push(liveTotalsText(usage));
+  else if (usage && !live && usage.ended) parts.push(`${formatCpuSeconds(usage.cpuSeconds)} CPU`);
   return parts.join(' · ');
 }
 

@@ -11,6 +11,7 @@ import { collectedByText } from '../../core/collectedBy';
 import * as vscode from 'vscode';
 import type { Hint } from '../../core/hints';
 import type { ModelChange, PoolInfo, ProcessInfo, QueueInfo } from '../../core/types';
+import { formatBytes, formatCpuPercent, formatCpuSeconds, usageParts, usageTotals } from '../../core/usageText';
 import { PoolNode, ProcessNode, QueueNode, RunNode, type TreeNode } from './nodes';
 import type { RunView, RunViewSource } from './runView';
 import { poolContextValue, processContextValue, queueContextValue, runContextValue } from './contextValues';
@@ -459,11 +460,12 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
   runText(node: RunNode): { description: string; alive: number; total: number } {
     let total = 0;
     let alive = 0;
-    for (const p of this.allProcesses(node.run)) {
+    const processes = this.allProcesses(node.run);
+    for (const p of processes) {
       total++;
       if (p.state === 'running') alive++;
     }
-    return { description: runDescription(node.run.info, alive, total), alive, total };
+    return { description: runDescription(node.run.info, alive, total, Date.now(), usageTotals(processes)), alive, total };
   }
 
   private processItem(node: ProcessNode): vscode.TreeItem {
@@ -532,9 +534,25 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
       ['Seen', formatTime(p.startedAt)],
       ['Exited', formatTime(p.exitedAt)],
       ['Lifetime', ended === null ? '—' : formatDuration(ended - (p.createdAt ?? p.startedAt))],
+      ...this.usageRows(p),
     ]);
     if (p.command) tip.appendMarkdown('\n\n').appendCodeblock(p.command, 'shell');
     return tip;
+  }
+
+  /** What it costs: live from the OS scan while it runs, measured at its end after. */
+  private usageRows(p: ProcessInfo): Array<[string, string]> {
+    const unknown = vscode.l10n.t('unknown');
+    if (p.state === 'running') {
+      return [
+        [vscode.l10n.t('CPU (% of one core)'), p.cpuPercent === null ? unknown : formatCpuPercent(p.cpuPercent)],
+        [vscode.l10n.t('Memory (resident)'), p.rssBytes === null ? unknown : formatBytes(p.rssBytes)],
+      ];
+    }
+    return [
+      [vscode.l10n.t('CPU time (user + system)'), p.cpuSeconds === null ? unknown : formatCpuSeconds(p.cpuSeconds)],
+      [vscode.l10n.t('Peak memory (resident)'), p.peakRssBytes === null ? unknown : formatBytes(p.peakRssBytes)],
+    ];
   }
 
   private queueItem(node: QueueNode): vscode.TreeItem {
@@ -586,8 +604,8 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
     const poolHints = this.hints.hintsOf(node.run.info.runId).filter((h) => h.poolId === pool.id);
     const workers = node.run.model.children(node.ownerKey).filter((p) => p.poolId === pool.id);
     const alive = workers.filter((w) => w.state === 'running').length;
-    item.description = withHints(poolDescription(pool, alive), poolHints.map((h) => hintShortText(h.kind, vscode.l10n)));
-    item.accessibilityInformation = { label: spoken(vscode.l10n.t('{0}: {1}', String(item.label), poolDescription(pool, alive)), poolHints) };
+    item.description = withHints(poolDescription(pool, alive, workers), poolHints.map((h) => hintShortText(h.kind, vscode.l10n)));
+    item.accessibilityInformation = { label: spoken(vscode.l10n.t('{0}: {1}', String(item.label), poolDescription(pool, alive, workers)), poolHints) };
     item.contextValue = poolContextValue(pool);
     item.iconPath = new vscode.ThemeIcon(
       'layers',
@@ -605,6 +623,10 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
       ['State', pool.state],
       ['Created at', pool.site ? code(pool.site) : '—'],
       ['Created by pid', String(pool.ownerPid)],
+      ...workers.map((w): [string, string] => [
+        vscode.l10n.t('CPU of {0}', md(processLabel(w))),
+        usageParts(w).join(' · ') || vscode.l10n.t('unknown'),
+      ]),
     ]);
     item.tooltip = tip;
     return item;

@@ -90,12 +90,28 @@ def _collected(popen, rc):
         children.report_collected(st, rc, False, 'pool' if st.pool_id is not None else collector(sys._getframe(1)))
 
 
-def _collecting(orig):
+def _zombie_first(popen, args, kwargs):
+    """Linux, before a poll() that may reap: if the child was killed by a signal (it could
+    not send its own figures), read its CPU time from its zombie, which the reaping erases.
+    The wait is the one the poll would do anyway; WNOWAIT leaves the status to the poll."""
+    flag = args[0] if args else kwargs.get('flag', os.WNOHANG)
+    try:
+        r = os.waitid(os.P_PID, popen.pid, os.WEXITED | os.WNOWAIT | (flag & os.WNOHANG))
+    except OSError:
+        return
+    if r is not None and r.si_pid and r.si_code != os.CLD_EXITED:
+        from ..zombies import note_zombie_cpu
+        note_zombie_cpu(popen.pid)
+
+
+def _collecting(orig, zombie_first=False):
     # poll() of a fork/spawn Popen on POSIX, wait() of Windows' Popen (whose poll() calls
     # wait(0)): the call that first finds the exit status reports the collection.
     def collect(self, *args, **kwargs):
         if self.returncode is not None:
             return orig(self, *args, **kwargs)    # collected already: nothing new
+        if zombie_first:
+            _zombie_first(self, args, kwargs)
         try:
             r = orig(self, *args, **kwargs)
         except BaseException as e:
@@ -113,7 +129,8 @@ def _collecting(orig):
 def patch_popen_fork(mod):
     process_patches.FORK_POPEN[0] = mod.Popen
     # Only poll: wait() collects through poll() too.
-    wrap(mod.Popen, 'poll', _collecting)
+    zombie_first = sys.platform.startswith('linux') and hasattr(os, 'waitid')
+    wrap(mod.Popen, 'poll', lambda orig: _collecting(orig, zombie_first))
 
 
 def patch_popen_spawn_win32(mod):

@@ -172,15 +172,17 @@ def patch_process(mod):
             # so nothing is done here beyond noting who it is. Every page a new fork child
             # writes is a copy, and this path runs in each one.
             state.me[0] = self
+            state.me[1] = _monotonic()
             try:
                 code = orig(self, parent_sentinel)
             except BaseException as e:
                 hide(e, _getframe())
                 _child_end(self, None, parent_sentinel)
                 raise
-            if state.P is not None or os.getppid() != self._parent_pid:
+            if state.P is not None or os.getppid() != self._parent_pid or _lived_long():
                 # It said something (connected), or its parent is gone and nobody else
-                # will report how it ended.
+                # will report how it ended, or it lived long enough for its own figures
+                # (peak memory only it knows) to be worth a connection.
                 _child_end(self, code, parent_sentinel)
             return code
         return _bootstrap
@@ -333,7 +335,7 @@ def _report_journal(p):
             pid, rc, tc = e[J_PID], e[J_RC], e[J_T_RC] * 1000.0
             by = 'pool' if info[0][2] is not None else e[J_BY] or 'poll'
             data.append(_started_line(p, pid, name, daemon, 'fork', info, t) +
-                        ((children.EXITED % (pid, rc, tc)) +
+                        ((children.EXITED % (pid, rc, tc)) + children.zombie_cpu_line(pid, tc) +
                          (children.REAPED % (pid, 'true' if joined else 'false', by, tc))).encode('ascii'))
             children.remember_collected(p, pid, rc)
             continue
@@ -416,6 +418,7 @@ def _child_begin(proc):
     if proc.__dict__.get('_parent_pid') == os.getpid():
         return False
     state.me[0] = proc
+    state.me[1] = _monotonic()
     p = state.P
     if p is None:
         return True
@@ -430,6 +433,18 @@ def _child_begin(proc):
     return True
 
 
+# A quiet fork child that lived this long (seconds) connects at its end to send its figures:
+# for the thousands of brief children a program may fork, a connection each would cost more
+# than the child did.
+QUIET_CHILD_REPORTS_AFTER = 0.5
+
+
+def _lived_long():
+    """Whether this child's _bootstrap began QUIET_CHILD_REPORTS_AFTER ago (True if unknown)."""
+    began = state.me[1]
+    return not began or _monotonic() - began >= QUIET_CHILD_REPORTS_AFTER
+
+
 def _child_end(proc, code, parent_sentinel):
     try:
         if proc.__dict__.get('_parent_pid') == os.getpid():
@@ -440,17 +455,20 @@ def _child_end(proc, code, parent_sentinel):
         parent_pid = proc.__dict__.get('_parent_pid')
         if p is None:
             # A quiet fork child says nothing: its parent's started/exited/reaped describe
-            # it fully. Only if the parent is gone does nobody else know how it ended.
-            if code is None or not connection.parent_is_gone(parent_pid, parent_sentinel):
+            # it fully, but for its own figures (peak memory only it knows), worth a
+            # connection for a child that lived a while. If its parent is gone nobody
+            # else knows how it ended.
+            if code is None or (not _lived_long() and not connection.parent_is_gone(parent_pid, parent_sentinel)):
                 return
         else:
             connection.final_flush(p)
             if code is None:
                 return
-            if p.conn is None and not p.conn_dead and not p.reconnecting and \
+            if p.conn is None and not p.conn_dead and not p.reconnecting and not _lived_long() and \
                     not connection.parent_is_gone(parent_pid, parent_sentinel):
                 return
-        connection.send({'type': 'process.exiting', 'pid': os.getpid(), 'exitCode': code})
+        connection.USAGE_SENT[0] = True
+        connection.send(connection.usage_fields({'type': 'process.exiting', 'pid': os.getpid(), 'exitCode': code}))
     except Exception:
         fail('bootstrap end')
 
