@@ -203,12 +203,12 @@
       }
     }
 
-    // Charts section: queue depths, pool pending tasks.
+    // Charts section: queue depths, pool pending tasks, the running processes' CPU and memory.
     y = SECTION + order.length * ROW - top;
     if (seriesOrder.length > 0) {
       y += SECTION;
       ctx.fillStyle = colors.fg;
-      if (y > 0 && y - SECTION < h) ctx.fillText(S.queuesAndPools, 6, y - SECTION / 2 + 2);
+      if (y > 0 && y - SECTION < h) ctx.fillText(S.queuesPoolsUsage, 6, y - SECTION / 2 + 2);
       for (let i = 0; i < seriesOrder.length; i++) {
         const cy = y + i * CHART;
         if (cy + CHART < 0 || cy > h) continue;

@@ -9,7 +9,7 @@ import { fitWidth, renderTree, stripAnsi } from './core/renderTree';
 import { RunSession, type StopOptions } from './core/session';
 import { processGroupOf } from './core/runMembers';
 import { SignalWitness } from './core/signalOrigin';
-import { computeHints, hintId, HintTracker, snapshotHints, type Hint } from './core/hints';
+import { computeHints, hintId, hintLine, HintTracker, snapshotHints, type Hint } from './core/hints';
 import { checkTarget, type LaunchTarget, type WhenViewerGone } from './core/launcher';
 import type { RunInfo } from './core/types';
 import { bundleLocalizer, english, errorText, languageFromEnv, render, type Localizer } from './core/l10n';
@@ -191,7 +191,8 @@ async function run(options: CliOptions): Promise<number> {
   // Ctrl+C goes to the whole foreground process group, the program included: let it react
   // as it would bare. Only what is left once the program has exited is stopped by us. A
   // signal sent to mptree alone reached nobody else: then we stop the run ourselves.
-  const witness = SignalWitness.start();
+  // Started with the program below, not before it: a fork and exec the program need not wait for.
+  let witness: SignalWitness | null = null;
   process.on('exit', () => witness?.dispose());
   const ownGroup = processGroupOf(process.pid);
   const programGotIt = (signal: NodeJS.Signals): boolean => {
@@ -279,9 +280,10 @@ async function run(options: CliOptions): Promise<number> {
   // Zombie→collected transitions and queue activity are only visible as they happen: each
   // change is observed (incrementally, so a run of thousands of processes stays linear).
   session.onDidChange((change) => hintTracker.observeChange(session.model, change, Date.now()));
-  const hintTimer = options.snapshot ? setInterval(collectHints, 500) : undefined;
+  const hintTimer = setInterval(collectHints, 500);
 
   session.start('inherit');
+  witness = SignalWitness.start();
   const info = await session.ended;
   clearInterval(hintTimer);
   collectHints();
@@ -293,6 +295,8 @@ async function run(options: CliOptions): Promise<number> {
   if (!options.quiet || info.state === 'failed') {
     const tree = renderTree(session.model, info, { color, t });
     writeErr((options.quiet ? stripAnsi(tree.split('\n')[0]) : tree) + '\n');
+    // The hints seen during the run, under the tree, in the words the VS Code tree uses.
+    if (!options.quiet) for (const hint of hintsSeen.values()) writeErr(paintHint(hintLine(hint, t), color) + '\n');
   }
   if (options.snapshot) {
     try {
@@ -306,6 +310,8 @@ async function run(options: CliOptions): Promise<number> {
   process.off('SIGINT', onSigint);
   process.off('SIGTERM', onTerm);
   process.off('SIGHUP', onTerm);
+  // Nothing of ours may be left in the caller's process group once we have exited.
+  await witness?.close();
   return stopSignal ? 128 + os.constants.signals[stopSignal] : shellExitCode(info);
 }
 
@@ -352,3 +358,7 @@ main(process.argv.slice(2)).then(
     process.exit(70);
   },
 );
+
+function paintHint(line: string, color: boolean): string {
+  return color ? `\x1b[33m${line}\x1b[0m` : line;
+}

@@ -3,9 +3,9 @@
 // processes are killed when the window closes or the extension is disabled.
 
 import * as vscode from 'vscode';
-import { ContextKey, VIEW_ID } from './vscode/commandIds';
+import { ContextKey, DEBUG_VIEW_ID, VIEW_ID } from './vscode/commandIds';
 import { registerCommands } from './vscode/commands/registerCommands';
-import { DebugWithTree } from './vscode/debug/debugWithTree';
+import { DebugWithTree, dynamicConfigurations } from './vscode/debug/debugWithTree';
 import { HintsController } from './vscode/hints/hintsController';
 import { hintsOfRuns } from './vscode/hints/hintsOfRuns';
 import { RunHistories } from './vscode/history/runHistories';
@@ -19,6 +19,7 @@ import { ProcessDecorationProvider } from './vscode/tree/decorations';
 import { ProcessTreeProvider, type TreeOptions } from './vscode/tree/processTreeProvider';
 import { revealProcess } from './vscode/tree/revealProcess';
 import { WalkthroughProgress } from './vscode/walkthroughProgress';
+import { ViewBadge } from './vscode/tree/viewBadge';
 
 export type { MptreeApi } from './vscode/testApi';
 
@@ -32,7 +33,11 @@ export function activate(context: vscode.ExtensionContext): MptreeApi {
   runManager = runs;
   const treeProvider = new ProcessTreeProvider(runs, treeOptions());
   const treeView = vscode.window.createTreeView(VIEW_ID, { treeDataProvider: treeProvider, canSelectMany: true, showCollapseAll: true });
-  treeProvider.setVisible(treeView.visible);
+  // One provider behind both views: a debug session moves the sidebar to Run and Debug, where
+  // the tree then sits beside the Call Stack instead of displacing it.
+  const debugTreeView = vscode.window.createTreeView(DEBUG_VIEW_ID, { treeDataProvider: treeProvider, canSelectMany: true, showCollapseAll: true });
+  const updateVisible = () => treeProvider.setVisible(treeView.visible || debugTreeView.visible);
+  updateVisible();
   const statusBar = new ProcessStatusBar(runs);
   const hints = new HintsController();
   const histories = new RunHistories(runs);
@@ -51,12 +56,16 @@ export function activate(context: vscode.ExtensionContext): MptreeApi {
     treeProvider,
     treeView,
     statusBar,
-    treeView.onDidChangeVisibility((e) => treeProvider.setVisible(e.visible)),
+    debugTreeView,
+    treeView.onDidChangeVisibility(updateVisible),
+    debugTreeView.onDidChangeVisibility(updateVisible),
     treeProvider.onDidGainChildren((nodes) => {
       // Only while visible: reveal would open a hidden view, stealing the user's sidebar.
-      if (!treeView.visible) return;
-      for (const node of nodes) {
-        if (node.info) void Promise.resolve(treeView.reveal(node, { expand: true, select: false, focus: false })).catch(() => undefined);
+      for (const view of [treeView, debugTreeView]) {
+        if (!view.visible) continue;
+        for (const node of nodes) {
+          if (node.info) void Promise.resolve(view.reveal(node, { expand: true, select: false, focus: false })).catch(() => undefined);
+        }
       }
     }),
     vscode.window.registerFileDecorationProvider(
@@ -81,10 +90,24 @@ export function activate(context: vscode.ExtensionContext): MptreeApi {
     walkthrough,
     log,
   );
+  const badge = new ViewBadge(runs, hints, [treeView, debugTreeView]);
+  context.subscriptions.push(badge);
+  // Rows end with the short form of their hints: redrawn when a run's hints change.
+  treeProvider.setHints(hints);
+  openedRuns.tree.setHints(hints);
+  context.subscriptions.push(
+    hints.onDidChangeHints((runId) => {
+      treeProvider.hintsChanged(runId);
+      openedRuns.tree.hintsChanged(runId);
+    }),
+  );
   return {
     runs,
     treeProvider,
     treeView,
+    debugTreeView,
+    badge,
+    dynamicDebugConfigurations: dynamicConfigurations,
     statusBar,
     log,
     hints,

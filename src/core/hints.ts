@@ -4,7 +4,7 @@
 // a HintTracker for what only time reveals (how long a queue has been full, a child a zombie).
 // docs/hints.md explains every hint to users; keep the two in step.
 import type { ModelChange, PoolInfo, ProcessInfo, QueueInfo, RunInfo } from './types';
-import { phrase, render, type Localizer, type Phrase, type PhraseArg } from './l10n';
+import { english, phrase, render, type Localizer, type Phrase, type PhraseArg } from './l10n';
 
 export type HintKind =
   | 'unjoined-child'
@@ -242,11 +242,16 @@ export function parseSite(site: string | null | undefined): { file: string; line
 }
 
 /** The hint's message in the language of `t`. */
-export function hintText(h: Hint, t: Localizer): string {
+export function hintText(h: Pick<Hint, 'message' | 'text'>, t: Localizer): string {
   return h.text ? render(h.text, t) : h.message;
 }
 
+/** A hint as one line of text: the words the VS Code tree's tooltip and the CLI's tree use. */
+export function hintLine(h: Pick<Hint, 'message' | 'text'>, t: Localizer = english): string {
+  return `⚠ ${hintText(h, t)}`;
+}
 /** Stable identity of a hint, to tell new hints from ones already shown. */
+
 export function hintId(h: Hint): string {
   return `${h.kind}|${h.processKey ?? h.pid ?? ''}|${h.queueId ?? ''}|${h.poolId ?? ''}`;
 }
@@ -470,11 +475,48 @@ function poolNotClosed({ model, live }: Ctx): Hint[] {
     hints.push(hint(
       { kind: 'pool-not-closed', poolId: pool.id, pid: pool.ownerPid, processKey: owner?.key, site: pool.site ?? undefined, severity: 'warning' },
       pool.kind === 'Pool'
-        ? phrase('Pool {0}{1} was never closed or joined: its workers were killed at exit, and a task still queued would be lost silently. Call pool.close() then pool.join() when done submitting, or use `with Pool() as pool:` and get every result inside the block.', pool.id, siteText(pool.site))
+        ? phrase('Pool {0}{1} was never closed or joined: {2}{3}. Call pool.close() then pool.join() when done submitting, or use `with Pool() as pool:` and get every result inside the block.', pool.id, siteText(pool.site), workerFates(model, pool), pendingText(pool.pending))
         : phrase('ProcessPoolExecutor {0}{1} was never shut down. Call executor.shutdown() when done, or use it in a `with` block.', pool.id, siteText(pool.site)),
     ));
   }
   return hints;
+}
+
+/** What became of a pool's workers, from the tree itself (never what usually happens). */
+function workerFates(model: Ctx['model'], pool: PoolInfo): Phrase {
+  // Counted by the English words of each fate; the phrase is kept to be shown in the user's.
+  const fates = new Map<string, { fate: Phrase; count: number }>();
+  for (const pid of pool.workers) {
+    const w = model.processByPid(pid);
+    const fate = !w || (w.state === 'exited' && w.exitCode === null) ? phrase('ended (how is unknown)') : w.state === 'running' ? phrase('still running') : w.signal ? phrase('killed by {0}', w.signal) : phrase('exited {0}', String(w.exitCode));
+    const key = render(fate);
+    const seen = fates.get(key);
+    if (seen) seen.count++;
+    else fates.set(key, { fate, count: 1 });
+  }
+  if (fates.size === 0) return phrase('it has no workers');
+  const n = pool.workers.length;
+  if (fates.size > 1) {
+    const parts = [...fates.values()].map(({ fate, count }) => phrase('{0} {1}', count, fate));
+    const list = parts.reduce((all, part) => phrase('{0}, {1}', all, part));
+    return phrase('of its {0} workers, {1}', n, list);
+  }
+  const [{ fate }] = fates.values();
+  const subject = n === 1 ? phrase('its worker') : phrase('its {0} workers', n);
+  const key = render(fate);
+  if (key.startsWith('killed')) {
+    return n === 1
+      ? phrase('{0} was {1} at exit, and a task still queued would have been lost silently', subject, fate)
+      : phrase('{0} were {1} at exit, and a task still queued would have been lost silently', subject, fate);
+  }
+  if (key === 'still running') return n === 1 ? phrase('{0} is still running', subject) : phrase('{0} are still running', subject);
+  return phrase('{0} {1}', subject, fate);
+}
+
+/** The tasks a pool left pending, as the tail of its hint (nothing when none). */
+function pendingText(pending: number): PhraseArg {
+  if (pending <= 0) return '';
+  return pending === 1 ? phrase('; 1 task was still pending') : phrase('; {0} tasks were still pending', pending);
 }
 
 function missingMainGuard({ model, processes, o, run }: Ctx): Hint[] {

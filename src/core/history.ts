@@ -20,7 +20,9 @@ export type HistoryEvent =
   | { t: number; type: 'process'; key: string; patch: Partial<ProcessRecord> }
   | { t: number; type: 'queue'; id: string; depth: number; puts: number; gets: number; unfinished: number | null }
   | { t: number; type: 'pool'; id: string; pending: number; submitted: number; completed: number; state: PoolInfo['state']; workers: number }
-  | { t: number; type: 'run'; state: RunInfo['state']; exitCode: number | null; signal: string | null; endedAt: number | null };
+  | { t: number; type: 'run'; state: RunInfo['state']; exitCode: number | null; signal: string | null; endedAt: number | null }
+  /** The run's running processes together, after an OS scan moved a figure: CPU % of one core, resident bytes. */
+  | { t: number; type: 'usage'; cpuPercent: number; rssBytes: number };
 
 export interface ExportedRun {
   format: typeof EXPORT_FORMAT;
@@ -65,6 +67,9 @@ export interface RunHistoryOptions {
 const PROCESS_FIELDS: ReadonlyArray<keyof ProcessRecord> = [
   'key', 'runId', 'pid', 'ppid', 'parentPid', 'parentKey', 'name', 'daemon', 'kind', 'role', 'startMethod', 'target', 'command',
   'state', 'exitCode', 'signal', 'joined', 'reaped', 'orphaned', 'instrumented', 'poolId', 'createdAt', 'startedAt', 'exitedAt',
+  // Measured at the end: they change once. The live figures (cpuPercent, rssBytes) change at
+  // every OS scan and are not history: a record has them null.
+  'cpuSeconds', 'peakRssBytes',
 ];
 
 export class RunHistory implements Disposable {
@@ -81,6 +86,9 @@ export class RunHistory implements Disposable {
   private readonly subscriptions: Disposable[] = [];
   private readonly recordEmitter = new Emitter<HistoryEvent[]>();
   private thinnedValue = false;
+  /** Live figures of each running process as last seen, and their sums (see trackUsage). */
+  private readonly liveUsage = new Map<string, [number, number]>();
+  private readonly usageTotal = { cpuPercent: 0, rssBytes: 0 };
   /** Fires with the events of each recorded change (the timeline's incremental updates). */
   readonly onDidRecord = this.recordEmitter.event;
 
@@ -131,10 +139,13 @@ export class RunHistory implements Disposable {
   private record(change: ModelChange): void {
     const t = this.clock();
     const out: HistoryEvent[] = [];
+    let usageMoved = false;
     for (const key of change.processes) {
       const p = this.source.model.get(key);
       if (p) this.recordProcess(p, t, out);
+      usageMoved = this.trackUsage(key, p) || usageMoved;
     }
+    if (usageMoved) out.push({ t, type: 'usage', cpuPercent: Math.max(0, this.usageTotal.cpuPercent), rssBytes: Math.max(0, this.usageTotal.rssBytes) });
     if (change.queues.length > 0) {
       const wanted = new Set(change.queues);
       for (const q of this.source.model.queues()) if (wanted.has(q.key)) this.recordQueue(q, t, out);
@@ -173,6 +184,22 @@ export class RunHistory implements Disposable {
     }
     this.records.set(p.key, current);
     if (this.records.size > this.maxProcesses) this.forgetOldProcesses();
+  }
+
+  /**
+   * Keeps the run's live totals by difference: only the processes a change names are looked
+   * at, never all of them. True when the totals moved.
+   */
+  private trackUsage(key: string, p: ProcessInfo | undefined): boolean {
+    const before = this.liveUsage.get(key);
+    const cpu = p?.state === 'running' ? p.cpuPercent ?? 0 : 0;
+    const rss = p?.state === 'running' ? p.rssBytes ?? 0 : 0;
+    if ((before?.[0] ?? 0) === cpu && (before?.[1] ?? 0) === rss) return false;
+    this.usageTotal.cpuPercent += cpu - (before?.[0] ?? 0);
+    this.usageTotal.rssBytes += rss - (before?.[1] ?? 0);
+    if (cpu === 0 && rss === 0) this.liveUsage.delete(key);
+    else this.liveUsage.set(key, [cpu, rss]);
+    return true;
   }
 
   private recordQueue(q: QueueInfo, t: number, out: HistoryEvent[]): void {
@@ -218,7 +245,7 @@ export class RunHistory implements Disposable {
         kept.push(e);
         continue;
       }
-      const series = `${e.type}:${e.id}`;
+      const series = e.type === 'usage' ? 'usage' : `${e.type}:${e.id}`;
       const n = (parity.get(series) ?? 0) + 1;
       parity.set(series, n);
       if (n % 2 === 1) kept.push(e);
@@ -274,6 +301,8 @@ export function exportRun(history: RunHistory, hints: readonly Hint[] = []): str
 function copyProcess(p: ProcessInfo): ProcessRecord {
   const out = {} as Record<string, unknown>;
   for (const field of PROCESS_FIELDS) out[field] = p[field];
+  out.cpuPercent = null;
+  out.rssBytes = null;
   return out as unknown as ProcessRecord;
 }
 
@@ -389,6 +418,12 @@ class Validator {
     return value === null || value === undefined ? null : this.number(value, path);
   }
 
+  nullableAmount(value: unknown, path: string): number | null {
+    const n = this.nullableNumber(value, path);
+    if (n !== null && n < 0) this.fail(path, 'a number ≥ 0 or null', value);
+    return n;
+  }
+
   int(value: unknown, path: string): number {
     const n = this.number(value, path);
     if (!Number.isSafeInteger(n)) this.fail(path, 'an integer', value);
@@ -457,6 +492,10 @@ class Validator {
     field('createdAt', (v, p) => this.nullableNumber(v, p));
     field('startedAt', (v, p) => this.number(v, p));
     field('exitedAt', (v, p) => this.nullableNumber(v, p));
+    // Absent from files written before mptree measured them: unknown.
+    field('cpuSeconds', (v, p) => this.nullableAmount(v, p));
+    field('peakRssBytes', (v, p) => this.nullableAmount(v, p));
+    if (!partial) out.cpuPercent = out.rssBytes = null;
     return out as unknown as ProcessRecord;
   }
 
@@ -503,7 +542,7 @@ class Validator {
   event(value: unknown, path: string): HistoryEvent {
     const o = this.object(value, path);
     const t = this.number(o.t, `${path}.t`);
-    const type = this.oneOf(o.type, ['process', 'queue', 'pool', 'run'] as const, `${path}.type`);
+    const type = this.oneOf(o.type, ['process', 'queue', 'pool', 'run', 'usage'] as const, `${path}.type`);
     switch (type) {
       case 'process':
         return { t, type, key: this.string(o.key, `${path}.key`), patch: this.process(o.patch, `${path}.patch`, true) };
@@ -536,6 +575,13 @@ class Validator {
           exitCode: this.nullableNumber(o.exitCode, `${path}.exitCode`),
           signal: this.nullableString(o.signal, `${path}.signal`),
           endedAt: this.nullableNumber(o.endedAt, `${path}.endedAt`),
+        };
+      case 'usage':
+        return {
+          t,
+          type,
+          cpuPercent: this.nullableAmount(o.cpuPercent, `${path}.cpuPercent`) ?? 0,
+          rssBytes: this.nullableAmount(o.rssBytes, `${path}.rssBytes`) ?? 0,
         };
     }
   }

@@ -8,6 +8,7 @@
 // It is pure bookkeeping (no I/O, no timers), so every rule is unit-testable with
 // hand-written messages, and a malformed or surprising message can never throw out of it.
 import { Emitter } from './event';
+import type { LiveUsage } from './processUsage';
 import type { RuntimeMessage } from './protocol';
 import type { ModelChange, PoolInfo, ProcessInfo, QueueInfo, RunInfo, SnapshotJson } from './types';
 import { BatchChanges } from './model/changes';
@@ -166,6 +167,11 @@ export class RunModel {
     this.batch(() => this.processTable.applyOsScan(scan));
   }
 
+  /** The OS scan's live CPU and memory of the running processes, by pid (one change per scan). */
+  applyUsage(usage: ReadonlyMap<number, LiveUsage>): void {
+    this.batch(() => this.processTable.applyUsage(usage));
+  }
+
   /** Forgets exited processes (and the exited ancestors of nothing live). */
   clearExited(): void {
     this.batch(() => this.processTable.clearExited());
@@ -193,6 +199,8 @@ export class RunModel {
         return this.processTable.onAtexit(message);
       case 'process.exiting':
         return this.processTable.onExiting(message);
+      case 'process.usage':
+        return this.processTable.onUsage(message);
       case 'process.reaped':
         return this.processTable.onReaped(message);
       case 'queue.created':

@@ -1,11 +1,12 @@
 // The OS view of a run: descendants the runtime cannot report (a `subprocess` child running a
 // non-Python program, anything in a program run with `python -I`), and deaths nobody reported.
-// One interface, one lister per platform (defaultLister): ps-tree on Linux and macOS, CIM
-// through PowerShell on Windows (ps-tree's wmic is gone from Windows 11), /proc where asked.
+// One interface, one lister per platform (defaultLister): /proc on Linux, ps-tree on macOS,
+// CIM through PowerShell on Windows (ps-tree's wmic is gone from Windows 11).
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
-import psTree from 'ps-tree';
+import type psTreeModule from 'ps-tree';
 import { findOnPath } from './python';
+import { CIM_USAGE_FIELDS, parseCimUsage, ProcUsageReader, PsUsageReader, type UsageReader, type UsageReading } from './processUsage';
 
 export interface OsProcess {
   pid: number;
@@ -55,6 +56,9 @@ export class PsTreeLister implements OsProcessLister {
 
   list(rootPid: number): Promise<OsProcess[]> {
     if (!this.available) return Promise.resolve([]);
+    // Loaded at the first listing, not with the CLI: most runs end before one is needed.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const psTree = require('ps-tree') as typeof psTreeModule;
     return new Promise((resolve, reject) => {
       let settled = false;
       psTree(rootPid, (error, children) => {
@@ -72,9 +76,9 @@ export class PsTreeLister implements OsProcessLister {
   }
 }
 
-/** What CimLister asks PowerShell for: every process, as one line of JSON. */
+/** What CimLister asks PowerShell for: every process with its CPU times and working set, as one line of JSON. */
 export const CIM_QUERY =
-  'Get-CimInstance -ClassName Win32_Process | Select-Object ProcessId,ParentProcessId,Name,CommandLine,CreationDate | ConvertTo-Json -Compress';
+  `Get-CimInstance -ClassName Win32_Process | Select-Object ParentProcessId,Name,CommandLine,${CIM_USAGE_FIELDS} | ConvertTo-Json -Compress`;
 
 interface CimProcess {
   ProcessId?: unknown;
@@ -85,7 +89,7 @@ interface CimProcess {
 }
 
 /** Milliseconds since the epoch of a CIM date as ConvertTo-Json writes it, or null. */
-function cimDateMs(value: unknown): number | null {
+export function cimDateMs(value: unknown): number | null {
   if (typeof value !== 'string') return null;
   // Windows PowerShell 5.1: "/Date(1733400000123)/"; PowerShell 7: an ISO 8601 string.
   const legacy = /^\/Date\((-?\d+)\)\/$/.exec(value);
@@ -154,14 +158,34 @@ const runCommand: CommandRunner = (file, args) =>
  * scan (a few hundred ms; the session's scans never overlap, the next is timed from the end
  * of the last).
  */
-export class CimLister implements OsProcessLister {
+export class CimLister implements OsProcessLister, UsageReader {
   readonly name = 'cim';
+  // The listing already holds every process's figures: the scan's usage read right after it
+  // takes them from here instead of starting PowerShell a second time.
+  private lastUsage: { at: number; readings: Map<number, UsageReading> } | null = null;
 
   constructor(private readonly run: CommandRunner = runCommand) {}
 
   async list(rootPid: number): Promise<OsProcess[]> {
     const stdout = await this.run('powershell.exe', ['-NoProfile', '-NonInteractive', '-Command', CIM_QUERY]);
-    return parseCimProcesses(stdout, rootPid);
+    const processes = parseCimProcesses(stdout, rootPid);
+    this.lastUsage = { at: Date.now(), readings: parseCimUsage(stdout, cimDateMs) };
+    return processes;
+  }
+
+  async read(pids: readonly number[]): Promise<Map<number, UsageReading>> {
+    let usage = this.lastUsage;
+    if (!usage || Date.now() - usage.at > 500) {
+      await this.list(0);
+      usage = this.lastUsage!;
+    }
+    this.lastUsage = null;
+    const result = new Map<number, UsageReading>();
+    for (const pid of pids) {
+      const reading = usage.readings.get(pid);
+      if (reading) result.set(pid, reading);
+    }
+    return result;
   }
 }
 
@@ -172,13 +196,14 @@ interface ProcStat {
   state: string;
 }
 
-function readProcStat(pid: number | string): ProcStat | null {
+function readProcStat(pid: number | string, texts?: Map<number, string>): ProcStat | null {
   let text: string;
   try {
     text = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
   } catch {
     return null;
   }
+  texts?.set(Number(pid), text);
   // comm is in parentheses and may itself contain spaces and parentheses: split at the last ')'.
   const open = text.indexOf('(');
   const close = text.lastIndexOf(')');
@@ -197,20 +222,35 @@ function readCmdline(pid: number): string | null {
   }
 }
 
-/** Linux only: reads /proc directly (full command lines, no child process per scan). */
-export class ProcLister implements OsProcessLister {
+/**
+ * Linux only: reads /proc directly (full command lines, no child process per scan). Its
+ * listing has read every /proc/<pid>/stat already, so the usage read of the same scan parses
+ * those texts instead of reading them again.
+ */
+export class ProcLister implements OsProcessLister, UsageReader {
   readonly name = 'proc';
+  private lastTexts: { at: number; texts: Map<number, string> } | null = null;
+  private readonly usage = new ProcUsageReader();
 
   static isSupported(): boolean {
     return process.platform === 'linux' && fs.existsSync('/proc/self/stat');
   }
 
+  async read(pids: readonly number[]): Promise<Map<number, UsageReading>> {
+    const last = this.lastTexts;
+    this.lastTexts = null;
+    if (!last || Date.now() - last.at > 500) return this.usage.read(pids);
+    return this.usage.parse(pids, last.texts);
+  }
+
   async list(rootPid: number): Promise<OsProcess[]> {
     const byParent = new Map<number, ProcStat[]>();
+    const texts = new Map<number, string>();
+    this.lastTexts = { at: Date.now(), texts };
     for (const entry of await fs.promises.readdir('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
       // Processes vanish between readdir and read: a null is normal, not an error.
-      const stat = readProcStat(entry);
+      const stat = readProcStat(entry, texts);
       if (!stat) continue;
       let list = byParent.get(stat.ppid);
       if (!list) byParent.set(stat.ppid, (list = []));
@@ -288,7 +328,23 @@ export function liveness(pid: number): Liveness {
   }
 }
 
-/** The lister for this platform: CIM on Windows, ps-tree on Linux, macOS and the other Unixes. */
+/**
+ * The usage reader for this platform: /proc on Linux, ps on macOS and the other Unixes; on
+ * Windows the CIM lister itself (its listing has the figures), which must be the scan's lister.
+ */
+export function defaultUsageReader(lister: OsProcessLister, platform: NodeJS.Platform = process.platform): UsageReader {
+  if (lister instanceof CimLister || lister instanceof ProcLister) return lister;
+  if (platform === 'linux' && fs.existsSync('/proc/self/stat')) return new ProcUsageReader();
+  return new PsUsageReader();
+}
+
+/**
+ * The lister for this platform: CIM on Windows, /proc on Linux (no `ps` started per scan, and
+ * the stat texts it reads give every process's CPU and memory too: with 1,000 processes the
+ * scan with figures costs what ps-tree's listing alone did), ps-tree on macOS and the other Unixes.
+ */
 export function defaultLister(platform: NodeJS.Platform = process.platform): OsProcessLister {
-  return platform === 'win32' ? new CimLister() : new PsTreeLister();
+  if (platform === 'win32') return new CimLister();
+  if (platform === 'linux' && fs.existsSync('/proc/self/stat')) return new ProcLister();
+  return new PsTreeLister();
 }

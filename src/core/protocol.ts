@@ -1,6 +1,7 @@
 // The wire format between the Python runtime and the session (docs/protocol.md).
 // Everything received is untrusted data: JSON.parse only, then field-by-field checks, and a
 // typed copy that holds only the fields we know (never the parsed object itself).
+import { COLLECTORS, type CollectedBy } from './collectedBy';
 import type { HelperRole, PoolKind, QueueKind } from './types';
 
 export const PROTOCOL_VERSION = 1;
@@ -66,6 +67,21 @@ export interface ProcessExitingMessage {
   type: 'process.exiting';
   pid: number;
   exitCode: number;
+  /** Its own getrusage at its end: user + system CPU seconds (absent where it has none, Windows). */
+  cpuSeconds?: number;
+  /** Its own peak resident memory in bytes (ru_maxrss). */
+  peakRssBytes?: number;
+  t: number;
+}
+
+/** What a process cost, at its end: from itself (interpreter exit) or its parent (a zombie's CPU time). */
+export interface ProcessUsageMessage {
+  v: 1;
+  type: 'process.usage';
+  pid: number;
+  cpuSeconds?: number;
+  peakRssBytes?: number;
+  source: 'self' | 'parent';
   t: number;
 }
 
@@ -74,6 +90,8 @@ export interface ProcessReapedMessage {
   type: 'process.reaped';
   pid: number;
   joined: boolean;
+  /** Who collected it (absent from older runtimes): see collectedBy.ts. */
+  by?: CollectedBy;
   t: number;
 }
 
@@ -164,6 +182,7 @@ export type RuntimeMessage =
   | ProcessExitedMessage
   | ProcessExitingMessage
   | ProcessAtexitMessage
+  | ProcessUsageMessage
   | ProcessReapedMessage
   | QueueCreatedMessage
   | QueueCountsMessage
@@ -306,6 +325,7 @@ const isString: Check = (v) => typeof v === 'string';
 const isBool: Check = (v) => typeof v === 'boolean';
 const isNumber: Check = (v) => typeof v === 'number' && Number.isFinite(v);
 const isInt: Check = (v) => Number.isSafeInteger(v);
+const isAmount: Check = (v) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 const isCount: Check = (v) => Number.isSafeInteger(v) && (v as number) >= 0;
 const isPid: Check = (v) => Number.isSafeInteger(v) && (v as number) > 0;
 const oneOf =
@@ -373,8 +393,9 @@ const SCHEMAS: Record<RuntimeMessageType, Record<string, FieldSpec>> = {
   },
   'process.atexit': { pid: req(isPid), t: opt(isNumber) },
   'process.exited': { pid: req(isPid), exitCode: req(isInt), t: opt(isNumber) },
-  'process.exiting': { pid: req(isPid), exitCode: req(isInt), t: opt(isNumber) },
-  'process.reaped': { pid: req(isPid), joined: opt(isBool), t: opt(isNumber) },
+  'process.exiting': { pid: req(isPid), exitCode: req(isInt), cpuSeconds: opt(isAmount), peakRssBytes: opt(isAmount), t: opt(isNumber) },
+  'process.usage': { pid: req(isPid), cpuSeconds: opt(isAmount), peakRssBytes: opt(isAmount), source: req(oneOf('self', 'parent')), t: opt(isNumber) },
+  'process.reaped': { pid: req(isPid), joined: opt(isBool), by: opt(oneOf(...COLLECTORS)), t: opt(isNumber) },
   'queue.created': {
     id: req(isString),
     kind: req(oneOf(...QUEUE_KINDS)),

@@ -5,6 +5,7 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LocalizedError, phrase, type Phrase } from './l10n';
+import { InterpreterCache, cacheDir } from './interpreterCache';
 
 export const MIN_PYTHON: readonly [number, number] = [3, 8];
 
@@ -15,6 +16,13 @@ export interface PythonInfo {
   executable: string;
   version: [number, number, number];
   versionString: string;
+  /**
+   * A version manager's shim, launched as is and not asked first: which Python it runs
+   * depends on the folder and the environment, so no check can be remembered, and asking
+   * it would cost the shim's whole resolution a second time. The runtime's hello from the
+   * program says the version; a program that never says hello is asked afterwards why.
+   */
+  unchecked?: true;
 }
 
 export type PythonErrorCode = 'not-found' | 'not-executable' | 'python2' | 'too-old' | 'failed';
@@ -36,6 +44,8 @@ export interface FindPythonOptions {
   timeoutMs?: number;
   /** process.platform unless a test says otherwise: which names to try and how PATH reads. */
   platform?: NodeJS.Platform;
+  /** Where checks are remembered by file identity; the user's cache folder by default, null for none. */
+  cache?: InterpreterCache | null;
 }
 
 function isExecutableFile(file: string, platform: NodeJS.Platform = process.platform): boolean {
@@ -100,6 +110,11 @@ function probe(command: string, prefix: readonly string[], env: NodeJS.ProcessEn
  */
 export async function checkPython(command: string, options: FindPythonOptions = {}, prefix: readonly string[] = []): Promise<PythonInfo> {
   const env = options.env ?? process.env;
+  // The check starts a whole interpreter (and a shim its version manager first): a binary
+  // already checked, and unchanged since, is not asked again.
+  const cache = options.cache === undefined ? new InterpreterCache(cacheDir(env)) : options.cache;
+  const cached = cache?.get(command, prefix);
+  if (cached) return interpreterInfo(command, prefix, cached.version, cached.executable);
   let output: { stdout: string };
   try {
     output = await probe(command, prefix, env, options.timeoutMs ?? 15_000);
@@ -124,14 +139,48 @@ export async function checkPython(command: string, options: FindPythonOptions = 
     throw new PythonError('too-old', phrase('{0} is Python {1}; mptree needs Python {2} or newer', command, versionString, MIN_PYTHON.join('.')));
   }
   const reported = (executable ?? '').trim();
-  return { command: prefix.length > 0 && reported ? reported : command, executable: reported || command, version, versionString };
+  cache?.set(command, prefix, { executable: reported, version });
+  return interpreterInfo(command, prefix, version, reported);
+}
+
+function interpreterInfo(command: string, prefix: readonly string[], version: [number, number, number], reported: string): PythonInfo {
+  return { command: prefix.length > 0 && reported ? reported : command, executable: reported || command, version, versionString: version.join('.') };
+}
+
+/**
+ * A pyenv, asdf or mise shim: a script in a `shims` folder. Launched as is, it resolves the
+ * user's Python exactly as the bare command would, and execs it under the same pid.
+ */
+export function isVersionManagerShim(file: string): boolean {
+  if (!file.split(/[\\/]/).includes('shims')) return false;
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const head = Buffer.alloc(2);
+      return fs.readSync(fd, head, 0, 2, 0) === 2 && head.toString('latin1') === '#!';
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return false;
+  }
+}
+
+/** A shim taken unchecked (see PythonInfo.unchecked): everything else is learnt from the run. */
+function uncheckedShim(file: string): PythonInfo {
+  return { command: file, executable: file, version: [0, 0, 0], versionString: 'unknown (a version manager shim)', unchecked: true };
+}
+
+/** Callers that can check the version beside the program (a run session) take a shim unchecked. */
+export interface FindPythonForRunOptions extends FindPythonOptions {
+  uncheckedShims?: boolean;
 }
 
 /**
  * The interpreter to use: `explicit` when given (a path, or a command name looked up on PATH),
  * else the first of defaultInterpreters() on PATH that answers as Python 3.8+.
  */
-export async function findPython(options: FindPythonOptions = {}): Promise<PythonInfo> {
+export async function findPython(options: FindPythonForRunOptions = {}): Promise<PythonInfo> {
   const env = options.env ?? process.env;
   const platform = options.platform ?? process.platform;
   const explicit = options.explicit?.trim().replace(/^"(.*)"$/, '$1');
@@ -148,10 +197,12 @@ export async function findPython(options: FindPythonOptions = {}): Promise<Pytho
       if (!stat.isFile() || !isExecutableFile(resolved, platform)) {
         throw new PythonError('not-executable', phrase('Python interpreter is not an executable file: {0}', explicit));
       }
+      if (options.uncheckedShims && isVersionManagerShim(resolved)) return uncheckedShim(resolved);
       return checkPython(resolved, options);
     }
     const found = findOnPath(explicit, env, platform);
     if (!found) throw new PythonError('not-found', phrase('Python interpreter not found on PATH: {0}', explicit));
+    if (options.uncheckedShims && isVersionManagerShim(found)) return uncheckedShim(found);
     return checkPython(found, options);
   }
   const candidates = defaultInterpreters(platform);
@@ -162,7 +213,10 @@ export async function findPython(options: FindPythonOptions = {}): Promise<Pytho
     // POSIX: the first one on PATH is the user's choice, right or wrong: say what is wrong
     // with it. Windows: a python.exe may be the Store's placeholder (it only prints how to
     // install Python), so go on to the next and report the first failure if none answers.
-    if (platform !== 'win32') return checkPython(found, options, args);
+    if (platform !== 'win32') {
+      if (options.uncheckedShims && args.length === 0 && isVersionManagerShim(found)) return uncheckedShim(found);
+      return checkPython(found, options, args);
+    }
     try {
       return await checkPython(found, options, args);
     } catch (error) {

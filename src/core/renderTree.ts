@@ -1,8 +1,11 @@
 // The run as a text tree for a terminal (the CLI's live view and final summary).
+import { poolHeaderParts } from './poolText';
+import { collectedByText } from './collectedBy';
 import type { RunModel } from './model';
 import type { PoolInfo, ProcessInfo, QueueInfo, RunInfo } from './types';
 import { english, type Localizer } from './l10n';
 import { noticeText } from './session';
+import { formatCpuSeconds, usageParts, usageTotals } from './usageText';
 
 export interface RenderOptions {
   /** ANSI colours; the CLI enables them only for a TTY without NO_COLOR. */
@@ -71,7 +74,10 @@ export function renderTree(model: RunModel, run?: RunInfo, options: RenderOption
       const code = run.signal ? t('killed by {0}', run.signal) : t('exit {0}', run.exitCode ?? '?');
       status = paint(run.exitCode === 0 ? 'green' : 'red', code);
     } else status = paint('green', runStateText(run.state, t));
-    lines.push(`${paint('bold', 'mptree')} ${printable(run.script)}${run.args.length ? ' ' + printable(run.args.join(' ')) : ''}  ${status}`);
+    // The run's total CPU once it ended: what each ended process measured, summed.
+    const totals = run.endedAt !== null ? usageTotals(model.processes()) : null;
+    const cpu = totals && totals.ended ? paint('dim', ` · ${t('{0} CPU in all', formatCpuSeconds(totals.cpuSeconds))}`) : '';
+    lines.push(`${paint('bold', 'mptree')} ${printable(run.script)}${run.args.length ? ' ' + printable(run.args.join(' ')) : ''}  ${status}${cpu}`);
     if (run.notice) lines.push(paint('yellow', `! ${printable(noticeText(run.notice, t))}`));
   }
 
@@ -82,9 +88,12 @@ export function renderTree(model: RunModel, run?: RunInfo, options: RenderOption
     if (p.daemon) tags.push(t('daemon'));
     if (p.orphaned) tags.push(t('orphaned'));
     if (p.joined) tags.push(t('joined'));
+    else if (collectedByText(p.collectedBy, t)) tags.push(collectedByText(p.collectedBy, t)!);
     const tagText = tags.length ? ' ' + paint('dim', tags.join(' · ')) : '';
     const name = p.state === 'exited' ? paint('dim', printable(p.name)) : printable(p.name);
-    return `${name} ${paint('dim', `[${p.pid}]`)}${tagText}  ${paint(stateColour(p), describeState(p, t))}`;
+    const usage = usageParts(p, t);
+    const usageText = usage.length ? paint('dim', ` · ${usage.join(' · ')}`) : '';
+    return `${name} ${paint('dim', `[${p.pid}]`)}${tagText}  ${paint(stateColour(p), describeState(p, t))}${usageText}`;
   };
   const queueLabel = (q: QueueInfo): string => {
     const extra = q.unfinished !== null ? ` · ${t('{0} unfinished', q.unfinished)}` : '';
@@ -92,8 +101,7 @@ export function renderTree(model: RunModel, run?: RunInfo, options: RenderOption
   };
   const poolLabel = (p: PoolInfo): string => {
     const state = p.state === 'running' ? '' : ` · ${poolStateText(p.state, t)}`;
-    const workers = p.workers.length === 1 ? t('1 worker') : t('{0} workers', p.workers.length);
-    return `${paint('cyan', p.kind)} ${printable(p.id)}  ${workers} · ${t('{0} pending', p.pending)} · ${t('{0} done', p.completed)}${state}`;
+    return `${paint('cyan', p.kind)} ${printable(p.id)}  ${poolHeaderParts(p, t).join(' · ')}${state}`;
   };
 
   type Row = { label: string; children: () => Row[] };

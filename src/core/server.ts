@@ -120,6 +120,8 @@ class Connection {
   authenticated = false;
   pid: number | null = null;
   closed = false;
+  /** A write found the process gone (see write): nothing more is sent, reading goes on. */
+  peerGone = false;
   helloTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -129,6 +131,42 @@ class Connection {
     onOversized: (bytes: number) => void,
   ) {
     this.decoder = new LineDecoder({ maxLineBytes, onOversized });
+  }
+
+  /**
+   * Writes to the process without ever losing what it wrote to us. A failed socket.write()
+   * (EPIPE: the process has just exited) makes Node destroy the socket, and with it the
+   * lines still unread in its receive buffer: a consumer's last counts, sent a moment
+   * before it exited, were lost that way when a queue.resample went out to it. So where
+   * the socket has a file descriptor, the bytes are written with a plain write(2): a peer
+   * that is gone costs this message only, and reading goes on to end-of-file. Where the
+   * kernel takes only part of it (a full buffer) the rest is queued on the socket as usual;
+   * Windows' sockets have no descriptor here and keep socket.write().
+   */
+  write(text: string, onError?: (error: Error) => void): void {
+    const fd = (this.socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+    let data = Buffer.from(text, 'utf8');
+    if (typeof fd === 'number' && fd >= 0 && this.socket.writableLength === 0 && !this.peerGone) {
+      try {
+        const written = fs.writeSync(fd, data);
+        if (written === data.length) return;
+        data = data.subarray(written);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== 'EAGAIN' && code !== 'EWOULDBLOCK') {
+          // EPIPE/ECONNRESET: the process is gone; its end-of-file follows the unread data.
+          this.peerGone = true;
+          onError?.(error as Error);
+          return;
+        }
+      }
+    } else if (this.peerGone) {
+      onError?.(new Error('the process closed its connection'));
+      return;
+    }
+    this.socket.write(data, (error) => {
+      if (error) onError?.(error);
+    });
   }
 
   get label(): string {
@@ -234,7 +272,7 @@ export class RuntimeServer implements Disposable {
     const connection = this.byPid.get(pid);
     if (!connection || connection.closed) return false;
     // A peer that died meanwhile shows as a socket error, handled (and not logged) in accept.
-    connection.socket.write(encodeControl(message));
+    connection.write(encodeControl(message));
     return true;
   }
 
@@ -257,9 +295,7 @@ export class RuntimeServer implements Disposable {
       }, waitMs);
       this.pending.set(id, { resolve, reject, timer, connection });
       const request = { v: PROTOCOL_VERSION as 1, type: 'control' as const, id, op, pid, ...(op === 'join' ? { timeout: timeoutSec } : {}) };
-      connection.socket.write(encodeControl(request), (error) => {
-        if (error) this.settle(id, new Error(`could not reach process ${viaPid}: ${error.message}`));
-      });
+      connection.write(encodeControl(request), (error) => this.settle(id, new Error(`could not reach process ${viaPid}: ${error.message}`)));
     });
   }
 

@@ -9,10 +9,11 @@ import * as path from 'node:path';
 import { DisposableStore, Emitter, type Event } from './event';
 import { buildRunEnv, checkTarget, defaultRuntimeDir, describeTarget, launchArgs, spawnProgram, type LaunchTarget, type WhenViewerGone } from './launcher';
 import { RunModel, exitCodeOf, signalName } from './model';
-import { defaultLister, descendantsSync, liveness, type Liveness, type OsProcessLister } from './osScan';
+import { defaultLister, defaultUsageReader, descendantsSync, liveness, type Liveness, type OsProcessLister } from './osScan';
+import { UsageMeter, type UsageReader } from './processUsage';
 import { runMembersSync } from './runMembers';
-import { findPython, type PythonInfo } from './python';
-import { RateLimitedLog, RuntimeServer } from './server';
+import { MIN_PYTHON, PythonError, checkPython, findPython, type PythonInfo } from './python';
+import { RateLimitedLog, RuntimeServer, type ReceivedMessage } from './server';
 import type { Disposable, LogEntry, LogLevel, Logger, ModelChange, ProcessInfo, RunInfo } from './types';
 import { LocalizedError, phrase, render, type Localizer, type Phrase } from './l10n';
 
@@ -29,6 +30,8 @@ export interface RunSessionOptions {
   runtimeDir?: string;
   logger?: Logger;
   lister?: OsProcessLister;
+  /** Reads each live process's CPU time and memory once per scan; the platform's by default. */
+  usageReader?: UsageReader;
   osScanIntervalMs?: number;
   /** What the program does if this session goes for good without stopping it; `stop` by default. */
   whenViewerGone?: WhenViewerGone;
@@ -116,10 +119,20 @@ export class RunSession implements Disposable {
   private drainTimer: NodeJS.Timeout | undefined;
   private scanning: Promise<void> | null = null;
   private rootExited = false;
+  /** The root said hello: its runtime runs, and a version manager's shim has exec'd Python. */
+  private rootHello = false;
+  /** Whether the OS listing may run yet (see scheduleScan). */
+  private listingAllowed = false;
+  /** An unchecked shim's program that never reported: the interpreter asked why (see explainSilence). */
+  private silenceExplained: Promise<void> | null = null;
+  /** Unreported parents a listing was already asked for: one listing each, not one per child. */
+  private readonly listedForParent = new Set<number>();
   private rootExitKnown = false;
   private disposed = false;
   private readonly log: RateLimitedLog;
   private readonly lister: OsProcessLister;
+  private readonly usageReader: UsageReader;
+  private readonly usageMeter = new UsageMeter();
   private readonly liveness: (pid: number) => Liveness;
 
   private constructor(
@@ -134,6 +147,7 @@ export class RunSession implements Disposable {
     this.python = python;
     this.log = log;
     this.lister = options.lister ?? defaultLister();
+    this.usageReader = options.usageReader ?? defaultUsageReader(this.lister);
     this.liveness = options.liveness ?? liveness;
     this.onDidChange = model.onDidChange;
     const args = launchArgs(options.target);
@@ -176,7 +190,7 @@ export class RunSession implements Disposable {
     // clearly (or run a directory's __main__.py, which is fine and allowed).
     const problem = checkTarget(options.target, options.cwd);
     if (problem) throw new SessionError(problem);
-    const python = options.pythonInfo ?? (await findPython({ explicit: options.python, env: options.env }));
+    const python = options.pythonInfo ?? (await findPython({ explicit: options.python, env: options.env, uncheckedShims: true }));
     const runId = crypto.randomBytes(6).toString('hex');
     let session: RunSession | undefined;
     const logger: Logger = {
@@ -189,6 +203,7 @@ export class RunSession implements Disposable {
       logger,
       onBatch: (batch) => {
         model.apply(batch.map((received) => received.message), batch.map((received) => received.from));
+        session?.observeHellos(batch);
         // Readers whose last word on a queue another reader just contradicted (see
         // QueueTable.askOtherReaders in model/queues.ts): they read it again now.
         for (const [pid, ids] of model.takeResampleRequests()) server.notify(pid, { v: 1, type: 'queue.resample', ids });
@@ -248,16 +263,72 @@ export class RunSession implements Disposable {
     this.info.state = 'running';
     this.model.setRootPid(pid, { name: describeTarget(this.options.target), command: [this.launch.command, ...this.launch.args].join(' ') });
     this.fireRunChange();
-    this.scheduleScan(0);
+    // No listing now: the program has not run a line yet, so the root can have no child the
+    // runtime will not report (and a shim's own helpers are not the program's). Liveness of
+    // what the runtime reports is probed on the same timer.
+    this.listingAllowed = !this.python.unchecked;
+    this.scheduleScan(this.options.osScanIntervalMs ?? 1000);
     // Injection works through PYTHONPATH: `python -I`/`-E`/`-S` ignore it, and then only the OS
     // view can be shown. Say so rather than show a silently poorer tree.
     this.noticeTimer = setTimeout(() => {
       const root = this.model.processByPid(pid);
       if (this.rootExited || this.isEnded || !root || root.instrumented) return;
+      // Silent so long: whatever runs is invisible to the runtime, so only the OS can show it.
+      this.listingAllowed = true;
+      if (this.python.unchecked) return void this.explainSilence();
       this.info.notice = ISOLATED_NOTICE;
       this.emitLog('warn', `mptree: ${this.info.notice}`);
       this.fireRunChange();
     }, this.options.helloNoticeMs ?? 3000);
+  }
+
+  /**
+   * What hellos say that the model does not keep: the root's Python version (checked here for
+   * a shim launched unchecked), and a process whose parent nobody reported, which means a
+   * process the runtime cannot see sits between them (`subprocess` running a shell, say):
+   * the OS listing runs at once to find it.
+   */
+  private observeHellos(batch: readonly ReceivedMessage[]): void {
+    let unknownParent = false;
+    for (const { message } of batch) {
+      if (message.type !== 'hello') continue;
+      if (message.pid === this.info.rootPid) {
+        this.rootHello = true;
+        if (this.python.unchecked && message.python) this.checkReportedVersion(message.python);
+        continue;
+      }
+      const parent = message.ppid;
+      if (parent === null || parent === this.info.rootPid || this.model.processByPid(parent) || this.listedForParent.has(parent)) continue;
+      this.listedForParent.add(parent);
+      unknownParent = true;
+    }
+    if (this.python.unchecked && !this.rootHello) return;
+    this.listingAllowed = true;
+    if (unknownParent && !this.rootExited) this.scheduleScan(0);
+  }
+
+  private checkReportedVersion(reported: string): void {
+    const [major, minor] = reported.split('.').map(Number);
+    if (!(major < MIN_PYTHON[0] || (major === MIN_PYTHON[0] && minor < MIN_PYTHON[1]))) return;
+    this.emitLog('warn', `mptree: ${this.launch.command} runs Python ${reported}; mptree needs Python ${MIN_PYTHON.join('.')} or newer, so the tree may be incomplete`);
+  }
+
+  /**
+   * A shim launched unchecked whose program never reported: ask the interpreter now (the
+   * program has run as it would bare) and say why, Python 2 or too old, instead of the
+   * isolated-mode guess. The answer becomes the run's notice.
+   */
+  private explainSilence(): Promise<void> {
+    this.silenceExplained ??= checkPython(this.launch.command, { env: this.launch.env, cache: null }).then(
+      () => ISOLATED_NOTICE,
+      (error: unknown) => (error instanceof PythonError ? `${error.message}. The program ran without the runtime: ${ONLY_OS_VIEW}` : ISOLATED_NOTICE),
+    ).then((notice) => {
+      if (this.info.notice) return;
+      this.info.notice = notice;
+      this.emitLog('warn', `mptree: ${notice}`);
+      this.fireRunChange();
+    });
+    return this.silenceExplained;
   }
 
   /** The root exited (CLI: child exit; VS Code: the task's process ended). exitCode: -N for signal N. */
@@ -340,6 +411,11 @@ export class RunSession implements Disposable {
   private end(state: 'finished' | 'failed'): void {
     if (this.isEnded) return;
     const root = this.info.rootPid === null ? undefined : this.model.processByPid(this.info.rootPid);
+    if (state === 'finished' && !this.info.notice && root && !root.instrumented && this.python.unchecked && !this.disposed) {
+      // The run ends once the interpreter has said why it was silent.
+      void this.explainSilence().then(() => this.end(state));
+      return;
+    }
     if (state === 'finished' && !this.info.notice && root && !root.instrumented) {
       // A short program in isolated mode ends before the timed notice: say it at the end.
       this.info.notice = ISOLATED_NOTICE;
@@ -370,6 +446,20 @@ export class RunSession implements Disposable {
   // -------------------------------------------------------------------------------------------
   // OS scan
 
+  /** CPU and memory of every running process of the run (the root, what was listed, orphans). */
+  private async readUsage(root: number, listed: readonly number[]): Promise<void> {
+    const pids = new Set<number>(listed);
+    if (!this.rootExited) pids.add(root);
+    for (const node of this.model.liveProcesses()) if (node.state === 'running') pids.add(node.pid);
+    try {
+      const readings = await this.usageReader.read([...pids]);
+      if (this.isEnded || this.disposed) return;
+      this.model.applyUsage(this.usageMeter.update(readings, Date.now()));
+    } catch (error) {
+      this.log.report('usage', 'warn', `mptree: reading the processes' CPU and memory failed: ${(error as Error)?.message ?? error}`);
+    }
+  }
+
   private scheduleScan(delayMs: number): void {
     if (this.isEnded || this.disposed) return;
     clearTimeout(this.scanTimer);
@@ -394,7 +484,7 @@ export class RunSession implements Disposable {
     let processes: Awaited<ReturnType<OsProcessLister['list']>> = [];
     // Once the root is gone its orphans hang under init: listing "descendants of the root"
     // would find nothing (or, after pid reuse, strangers). Liveness probes cover the rest.
-    if (!this.rootExited) {
+    if (!this.rootExited && this.listingAllowed) {
       try {
         processes = await this.lister.list(root);
       } catch (error) {
@@ -403,6 +493,8 @@ export class RunSession implements Disposable {
     }
     if (this.isEnded || this.disposed) return;
     this.model.applyOsScan({ processes, takenAt, liveness: this.liveness });
+    await this.readUsage(root, processes.map((p) => p.pid));
+    if (this.isEnded || this.disposed) return;
     // External launch: nobody tells us when the root dies but the task, which may lag.
     if (!this.rootExited && !this.child && this.liveness(root) !== 'alive') this.notifyRootExit(null);
     this.checkEnd();
@@ -630,6 +722,8 @@ export class RunSession implements Disposable {
  * the tree as the run's first processes.
  */
 function launchCommand(python: PythonInfo, explicit: boolean): string {
+  // A shim taken unchecked is the only thing known: it finds Python itself, as it would bare.
+  if (python.unchecked) return python.command;
   // An interpreter the user named is launched as named: it may be a wrapper that sets flags
   // or the environment (`exec python3 -I "$@"`, a module load), and skipping it would change
   // how the program runs. Only version-manager shims (pyenv, asdf, mise: a `shims` folder)
@@ -649,6 +743,8 @@ const ISOLATED = phrase(
 );
 // RunInfo.notice is English (it is part of snapshots and exports); noticeText translates it.
 const ISOLATED_NOTICE = render(ISOLATED);
+// The tail of a notice that says why a shim's Python did not report (see explainSilence).
+const ONLY_OS_VIEW = 'only the processes the OS shows are listed, without names, queues or pools.';
 
 /** A run's notice in the language of `t` (one the core knows; others as they are). */
 export function noticeText(notice: string, t: Localizer): string {

@@ -10,6 +10,10 @@
 // newest member first (the witness is newer than mptree), so by the time our handler runs
 // the witness has it pending or has died of it. /proc says which; no timing is involved.
 // The witness exits at end of file on its stdin: mptree's death, even by SIGKILL, ends it.
+// On a normal exit mptree waits for it to be gone (close()): a SIGKILL is only sent, the
+// witness still sits in the caller's process group until the kernel has ended it and we
+// have reaped it, and a shell or CI runner checking the group right after us must find
+// nothing of ours.
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -77,6 +81,23 @@ export class SignalWitness {
     return verdict;
   }
 
+  /** Ends the witness and resolves once it is reaped (within timeoutMs at most). */
+  close(timeoutMs = 2000): Promise<void> {
+    this.disposed = true;
+    const child = this.child;
+    this.child = null;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      child.kill('SIGKILL');
+    });
+  }
+
+  /** Synchronous, for process exit: the SIGKILL is sent, the witness may outlive us by a moment. */
   dispose(): void {
     this.disposed = true;
     this.child?.kill('SIGKILL');

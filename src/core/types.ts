@@ -1,6 +1,8 @@
 // Shared shapes of the VS Code-free core. The tree view, the CLI and the tests read these;
 // only the model (model.ts and its parts in model/) writes them.
 
+import type { CollectedBy } from './collectedBy';
+
 export type ProcessKind = 'main' | 'process' | 'pool-worker' | 'helper' | 'os';
 export type ProcessState = 'running' | 'zombie' | 'exited';
 export type HelperRole = 'resource-tracker' | 'forkserver' | 'manager';
@@ -29,8 +31,10 @@ export interface ProcessInfo {
   exitCode: number | null;
   /** 'SIGTERM', 'SIGKILL', … when exitCode is negative. */
   signal: string | null;
-  /** The parent called join() on it. */
+  /** The program called join() on it (nothing else: see collectedBy). */
   joined: boolean;
+  /** Who first collected its exit status: the program's join(), or multiprocessing itself. */
+  collectedBy: CollectedBy | null;
   /** The parent collected its exit status (join, is_alive, …): no longer a zombie. */
   reaped: boolean;
   /** Its logical parent died while it was alive. */
@@ -47,6 +51,14 @@ export interface ProcessInfo {
   exitedAt: number | null;
   /** Stopped in a debugger, as its debug session said ('breakpoint', 'step', 'pause', …); null when not. */
   paused: string | null;
+  /** Live, from the OS scan: CPU % of one core between the last two scans; null when unknown or not running. */
+  cpuPercent: number | null;
+  /** Live, from the OS scan: resident memory in bytes; null when unknown or not running. */
+  rssBytes: number | null;
+  /** At its end, measured (its own getrusage, or its zombie's CPU time read by its parent): user + system CPU seconds; null where unknown. */
+  cpuSeconds: number | null;
+  /** At its end, measured: its peak resident memory in bytes (its own ru_maxrss); null where unknown. */
+  peakRssBytes: number | null;
 }
 
 export type QueueKind = 'Queue' | 'JoinableQueue' | 'SimpleQueue' | 'ManagerQueue' | 'ManagerJoinableQueue';
@@ -138,7 +150,12 @@ export interface SnapshotJson {
     exitCode: number | null;
     signal: string | null;
     joined: boolean;
+    collectedBy: CollectedBy | null;
     orphaned: boolean;
+    /** Total user + system CPU seconds, measured at its end; null where unknown (still running, or not reported). */
+    cpuSeconds: number | null;
+    /** Peak resident memory in bytes, measured at its end; null where unknown. */
+    peakRssBytes: number | null;
   }>;
   queues: Array<{
     id: string;

@@ -14,16 +14,18 @@ export enum CommandId {
   StopRun = 'mptree.stopRun',
   CopyPid = 'mptree.copyPid',
   ClearExited = 'mptree.clearExited',
-  Refresh = 'mptree.refresh',
   OpenExample = 'mptree.openExample',
   ShowTimeline = 'mptree.showTimeline',
   ExportRun = 'mptree.exportRun',
   OpenRun = 'mptree.openRun',
+  CloseOpenedRun = 'mptree.closeOpenedRun',
 }
 
 export const VIEW_ID = 'mptree.processes';
 /** Runs read back from exported files (Open Run). */
 export const OPENED_RUNS_VIEW_ID = 'mptree.openedRuns';
+/** The same tree in the Run and Debug sidebar, beside the Call Stack, while a run is live. */
+export const DEBUG_VIEW_ID = 'mptree.debugProcesses';
 export const CONTAINER_ID = 'mptree';
 
 /** Context keys the extension sets for `when` clauses. */

@@ -26,11 +26,15 @@ export class InterpreterError extends Error {
   }
 }
 
-export async function resolveInterpreter(resource: vscode.Uri | undefined, log: vscode.LogOutputChannel): Promise<ResolvedInterpreter> {
+/**
+ * uncheckedShims: a run (not a debug session, which must know its interpreter has debugpy)
+ * takes a version manager's shim as is and checks the version by the program's hello.
+ */
+export async function resolveInterpreter(resource: vscode.Uri | undefined, log: vscode.LogOutputChannel, options: { uncheckedShims?: boolean } = {}): Promise<ResolvedInterpreter> {
   const setting = vscode.workspace.getConfiguration('mptree', resource).get<string>('pythonPath', '').trim();
   if (setting) {
     try {
-      return { ...(await findPython({ explicit: expandVariables(setting, resource) })), source: 'setting' };
+      return { ...(await findPython({ explicit: expandVariables(setting, resource), uncheckedShims: options.uncheckedShims })), source: 'setting' };
     } catch (error) {
       throw new InterpreterError(vscode.l10n.t('The mptree.pythonPath setting does not name a usable interpreter: {0}', describe(error)), 'setting');
     }
@@ -47,7 +51,7 @@ export async function resolveInterpreter(resource: vscode.Uri | undefined, log: 
     }
   }
   try {
-    return { ...(await findPython()), source: 'path' };
+    return { ...(await findPython({ uncheckedShims: options.uncheckedShims })), source: 'path' };
   } catch (error) {
     throw new InterpreterError(describe(error), 'path');
   }

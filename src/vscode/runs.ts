@@ -10,6 +10,8 @@ import type { Logger, ModelChange } from '../core/types';
 import type { ResolvedInterpreter } from './interpreter';
 import type { RunView, RunViewSource } from './tree/runView';
 
+// Not in the manifest's taskDefinitions: a task of this type is only ever made here, for a run
+// whose session already listens; one written by hand in tasks.json could not have that.
 const TASK_TYPE = 'mptree';
 const TASK_SOURCE = 'mptree';
 
@@ -113,12 +115,12 @@ export class RunManager implements RunViewSource, vscode.Disposable {
   }
 
   /** A run whose session is ready and listening, not launched yet: the caller starts the program. */
-  private async prepare(scriptUri: vscode.Uri, interpreter: ResolvedInterpreter, args: string[], cwd: string): Promise<Run> {
+  private async prepare(scriptUri: vscode.Uri, interpreter: ResolvedInterpreter, args: string[], cwd: string, module?: string): Promise<Run> {
     const config = vscode.workspace.getConfiguration('mptree');
     const session = await RunSession.create({
-      target: { script: scriptUri.fsPath, args },
+      target: module ? { module, args } : { script: scriptUri.fsPath, args },
       cwd,
-      // The session decides what to spawn: the interpreter behind a pyenv shim, a named wrapper as is.
+      // The session decides what to spawn: the interpreter behind a checked shim, an unchecked shim or a named wrapper as is.
       pythonInfo: interpreter,
       logger: this.logger(),
       osScanIntervalMs: config.get<number>('osScanIntervalMs', 1000),
@@ -130,11 +132,12 @@ export class RunManager implements RunViewSource, vscode.Disposable {
 
   /**
    * A run for a debug session: the debugger launches the program (with session.launch's
-   * environment); the debug tracker tells the run its root pid and exit.
+   * environment); the debug tracker tells the run its root pid and exit. With `module`, the
+   * program is `python -m module` and scriptUri only the folder it runs in.
    */
-  async startForDebug(scriptUri: vscode.Uri, interpreter: ResolvedInterpreter, args: string[], cwd: string): Promise<Run> {
-    const run = await this.prepare(scriptUri, interpreter, args, cwd);
-    this.log.info(`[${run.runId}] debug launch (${interpreter.source}, Python ${interpreter.versionString}): ${scriptUri.fsPath}  (cwd ${cwd})`);
+  async startForDebug(scriptUri: vscode.Uri, interpreter: ResolvedInterpreter, args: string[], cwd: string, module?: string): Promise<Run> {
+    const run = await this.prepare(scriptUri, interpreter, args, cwd, module);
+    this.log.info(`[${run.runId}] debug launch (${interpreter.source}, Python ${interpreter.versionString}): ${module ? `-m ${module}` : scriptUri.fsPath}  (cwd ${cwd})`);
     this.add(run);
     return run;
   }

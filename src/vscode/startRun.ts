@@ -17,7 +17,7 @@ export async function startRun(services: Services, uri: vscode.Uri): Promise<Run
   await saveIfDirty(uri);
   let interpreter;
   try {
-    interpreter = await resolveInterpreter(uri, services.log);
+    interpreter = await resolveInterpreter(uri, services.log, { uncheckedShims: true });
   } catch (error) {
     services.log.error((error as Error).message);
     void showInterpreterError(error);

@@ -1,8 +1,10 @@
-// `$(server-process) 7 processes` while any run is live; clicking it shows the tree.
+// `$(server-process) 7 processes · 212 % · 1.2 GB` while any run is live (what its running
+// processes use, from the OS scan); clicking it shows the tree.
 
 import * as vscode from 'vscode';
 import { VIEW_ID } from './commandIds';
 import type { RunManager } from './runs';
+import { liveTotalsText, usageTotals } from '../core/usageText';
 
 /** Process counts change in bursts (a pool starting); the status bar need not follow each one. */
 const UPDATE_DELAY_MS = 250;
@@ -35,7 +37,9 @@ export class ProcessStatusBar implements vscode.Disposable {
       return;
     }
     const count = this.runs.liveProcessCount();
-    this.item.text = `$(server-process) ${count === 1 ? vscode.l10n.t('1 process') : vscode.l10n.t('{0} processes', count)}`;
+    const usage = liveTotalsText(usageTotals(live.flatMap((run) => run.model.liveProcesses())));
+    const processes = count === 1 ? vscode.l10n.t('1 process') : vscode.l10n.t('{0} processes', count);
+    this.item.text = `$(server-process) ${processes}${usage ? ` · ${usage}` : ''}`;
     this.item.tooltip =
       live.length === 1 ? vscode.l10n.t('1 run live under mptree — show the Process Tree') : vscode.l10n.t('{0} runs live under mptree — show the Process Tree', live.length);
     this.item.show();

@@ -13,6 +13,7 @@ import type { Timelines } from './timeline/timelines';
 import type { TreeNode } from './tree/nodes';
 import type { ProcessTreeProvider } from './tree/processTreeProvider';
 import type { WalkthroughProgress } from './walkthroughProgress';
+import type { ViewBadge } from './tree/viewBadge';
 
 /** Frames a timeline keeps for the benchmark; the newest win. */
 const MAX_DRAWS = 500;
@@ -32,6 +33,12 @@ export interface MptreeApi {
   readonly runs: RunManager;
   readonly treeProvider: ProcessTreeProvider;
   readonly treeView: vscode.TreeView<TreeNode>;
+  /** The same tree in the Run and Debug sidebar (shown while a run is live). */
+  readonly debugTreeView: vscode.TreeView<TreeNode>;
+  /** The views' badge: hints and zombies. */
+  readonly badge: ViewBadge;
+  /** What Run and Debug's dynamic configuration list gets from mptree now. */
+  dynamicDebugConfigurations(): vscode.DebugConfiguration[];
   readonly statusBar: ProcessStatusBar;
   readonly log: vscode.LogOutputChannel;
   readonly hints: HintsController;

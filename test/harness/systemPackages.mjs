@@ -20,6 +20,8 @@ export const SYSTEM_PACKAGES = [
   { name: 'ripgrep', present: () => existsSync('/usr/bin/rg') },
   // debugpy for Debian's /usr/bin/python3: the debug-with-the-tree tests run it for real.
   { name: 'python3-debugpy', present: () => pythonHasDebugpy('/usr/bin/python3') },
+  // A real pseudo-terminal for the CLI's live tree (test/unit/cliTerminal.test.ts).
+  { name: 'tmux', present: () => existsSync('/usr/bin/tmux') },
 ];
 
 function pythonHasDebugpy(python) {

@@ -1,7 +1,10 @@
 // The process commands, invoked as the tree's context menu invokes them (node, selection),
 // checked against what the tree shows afterwards and what the OS says.
 import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { MptreeApi } from '../../src/extension';
 import type { JoinOutcome } from '../../src/vscode/commands/joinProcess';
@@ -38,7 +41,7 @@ describe('process commands', () => {
     assert.deepEqual(result?.stillRunning, []);
     const shown = await waitForShown(api, run, 'victim', (d) => /SIGTERM/.test(d));
     assert.equal(victim.info!.exitCode, -15);
-    assert.match(shown.description, new RegExp(`^${pid} · .*SIGTERM`));
+    assert.match(shown.description, new RegExp(`^pid ${pid} · .*SIGTERM`));
     // The others are untouched.
     assert.match(findShown(api, run, 'sleeper')!.description, /running$/);
   });
@@ -65,6 +68,28 @@ describe('process commands', () => {
     assert.equal(stubborn.info!.state, 'running');
     await vscode.commands.executeCommand('mptree.kill', stubborn);
     await waitForShown(api, run, 'stubborn', (d) => /SIGKILL/.test(d));
+  });
+
+  it('Terminate offers a kill for a process still running after the grace; pressing Kill ends it', async () => {
+    await setting('terminateGraceSeconds', 1);
+    const run = await runFixture(api, 'tree_family.py');
+    await familyReady(api, run);
+    const stubborn = processNodeOf(findShown(api, run, 'stubborn')!);
+    // Only our notification on screen, so the workbench's "accept the primary action" of the
+    // first one is a press of our button.
+    await vscode.commands.executeCommand('notifications.clearAll');
+    const result = await vscode.commands.executeCommand<SignalCommandResult>('mptree.terminate', stubborn);
+    assert.deepEqual([result?.stillRunning, result?.killed], [[stubborn.info!.pid], []]);
+    assert.equal(stubborn.info!.state, 'running', 'not killed before the button is pressed');
+    // The notification reaches the workbench a moment later, with no event the extension
+    // sees: press its primary button (Kill) until the process dies of it.
+    const deadline = Date.now() + 30_000;
+    while (stubborn.info!.state === 'running' && Date.now() < deadline) {
+      await vscode.commands.executeCommand('notification.acceptPrimaryAction');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await waitForShown(api, run, 'stubborn', (d) => /SIGKILL/.test(d));
+    assert.equal(stubborn.info!.exitCode, -9);
   });
 
   it('Terminate kills a process that ignores SIGTERM after the grace period when set to, and says so', async () => {
@@ -161,8 +186,15 @@ describe('process commands', () => {
     await familyReady(api, run);
     const pending = vscode.commands.executeCommand<JoinOutcome[]>('mptree.join');
     // Accept whatever the pick offers first: it must be a joinable process (not the main one).
-    await new Promise((r) => setTimeout(r, 1000));
-    await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+    // The pick opens in the workbench a moment later, with no event the extension sees: press
+    // Enter until the command returns (Enter with no quick pick open does nothing).
+    let settled = false;
+    void pending.then(() => (settled = true), () => (settled = true));
+    const deadline = Date.now() + 30_000;
+    while (!settled && Date.now() < deadline) {
+      await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const outcomes = await pending;
     assert.equal(outcomes?.length, 1, `join from the palette returned ${JSON.stringify(outcomes)}`);
     const picked = run.model.processByPid(outcomes![0].pid);
@@ -195,6 +227,52 @@ describe('process commands', () => {
     const runs = await vscode.commands.executeCommand<unknown[]>('mptree.runFile', vscode.Uri.file(`${__dirname}/../../../test/fixtures/workspace/hello_mp.py`));
     assert.deepEqual(runs, []);
     assert.equal(api.runs.runs.length, before);
+  });
+
+  it('mptree.pythonPath may start with ${workspaceFolder} or ~: the run uses that interpreter', async () => {
+    // Links to the real interpreter under names only these settings can reach.
+    const real = fs.realpathSync(execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim());
+    const folder = vscode.workspace.workspaceFolders![0].uri.fsPath;
+    const name = `.mptree-test-python-${process.pid}`;
+    const links = [path.join(folder, name), path.join(os.homedir(), name)];
+    for (const link of links) fs.symlinkSync(real, link);
+    try {
+      for (const [value, expanded] of [[`\${workspaceFolder}/${name}`, links[0]], [`~/${name}`, links[1]]]) {
+        await setting('pythonPath', value);
+        const run = await runFixture(api, 'hello_mp.py');
+        await waitFor('hello_mp.py to finish', () => !run.isLive, 60_000);
+        assert.equal(run.info.python, expanded, `${value} ran ${run.info.python}`);
+        assert.equal(run.info.exitCode, 0);
+      }
+    } finally {
+      for (const link of links) fs.rmSync(link, { force: true });
+    }
+  });
+
+  it('mptree.osScanIntervalMs: a process only the OS knows is found at that pace', async () => {
+    for (const interval of [200, 60_000]) {
+      await setting('osScanIntervalMs', interval);
+      const run = await runFixture(api, 'os_child.py');
+      const main = await waitFor('the main process', () => run.model.processes().find((p) => p.kind === 'main'), 30_000);
+      // The fixture says when its `sleep` runs (the runtime never hears of it).
+      const truthFile = path.join(os.tmpdir(), `mptree-os-child-${main.pid}.json`);
+      const { sleep } = await waitFor('the sleep to start', () => fs.existsSync(truthFile) && (JSON.parse(fs.readFileSync(truthFile, 'utf8')) as { sleep: number }), 30_000);
+      fs.rmSync(truthFile, { force: true });
+      try {
+        if (interval === 200) {
+          await waitFor('the OS scan to find the sleep', () => run.model.processByPid(sleep), 5_000, () => dump(api, run));
+          assert.equal(run.model.processByPid(sleep)!.kind, 'os');
+        } else {
+          // Scanned at the start and next in a minute: in the 3 s after the sleep began, while
+          // it still runs, no scan finds it. (At 200 ms it was found in well under that.)
+          await new Promise((r) => setTimeout(r, 3000));
+          assert.ok(isAlive(sleep), 'the sleep still runs');
+          assert.equal(run.model.processByPid(sleep), undefined, `found before the next scan was due:\n${dump(api, run)}`);
+        }
+      } finally {
+        await run.stop(500);
+      }
+    }
   });
 
   it('Run Active File runs the Python file in the active editor', async () => {

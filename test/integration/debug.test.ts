@@ -6,6 +6,8 @@
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { MptreeApi } from '../../src/extension';
 import { processesOfRun } from '../common/osTruth';
@@ -40,11 +42,16 @@ describe('Debug with the process tree', function () {
     const debuggerEntry = pkg.contributes.debuggers.find((d: { type: string }) => d.type === 'mptree');
     assert.ok(debuggerEntry, 'no mptree debugger contributed');
     assert.equal(debuggerEntry.initialConfigurations[0].program, '${file}');
-    assert.ok(pkg.contributes.menus['editor/title'].some((m: { command: string }) => m.command === 'mptree.debugFile'));
+    assert.ok(pkg.contributes.menus['editor/title/run'].some((m: { command: string }) => m.command === 'mptree.debugFile'));
   });
 
   it('a breakpoint in a worker: the tree shows that worker paused; Stop Run ends the debug session and the run', async function () {
-    if (!hasDebugpy(DEBUGPY_PYTHON)) this.skip(); // apt-get install python3-debugpy (.ci/run does)
+    if (!hasDebugpy(DEBUGPY_PYTHON)) {
+      // CI installs python3-debugpy: there a missing debugpy is a broken machine, and a skip
+      // would pass the only end-to-end debug test without running it.
+      if (process.env.CI === 'true') assert.fail(`CI=true but ${DEBUGPY_PYTHON} cannot import debugpy (apt-get install python3-debugpy)`);
+      this.skip();
+    }
     this.timeout(120_000);
     await setting('pythonPath', DEBUGPY_PYTHON);
     const uri = fixture('debug_workers.py');
@@ -83,6 +90,74 @@ describe('Debug with the process tree', function () {
       await waitFor('nothing of the run left', () => processesOfRun(run.runId).length === 0, 10_000, () => String(processesOfRun(run.runId)));
     } finally {
       listening.dispose();
+    }
+  });
+
+  it('ending the debug session stops the run, with nothing left behind', async function () {
+    if (!hasDebugpy(DEBUGPY_PYTHON)) {
+      if (process.env.CI === 'true') assert.fail(`CI=true but ${DEBUGPY_PYTHON} cannot import debugpy (apt-get install python3-debugpy)`);
+      this.skip();
+    }
+    this.timeout(120_000);
+    await setting('pythonPath', DEBUGPY_PYTHON);
+    const uri = fixture('debug_workers.py');
+    // A breakpoint holds the program mid-run, so the end is the session's doing, not its own.
+    vscode.debug.addBreakpoints([new vscode.SourceBreakpoint(new vscode.Location(uri, new vscode.Position(breakLine(), 0)))]);
+    const sessions: vscode.DebugSession[] = [];
+    const listening = vscode.debug.onDidStartDebugSession((s) => sessions.push(s));
+    try {
+      const before = new Set(api.runs.runs);
+      assert.equal(await vscode.commands.executeCommand('mptree.debugFile', uri), true);
+      const run = await waitFor('the debug run', () => api.runs.runs.find((r) => !before.has(r)), 30_000);
+      const root = await waitFor('the root debug session', () => sessions.find((s) => s.configuration.request === 'launch'), 30_000);
+      await waitFor('a worker paused at the breakpoint', () => run.model.processes().some((p) => /^worker-[12]$/.test(p.name) && p.paused === 'breakpoint'), 60_000, () => dump(api, run));
+      assert.ok(processesOfRun(run.runId).length >= 3, 'the program and its workers run');
+      // What the debug toolbar's Stop does: end the root session.
+      await vscode.debug.stopDebugging(root);
+      await waitFor('the run to end', () => !run.isLive, 30_000, () => dump(api, run));
+      await waitFor('nothing of the run left', () => processesOfRun(run.runId).length === 0, 10_000, () => String(processesOfRun(run.runId)));
+    } finally {
+      listening.dispose();
+    }
+  });
+
+  it('a launch.json with args, cwd, env, python and stopOnEntry: the program gets each, in its child too', async function () {
+    if (!hasDebugpy(DEBUGPY_PYTHON)) {
+      if (process.env.CI === 'true') assert.fail(`CI=true but ${DEBUGPY_PYTHON} cannot import debugpy (apt-get install python3-debugpy)`);
+      this.skip();
+    }
+    this.timeout(120_000);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mptree-launch-'));
+    // An interpreter under a name of its own: sys.executable tells whether `python` was used.
+    const python = path.join(dir, 'python-for-launch');
+    fs.symlinkSync(DEBUGPY_PYTHON, python);
+    const out = path.join(dir, 'started-with.json');
+    const sessions: vscode.DebugSession[] = [];
+    const listening = vscode.debug.onDidStartDebugSession((s) => sessions.push(s));
+    try {
+      const before = new Set(api.runs.runs);
+      const started = await vscode.debug.startDebugging(vscode.workspace.workspaceFolders![0], {
+        type: 'mptree', request: 'launch', name: 'launch.json test', program: fixture('launch_config.py').fsPath,
+        args: [out, 'second arg'], cwd: dir, env: { MPTREE_LAUNCH_ENV: 'from launch.json' }, python, stopOnEntry: true,
+      });
+      assert.equal(started, true);
+      const run = await waitFor('the debug run', () => api.runs.runs.find((r) => !before.has(r)), 30_000);
+      // stopOnEntry: the program waits at its first line, and the tree says so.
+      const main = await waitFor('the program paused on entry', () => run.model.processes().find((p) => p.kind === 'main' && p.paused !== null), 60_000, () => dump(api, run));
+      assert.equal(main.paused, 'entry');
+      assert.equal(fs.existsSync(out), false, 'it ran past its first line');
+      const root = sessions.find((s) => s.configuration.request === 'launch')!;
+      // What the toolbar's Continue sends; debugpy resumes every thread of the process.
+      await root.customRequest('continue', { threadId: 0 });
+      await waitFor('the run to end', () => !run.isLive, 60_000, () => dump(api, run));
+      for (const file of [out, `${out}.child`]) {
+        const got = JSON.parse(fs.readFileSync(file, 'utf8')) as { argv: string[]; cwd: string; env: string; executable: string };
+        assert.deepEqual(got, { argv: [out, 'second arg'], cwd: fs.realpathSync(dir), env: 'from launch.json', executable: python }, file);
+      }
+      assert.equal(run.info.exitCode, 0);
+    } finally {
+      listening.dispose();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -131,6 +131,7 @@ export async function cleanUp(api: MptreeApi): Promise<void> {
   await setting('keepExitedProcesses', undefined);
   await setting('showHelperProcesses', undefined);
   await setting('pythonPath', undefined);
+  await setting('osScanIntervalMs', undefined);
 }
 
 export async function setting(name: string, value: unknown): Promise<void> {

@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import type { MptreeApi } from '../../src/extension';
 import type { Run } from '../../src/vscode/runs';
 import type { ImportedRun } from '../../src/vscode/openedRuns/importedRuns';
+import type { TreeNode } from '../../src/vscode/tree/nodes';
 import { cleanUp, getApi, waitFor } from './helpers';
 
 // Compiled to out/test/integration/: the sources' fixtures are three folders up.
@@ -52,6 +53,25 @@ describe('export and open a run', () => {
     // The Opened Runs view lists it (same provider class as the live tree).
     const [root] = api.openedRuns.tree.getChildren();
     assert.ok(root && root.type === 'run', 'no run node in the Opened Runs view');
+    // Read-only: no item of the opened run takes a live action. The acting commands' menu
+    // entries never name the Opened Runs view and need a live item, and no opened item carries
+    // a live context value.
+    const pkg = vscode.extensions.getExtension('mptree.mptree')!.packageJSON;
+    const acting = ['mptree.terminate', 'mptree.kill', 'mptree.join', 'mptree.terminateTree', 'mptree.stopRun'];
+    const entries = (pkg.contributes.menus['view/item/context'] as { command: string; when: string }[]).filter((m) => acting.includes(m.command));
+    assert.ok(entries.length >= acting.length);
+    for (const m of entries) {
+      assert.doesNotMatch(m.when, /openedRuns/, `${m.command} reaches the Opened Runs view: ${m.when}`);
+      assert.match(m.when, /viewItem =~ \/\^(run\\\.running|process\\\.)/, `${m.command} not limited to live items: ${m.when}`);
+    }
+    const openedItems: string[] = [];
+    const walk = (node: TreeNode) => {
+      openedItems.push(String(api.openedRuns.tree.getTreeItem(node).contextValue));
+      for (const child of api.openedRuns.tree.getChildren(node)) walk(child);
+    };
+    walk(root);
+    assert.ok(openedItems.length > 2, `opened items: ${openedItems}`);
+    for (const value of openedItems) assert.doesNotMatch(value, /^(run\.running|process\.(running|zombie)\.)/, `an opened item offers a live action: ${value}`);
     const timeline = api.timelines.of(opened.info.runId);
     assert.ok(timeline, 'no timeline for the opened run');
     await waitFor('the imported timeline to be drawn', () => api.timelineCounts.updatesAcked(opened.info.runId) >= 1, 60_000);

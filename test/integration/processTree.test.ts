@@ -1,6 +1,8 @@
 // What the Process Tree view shows for a real run, read from the provider VS Code itself
 // calls: run node, nesting, daemon flags, queue depth, pool grouping, exit codes.
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { MptreeApi } from '../../src/extension';
 import {
@@ -55,7 +57,7 @@ describe('process tree view', () => {
       assert.equal(api.treeProvider.getParent(child.node), main.node, `${name} is not under MainProcess`);
       assert.equal(child.depth, 2);
       const info = processNodeOf(child).info!;
-      assert.ok(child.description.startsWith(`${info.pid} · `), child.description);
+      assert.ok(child.description.startsWith(`pid ${info.pid} · `), child.description);
     }
     assert.match(findShown(api, run, 'daemon-sleeper')!.description, /· daemon ·/);
     assert.doesNotMatch(findShown(api, run, 'sleeper')!.description, /daemon/);
@@ -97,7 +99,7 @@ describe('process tree view', () => {
       () => dump(api, run),
     );
     assert.equal(pool.label, 'Pool');
-    assert.match(pool.description, /^size 2 · 2 alive · \d+ pending/);
+    assert.match(pool.description, /^2 workers · 2 alive · \d+ pending/);
     const pending = Number(/(\d+) pending/.exec(pool.description)![1]);
     assert.ok(pending > 0, `no pending tasks: ${pool.description}`);
     const workers = api.treeProvider.getChildren(pool.node);
@@ -110,6 +112,49 @@ describe('process tree view', () => {
     // Not listed twice: the workers are not also direct children of MainProcess.
     const main = api.treeProvider.getParent(pool.node)!;
     assert.ok(!api.treeProvider.getChildren(main).some((n) => workers.includes(n)));
+  });
+
+  it('shows every row of the README\'s tree table as it is written there', async () => {
+    // The table is read from the README itself, so the two cannot drift apart unnoticed. A
+    // row is `label` `description` (one node), or `a`, `b`, … (each the state some node
+    // ends with). Numbers stand for any number; the words and their order must be the same.
+    const readme = fs.readFileSync(path.join(vscode.extensions.getExtension('mptree.mptree')!.extensionPath, 'README.md'), 'utf8');
+    const table = readme.split('| in the tree | meaning |')[1].split('\n\n')[0].split('\n').filter((l) => l.startsWith('| `'));
+    assert.ok(table.length >= 5, `the README's tree table: ${table}`);
+    const pattern = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\d+/g, '\\d+');
+    const run = await runFixture(api, 'tree_family.py');
+    await familyReady(api, run);
+    await waitForShown(api, run, 'quitter', (d) => d.includes('zombie'));
+    const zombieShown = dump(api, run);
+    // The ends the exit row names: a joined exit code, a terminate, a kill.
+    const node = (name: string) => processNodeOf(findShown(api, run, name)!);
+    await vscode.commands.executeCommand('mptree.join', node('quitter'));
+    await vscode.commands.executeCommand('mptree.terminate', node('victim'));
+    await vscode.commands.executeCommand('mptree.kill', node('sleeper'));
+    // Each stays a zombie until its parent joins it: join them, as the exit row's words are
+    // those of a collected process.
+    await waitForShown(api, run, 'victim', (d) => d.endsWith('(SIGTERM)'));
+    await waitForShown(api, run, 'sleeper', (d) => d.endsWith('(SIGKILL)'));
+    await vscode.commands.executeCommand('mptree.join', node('victim'), [node('victim'), node('sleeper')]);
+    await waitForShown(api, run, 'victim', (d) => d.endsWith(' · SIGTERM'));
+    await waitForShown(api, run, 'sleeper', (d) => d.endsWith(' · SIGKILL'));
+    await waitForShown(api, run, 'quitter', (d) => d.endsWith('exit 3') && !d.includes('zombie'));
+    const ended = dump(api, run);
+    for (const row of table) {
+      const cell = row.split(' | ')[0].slice(2);
+      const spans = [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1]);
+      const lines = (spans[0] === 'zombie — not joined (exit 3)' ? zombieShown : ended).split('\n');
+      if (/^`[^`]+` `[^`]+`$/.test(cell)) {
+        // A label (after the indentation) and the start of its description.
+        const re = new RegExp(`^\\s*${pattern(spans[0])} — ${pattern(spans[1])}( · .*)? \\[`);
+        assert.ok(lines.some((l) => re.test(l)), `README row ${cell} not in the tree:\n${ended}`);
+      } else {
+        for (const span of spans) {
+          const re = new RegExp(` — (.* · )?${pattern(span)} \\[`);
+          assert.ok(lines.some((l) => re.test(l)), `README row ${cell}: ${span} not in the tree:\n${lines.join('\n')}`);
+        }
+      }
+    }
   });
 
   it('marks a child that exited without being joined as a zombie, with its exit code', async () => {
@@ -136,7 +181,9 @@ describe('process tree view', () => {
     const after = shownTree(api, run);
     for (const old of before) {
       const same = after.find((s) => s.item.id === old.item.id);
-      if (!same) continue; // (nothing should vanish, but a finished pool task cannot be ruled out)
+      // Nothing of this family ends by itself while the pool works (600 tasks of 0.5 s, no
+      // maxtasksperchild): every node must still be there, as the same object.
+      assert.ok(same, `${old.label} (${old.item.id}) vanished from the tree\n${dump(api, run)}`);
       assert.equal(same.node, old.node, `a new element object for ${old.item.id}`);
     }
     const ids = after.map((s) => s.item.id);
@@ -246,7 +293,7 @@ describe('process tree view', () => {
       const t = api.statusBar.text;
       return t && Number(/(\d+) processes/.exec(t)?.[1]) >= 8 ? t : undefined;
     }, 10_000, () => String(api.statusBar.text));
-    assert.match(text, /^\$\(server-process\) \d+ processes$/);
+    assert.match(text, /^\$\(server-process\) \d+ processes( · [\d.]+ % · [\d.]+ [KMG]B)?$/);
     await vscode.commands.executeCommand('mptree.stopRun', api.treeProvider.runNode(run));
     await waitFor('the status bar item to hide', () => api.statusBar.text === undefined, 10_000);
   });

@@ -352,6 +352,7 @@ class Facts(object):
     def proc(self, pid):
         return self.procs.setdefault(pid, {'pid': pid, 'started': None, 'hello': None,
                                            'exited': [], 'exiting': None, 'reaped': [],
+                                           'reapedBy': [],
                                            'exitedAfterReaped': False})
 
     def depth(self, qid):
@@ -377,6 +378,7 @@ def reduce_messages(messages):
             f.proc(m['pid'])['exiting'] = m['exitCode']
         elif t == 'process.reaped':
             f.proc(m['pid'])['reaped'].append(m['joined'])
+            f.proc(m['pid'])['reapedBy'].append(m.get('by'))
         elif t == 'queue.created':
             q = f.queues.setdefault(m['id'], {'puts': 0, 'gets': 0, 'done': 0})
             q['created'] = m

@@ -42,8 +42,8 @@ if __name__ == '__main__':
     across.start()
     quick = mp.Process(target=nap, args=(0,), name='exits-unjoined')
     quick.start()
-    time.sleep(0.5)           # quick has exited (a zombie) and everything is flushed
-    step('ready')             # the test drops our connection now
+    mp.connection.wait([quick.sentinel])    # quick has exited (a zombie, not collected)
+    step('ready')             # the test drops our connection once all this is reported
     q.put('after')            # counted on the new connection (or re-sent)
     got += [q.get() for _ in range(5)]
     p2 = mp.Process(target=produce, args=(q, 7), name='after-drop')
@@ -77,11 +77,14 @@ if __name__ == '__main__':
 class Reconnect(unittest.TestCase):
     maxDiff = None
 
-    def _run(self, code, args, between, early=True):
+    def _run(self, code, args, between, early=True, reported=None):
         c, p = support.start_program(self, code, args)
         self.assertEqual(p.stdout.readline().strip(), b'ready')
         main = p.pid
         self.assertTrue(c.wait_for(lambda ms: main in c.conns, 10))
+        if reported:
+            # What the first connection must have carried before `between` acts on it.
+            self.assertTrue(c.wait_for(reported, 30), 'the program never reported its state before the drop')
         before = len(c.snapshot())
         # Where to look for the new hello: after what was there before, unless `between`
         # cleared the messages (a restart) and says so. The reconnection may already have
@@ -109,7 +112,18 @@ class Reconnect(unittest.TestCase):
                 self._dropped(method)
 
     def _dropped(self, method):
-        c, truth, before = self._run(RECONNECT_PROG, [method], lambda c, pid: c.drop(pid))
+        def flushed(ms):
+            # Nothing in flight at the drop: 40 puts and 25 gets (or the depth of 15 they
+            # leave) reported, and the exit of the child left unjoined.
+            f = support.reduce_messages(ms)
+            queues = list(f.queues.values())
+            quick = [pr for pr in f.procs.values()
+                     if (pr['started'] or {}).get('name') == 'exits-unjoined']
+            return (len(queues) == 1 and queues[0]['puts'] == 40
+                    and (queues[0]['gets'] == 25 or queues[0].get('depth') == 15)
+                    and quick and quick[0]['exited'])
+
+        c, truth, before = self._run(RECONNECT_PROG, [method], lambda c, pid: c.drop(pid), reported=flushed)
         msgs = c.snapshot()
         main = truth['main']
         facts = support.reduce_messages(msgs)

@@ -46,21 +46,29 @@ class OwnerGone(unittest.TestCase):
                 members = support.run_members(c.run_id)
                 # main, manager, 2 workers, 3 children, sleep, fork child (+ helpers)
                 self.assertGreaterEqual(len(members), 9, members)
+                gone_at = time.monotonic()
                 c.vanish()
-                # Measured here: about 3 s (2 s of reconnection attempts, 1 s of grace
-                # for the child that ignores SIGTERM); the bound is 5 s.
+                # The README's promise: the run ends within about 3 s (2 s of reconnection
+                # attempts, 1 s of grace for the child that ignores SIGTERM). Measured from
+                # vanish(): 3.04-3.17 s at a load average of 6 on 2 cores with a second
+                # copy of this test running; 4.5 s is the promise with that load's margin.
                 left = wait_gone(c.run_id, 15)
+                took = time.monotonic() - gone_at
                 self.assertEqual(left, [], 'processes of the run left behind')
+                self.assertLessEqual(took, 4.5, 'the run took %.2f s to end after its owner went' % took)
                 p.communicate(timeout=5)
                 self.assertEqual(p.returncode, -15, 'the main process was sent SIGTERM')
 
     def test_keep_runs_on(self):
         for method in ('fork', 'spawn'):
             with self.subTest(method=method):
-                c, p = self._start(method, 4, {'MPTREE_WHEN_VIEWER_GONE': 'keep'})
+                c, p = self._start(method, 10, {'MPTREE_WHEN_VIEWER_GONE': 'keep'})
                 members = sorted(support.run_members(c.run_id))
                 c.vanish()
-                time.sleep(3)   # past the reconnection attempts and the stop's grace
+                # The absence of a stop can only be seen after the time a stop takes: past
+                # the 4.5 s bound test_stop_when_the_session_is_gone holds it to, while the
+                # program (busy 10 s) still has 5 s to go.
+                time.sleep(5)
                 self.assertEqual(sorted(support.run_members(c.run_id)), members, 'all still running')
                 out, err = p.communicate(timeout=60)
                 self.assertEqual(p.returncode, 0, err)

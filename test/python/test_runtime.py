@@ -16,13 +16,14 @@ from .support import METHODS, fixture, run_script
 
 PATTERNS = ['process_basics.py', 'exit_codes.py', 'daemon.py', 'pipe_lock_value.py',
             'pool_patterns.py', 'pool_maxtasks.py', 'queue_patterns.py',
-            'manager_patterns.py', 'nested.py', 'executor.py', 'fork_and_subprocess.py']
+            'manager_patterns.py', 'nested.py', 'executor.py', 'fork_and_subprocess.py',
+            'collected_by.py']
 # Programs whose output does not depend on scheduling: bare and instrumented must print
 # the very same bytes.
 DETERMINISTIC = ['process_basics.py', 'exit_codes.py', 'pipe_lock_value.py',
                  'queue_patterns.py', 'nested.py', 'pool_patterns.py']
 KNOWN_TYPES = {'hello', 'process.started', 'process.exited', 'process.exiting', 'process.atexit',
-               'process.reaped', 'queue.created', 'queue.counts', 'queue.depth', 'pool.created',
+               'process.usage', 'process.reaped', 'queue.created', 'queue.counts', 'queue.depth', 'pool.created',
                'pool.workers', 'pool.counts', 'pool.state', 'control.result'}
 
 RESULTS = {}
@@ -119,9 +120,13 @@ class PatternTests(unittest.TestCase):
             if tp.get('target'):
                 self.assertEqual(st['target'], tp['target'])
             self.assertEqual(fp['exited'], [tp['exitCode']], tp)
-            self.assertEqual(len(fp['reaped']), 1, tp)
+            # Collected once; a second report is only the program's later join() of a
+            # child multiprocessing had collected already.
+            self.assertIn(fp['reaped'], ([True], [False], [False, True]), tp)
             if tp['joined'] is not None:
-                self.assertEqual(fp['reaped'][0], tp['joined'], tp)
+                self.assertEqual(fp['reaped'][-1], tp['joined'], tp)
+            if tp.get('collectedBy'):
+                self.assertEqual(fp['reapedBy'][0], tp['collectedBy'], tp)
             self.assertFalse(fp['exitedAfterReaped'], tp)
             if fp['hello'] is not None:
                 # A child that connected (it had something to say) knows who it is.
@@ -269,7 +274,11 @@ if __name__ == '__main__':
            'sampledBefore': len(state.SAMPLED)}
     del slow
     gc.collect()
-    time.sleep(1.2)     # two idle ticks: the collected queue is read no more
+    # The supervisor forgets the collected queue on an idle tick (0.5 s): wait for that,
+    # with a deadline only against a hang (sampledAfter stays 2 then, and the test fails).
+    deadline = time.monotonic() + 30
+    while len(state.SAMPLED) > 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
     out['sampledAfter'] = len(state.SAMPLED)
     print(json.dumps(out), flush=True)
 """
@@ -885,7 +894,11 @@ if __name__ == '__main__':
                 return send(state, data, keep)
             connection.send_raw_locked = slow_send
             threading.Thread(target=state.flush_journal).start()
-        time.sleep(0.05)    # the batch has been taken (by that thread or the supervisor)
+        # Until the batch has been taken (by that thread or the supervisor); its send then
+        # still sleeps 0.3 s. A deadline only against a hang: 'left' says if it was missed.
+        deadline = time.monotonic() + 30
+        while state.JOURNAL and time.monotonic() < deadline:
+            time.sleep(0.001)
         print(json.dumps({'pid': p.pid, 'left': len(state.JOURNAL)}), flush=True)
         os._exit(0)
     elif case == 'then-idle':
@@ -927,7 +940,11 @@ if __name__ == '__main__':
             p.start()
             p.join()
         del p
-        time.sleep(0.3)     # several supervisor ticks
+        # The supervisor's ticks send the batches; wait until the fds are back to where they
+        # were, or a deadline (then 'after' shows the leak).
+        deadline = time.monotonic() + 30
+        while nfds() > before and time.monotonic() < deadline:
+            time.sleep(0.02)
         print(json.dumps({'before': before, 'after': nfds()}), flush=True)
     elif case == 'same-line':
         # One start() line, several targets and a run() override: each described as itself.
@@ -974,6 +991,92 @@ if __name__ == '__main__':
         print(json.dumps({'pid': p.pid}), flush=True)
         os.kill(os.getpid(), signal.SIGKILL)
 """
+
+
+COSTS_PROG = r"""
+import json, multiprocessing as mp, os, sys, time
+
+def burn(seconds):
+    began = time.process_time()
+    while time.process_time() - began < seconds:
+        pass
+
+def hold():
+    block = bytearray(64 * 2 ** 20)
+    for i in range(0, len(block), 4096):
+        block[i] = 1
+    time.sleep(0.6)
+
+def spin():
+    while True:
+        pass
+
+if __name__ == '__main__':
+    ctx = mp.get_context(sys.argv[1])
+    brief = ctx.Process(target=burn, args=(0,), name='brief')
+    brief.start()
+    brief.join()
+    burner = ctx.Process(target=burn, args=(0.6,), name='burner')
+    holder = ctx.Process(target=hold, name='holder')
+    victim = ctx.Process(target=spin, name='victim')
+    for p in (burner, holder, victim):
+        p.start()
+    time.sleep(0.8)
+    victim.kill()
+    for p in (burner, holder, victim):
+        p.join()
+    print(json.dumps({n: p.pid for n, p in
+                      (('brief', brief), ('burner', burner), ('holder', holder), ('victim', victim))}),
+          flush=True)
+"""
+
+
+class Costs(unittest.TestCase):
+    """Each process's own getrusage at its end, its parent's reading of its zombie."""
+
+    def _run(self, method):
+        c, p = support.start_program(self, COSTS_PROG, [method])
+        out, err = p.communicate(timeout=60)
+        self.assertEqual(p.returncode, 0, err)
+        c.wait_quiet(5)
+        return json.loads(out), c.snapshot(), p.pid
+
+    def test_figures_at_each_end(self):
+        for method in METHODS:
+            with self.subTest(method=method):
+                pids, msgs, main = self._run(method)
+                of = lambda pid, kind: [m for m in msgs if m.get('pid') == pid and m['type'] == kind]
+                for name in ('burner', 'holder'):
+                    exiting = of(pids[name], 'process.exiting')
+                    self.assertEqual(len(exiting), 1, (name, msgs))
+                    self.assertGreaterEqual(exiting[0]['cpuSeconds'], 0)
+                    self.assertGreater(exiting[0]['peakRssBytes'], 0)
+                self.assertGreaterEqual(of(pids['burner'], 'process.exiting')[0]['cpuSeconds'], 0.6)
+                self.assertGreaterEqual(of(pids['holder'], 'process.exiting')[0]['peakRssBytes'], 64 * 2 ** 20)
+                # The main program sends its own at interpreter exit.
+                own = of(main, 'process.usage')
+                self.assertEqual([m['source'] for m in own], ['self'])
+                self.assertGreater(own[0]['peakRssBytes'], 0)
+                # Killed by a signal it says nothing; on Linux its parent read its zombie
+                # (a forkserver child is the forkserver's, reaped there at once).
+                self.assertFalse(of(pids['victim'], 'process.exiting'))
+                parent = [m for m in of(pids['victim'], 'process.usage') if m['source'] == 'parent']
+                if sys.platform.startswith('linux') and method != 'forkserver':
+                    self.assertEqual(len(parent), 1, msgs)
+                    self.assertGreater(parent[0]['cpuSeconds'], 0)
+                    self.assertLess(parent[0]['cpuSeconds'], 5)
+                    self.assertNotIn('peakRssBytes', parent[0])
+                else:
+                    self.assertFalse(parent)
+                if method == 'fork':
+                    # A brief quiet fork child still never connects: its figures are not
+                    # worth a connection, and, not killed, it gets no zombie reading either.
+                    hellos = [m['pid'] for m in msgs if m['type'] == 'hello']
+                    self.assertNotIn(pids['brief'], hellos)
+                    self.assertNotIn(pids['brief'], [m['pid'] for m in msgs if m['type'] == 'process.exiting'])
+                    self.assertFalse(of(pids['brief'], 'process.usage'))
+                    # A fork child that lived a while connects at its end for its figures.
+                    self.assertIn(pids['holder'], hellos)
 
 
 class DeferredStartReports(unittest.TestCase):

@@ -65,6 +65,47 @@ describe('mptree CLI', { skip: !posix && 'POSIX signals and process groups' }, (
     assert.match(bad.stderr, /^mptree: unknown option --frobnicate\n/);
   });
 
+  it('prints the hints under the final tree, in the words of the snapshot (and the VS Code tree)', async () => {
+    const snapshotFile = tmpFile('hinted.json');
+    const result = await runCli(['run', '--snapshot', snapshotFile, path.join(root, 'test', 'fixtures', 'hints', 'pool_not_closed_bad.py')]);
+    assert.equal(result.code, 0, result.stderr);
+    const snap = readJson<SnapshotJson & { hints: Array<{ kind: string; message: string }> }>(snapshotFile);
+    const hint = snap.hints.find((h) => h.kind === 'pool-not-closed');
+    assert.ok(hint, JSON.stringify(snap.hints));
+    const lines = result.stderr.split('\n');
+    const treeEnd = lines.findIndex((line) => line.includes('⚠'));
+    assert.ok(treeEnd > 0, `no hint printed:\n${result.stderr}`);
+    assert.ok(lines.slice(0, treeEnd).some((line) => line.includes('Pool')), 'the hint comes under the tree');
+    assert.ok(lines.includes(`⚠ ${hint.message}`), result.stderr);
+    for (const h of snap.hints) assert.ok(lines.includes(`⚠ ${h.message}`), `hint ${h.kind} not printed`);
+  });
+
+  it("a pool's header: its size and the workers that replaced others, as the program saw them", async () => {
+    const truthFile = tmpFile('maxtasks-truth.json');
+    const result = await runCli(['run', path.join(root, 'test', 'fixtures', 'pool_maxtasks.py'), 'fork', truthFile]);
+    assert.equal(result.code, 0, result.stderr);
+    const truth = readJson<{ pools: Array<{ size: number; workers: number[]; completed: number }> }>(truthFile);
+    const [pool] = truth.pools;
+    assert.ok(pool.workers.length > pool.size, 'maxtasksperchild=1 replaced workers');
+    const header = result.stderr.split('\n').find((line) => / Pool p\d+-\d+ /.test(line));
+    assert.ok(header, result.stderr);
+    assert.match(header, new RegExp(`  ${pool.size} workers · ${pool.workers.length - pool.size} replaced · 0 pending · ${pool.completed} done`));
+  });
+
+  for (const method of ['fork', 'spawn', 'forkserver']) {
+    it(`ppid of every child is its OS parent, as the child itself saw it (${method})`, async () => {
+      const snapshotFile = tmpFile(`ppids-${method}.json`);
+      const truthFile = tmpFile(`ppids-${method}-truth.json`);
+      const result = await runCli(['run', '--quiet', '--snapshot', snapshotFile, path.join(fixtures, 'ppids.py'), method], { env: { MPTREE_TRUTH: truthFile } });
+      assert.equal(result.code, 0, result.stderr);
+      const truth = readJson<Record<string, number>>(truthFile);
+      const snap = readJson<SnapshotJson>(snapshotFile);
+      for (const [pid, ppid] of Object.entries(truth)) {
+        assert.equal(snap.processes.find((p) => p.pid === Number(pid))?.ppid, ppid, `pid ${pid}`);
+      }
+    });
+  }
+
   it('snapshot matches what the program itself saw', async () => {
     const snapshotFile = tmpFile('family.json');
     const truthFile = tmpFile('family-truth.json');
@@ -100,6 +141,60 @@ describe('mptree CLI', { skip: !posix && 'POSIX signals and process groups' }, (
     // The final tree goes to stderr.
     assert.match(result.stderr, /quitter \[\d+\].*exited 3/);
     assert.match(result.stderr, /victim \[\d+\].*killed by SIGKILL/);
+  });
+
+  it('the snapshot\'s queues, pools and hints match what the program knows', async () => {
+    const snapshotFile = tmpFile('parts.json');
+    const truthFile = tmpFile('parts-truth.json');
+    const result = await runCli(['run', '--quiet', '--snapshot', snapshotFile, path.join(fixtures, 'snapshot_parts.py')], { env: { MPTREE_TRUTH: truthFile } });
+    assert.equal(result.code, 0, result.stderr);
+    const truth = readJson<{ main: number; queueDepth: number; tasksDepth: number; workers: number[] }>(truthFile);
+    const snap = readJson<SnapshotJson>(snapshotFile);
+    const queue = snap.queues.find((q) => q.kind === 'Queue')!;
+    const tasks = snap.queues.find((q) => q.kind === 'JoinableQueue')!;
+    assert.equal(snap.queues.length, 2, JSON.stringify(snap.queues));
+    assert.deepEqual(
+      [queue.ownerPid, queue.maxsize, queue.depth, queue.puts, queue.gets, queue.unfinished],
+      [truth.main, 10, truth.queueDepth, 5, 2, null],
+    );
+    assert.deepEqual(
+      [tasks.ownerPid, tasks.maxsize, tasks.depth, tasks.puts, tasks.gets, tasks.unfinished],
+      [truth.main, 0, truth.tasksDepth, 3, 1, 2],
+    );
+    assert.equal(snap.pools.length, 1);
+    const [pool] = snap.pools;
+    assert.deepEqual(
+      [pool.kind, pool.ownerPid, pool.size, [...pool.workers].sort((a, b) => a - b), pool.submitted, pool.completed, pool.pending],
+      ['Pool', truth.main, 2, truth.workers, 8, 8, 0],
+    );
+    // The pool was never closed: the hint names it, its process and the line that made it.
+    const hint = snap.hints?.find((h) => h.kind === 'pool-not-closed');
+    assert.ok(hint, `hints: ${JSON.stringify(snap.hints)}`);
+    assert.equal(hint.pid, truth.main);
+    assert.match(hint.message, new RegExp(`^Pool ${pool.id} \\(created at snapshot_parts\\.py:\\d+\\) was never closed`));
+    assert.match(hint.site ?? '', /snapshot_parts\.py:\d+$/);
+  });
+
+  it('--quiet: nothing on stderr but the program\'s own; without it, the tree', async () => {
+    const script = tmpFile('speaks_on_stderr.py');
+    fs.writeFileSync(script, [
+      'import multiprocessing as mp, sys',
+      'def child():',
+      '    sys.stderr.write("child says\\n")',
+      'if __name__ == "__main__":',
+      '    p = mp.get_context("fork").Process(target=child, name="speaker")',
+      '    p.start()',
+      '    p.join()',
+      '    sys.stderr.write("main says\\n")',
+      '',
+    ].join('\n'));
+    const quiet = await runCli(['run', '--quiet', script]);
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.equal(quiet.stderr, 'child says\nmain says\n', 'only the program\'s own words');
+    const loud = await runCli(['run', script]);
+    assert.equal(loud.code, 0, loud.stderr);
+    assert.match(loud.stderr, /^child says\nmain says\n/);
+    assert.match(loud.stderr, /└─ MainProcess \[\d+\]  exited 0\n.*speaker \[\d+\] joined  exited 0/);
   });
 
   it('passes stdin through and returns the exit code; runs -m modules', async () => {
@@ -219,8 +314,11 @@ describe('mptree CLI', { skip: !posix && 'POSIX signals and process groups' }, (
         const exit = await run.exited;
         const { stderr } = run.output();
         assert.equal(exit, code, stderr);
-        // Stop Run's grace is 3 s; the issue saw a CLI still there 15 s later.
-        assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
+        // Nothing here ignores SIGTERM, so the stop needs no more than its 3 s grace. Measured:
+        // 0.13-2.12 s at a load average of 6 on 2 cores with a second copy of this file
+        // running; 4.5 s is that promise with the load's margin (the issue saw 15 s).
+        const tookMs = Date.now() - started;
+        assert.ok(tookMs <= 4500, `the run took ${tookMs} ms to stop`);
         assert.match(stderr, new RegExp(`^mptree .*deep_tree\\.py .*\\n└─ MainProcess \\[${truth.main}\\]`, 'm'));
         assert.equal((stderr.match(/Process-\d+:1 \[/g) ?? []).length, 4, stderr);
         assert.deepEqual(await processesLeftAfter(truth.runId, 5000), []);
@@ -242,6 +340,38 @@ describe('mptree CLI', { skip: !posix && 'POSIX signals and process groups' }, (
       assert.equal(await run.exited, 143, run.output().stderr);
       assert.deepEqual(await processesLeftAfter(truth.runId, 5000), []);
       for (const pid of sleeps) assert.notEqual(liveness(pid), 'alive', `orphan ${pid} is still running`);
+    } finally {
+      run.cleanup();
+    }
+  });
+
+  it('a third Ctrl+C stops the whole run, even a program that ignores it; two do not', { skip: !linux && '/proc' }, async () => {
+    const truthFile = tmpFile('deaf.json');
+    const run = startInGroup([path.join(fixtures, 'ignores_ctrl_c.py')], truthFile);
+    try {
+      await run.ready();
+      const truth = readJson<{ runId: string; main: number; child: number }>(truthFile);
+      // Presses half a second apart, as a hand makes them: two SIGINTs sent at once can merge
+      // into one pending signal before mptree is scheduled to take the first.
+      const ctrlC = async () => {
+        process.kill(-run.child.pid!, 'SIGINT');
+        await new Promise((r) => setTimeout(r, 500));
+      };
+      let exited = false;
+      void run.exited.then(() => (exited = true));
+      await ctrlC();
+      await ctrlC();
+      // Two presses: the program ignores them and mptree lets it be. An absence is seen only
+      // after the time a stop takes (4.5 s at most, as the signal tests above measure).
+      await new Promise((r) => setTimeout(r, 5000));
+      assert.equal(exited, false, `mptree ended after two Ctrl+C:\n${run.stderr()}`);
+      assert.deepEqual(processesOfRun(truth.runId).sort(), [truth.main, truth.child].sort(), 'both still run');
+      const started = Date.now();
+      process.kill(-run.child.pid!, 'SIGINT');
+      assert.equal(await run.exited, 130, run.stderr());
+      const tookMs = Date.now() - started;
+      assert.ok(tookMs <= 4500, `the stop took ${tookMs} ms`);
+      assert.deepEqual(await processesLeftAfter(truth.runId, 5000), []);
     } finally {
       run.cleanup();
     }

@@ -106,6 +106,8 @@ test('process actions apply only where they make sense', () => {
   assert.ok(join.test('process.zombie.instrumented'), 'join (which reaps) not offered on a zombie');
   assert.ok(!join.test('process.running.os'), 'join offered on a process no parent of ours can join');
   assert.ok(!join.test('process.running.instrumented.main'), 'join offered on the main program');
+  assert.ok(!join.test('process.running.instrumented.helper'), 'join offered on a helper (resource tracker, forkserver)');
+  assert.ok(!join.test('process.running.instrumented.helper.daemon'), 'join offered on a daemon helper');
   const stop = regexOf(CommandId.StopRun);
   assert.ok(stop.test('run.running') && !stop.test('run.finished'));
 });

@@ -269,6 +269,21 @@ describe('hint rules on hand-made models', () => {
     assert.deepEqual(kinds(computeHints(model, liveRun, 2000)), []);
   });
 
+  it('pool-not-closed says what became of the workers, as the tree shows it', () => {
+    const main = proc({ pid: 1, kind: 'main', state: 'exited' });
+    const w1 = proc({ pid: 2, parentPid: 1, kind: 'pool-worker', state: 'exited', exitCode: 0 });
+    const w2 = proc({ pid: 3, parentPid: 1, kind: 'pool-worker', state: 'exited', exitCode: 0 });
+    const p = pool({ id: 'p1-1', ownerPid: 1, workers: [2, 3] });
+    const message = () => computeHints(new StaticModel([main, w1, w2], [], [p]), liveRun, 2000)[0].message;
+    assert.match(message(), /its 2 workers exited 0/);
+    assert.doesNotMatch(message(), /killed/);
+    Object.assign(w1, { exitCode: -15, signal: 'SIGTERM' });
+    Object.assign(w2, { exitCode: -15, signal: 'SIGTERM' });
+    assert.match(message(), /its 2 workers were killed by SIGTERM at exit/);
+    Object.assign(w2, { exitCode: 0, signal: null });
+    assert.match(message(), /of its 2 workers, 1 killed by SIGTERM, 1 exited 0/);
+  });
+
   it('missing-main-guard: not for fork children, nor for a spawn child that ran a while', () => {
     const main = proc({ pid: 1, kind: 'main' });
     const forked = proc({ pid: 2, parentPid: 1, parentKey: main.key, state: 'exited', exitCode: 1, exitedAt: 1100 });

@@ -51,15 +51,19 @@ describe('queue depths after the last get', { skip: process.platform !== 'linux'
         void session.ended.then(() => (exited = true));
         const truth = await Promise.race([settled, session.ended.then(() => assert.fail(`ended before it settled: ${stderr}`))]);
         assert.equal(Object.keys(truth).length, 5);
-        // While the program still runs (it waits 1 s after reading its queues), the tree
-        // comes to the same depths; how fast is measured in bench/, not here.
+        // While the program still runs (it waits for a line on stdin after reading its
+        // queues), the tree comes to the same depths; how fast is measured in bench/, not
+        // here, so the wait is for the match, with a deadline only against a hang.
         let shown: Record<string, number> = {};
-        while (!exited) {
+        const deadline = Date.now() + 30_000;
+        while (!exited && Date.now() < deadline) {
           shown = shownDepths(session);
           if (Object.keys(truth).every((k) => shown[k] === truth[k])) break;
           await new Promise((r) => setTimeout(r, 10));
         }
-        assert.equal(exited, false, `still stale when the program ended: shown ${JSON.stringify(shown)}, qsize ${JSON.stringify(truth)}`);
+        assert.equal(exited, false, `ended before the tree matched: shown ${JSON.stringify(shown)}, qsize ${JSON.stringify(truth)}\n${stderr}`);
+        assert.deepEqual(shown, truth, 'the live tree never came to what qsize() says');
+        child.stdin!.end('caught up\n');
         const info = await session.ended;
         assert.equal(info.exitCode, 0, stderr);
         assert.deepEqual(shownDepths(session), truth, 'at the end');

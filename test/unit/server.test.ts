@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { afterEach, describe, it } from 'node:test';
 import { LineDecoder } from '../../src/core/protocol';
 import { RuntimeServer, connectOptions, defaultTransport, type ReceivedMessage } from '../../src/core/server';
@@ -8,9 +9,11 @@ import type { LogEntry } from '../../src/core/types';
 
 const servers: RuntimeServer[] = [];
 const sockets: net.Socket[] = [];
+const children: ChildProcess[] = [];
 
 afterEach(() => {
   for (const s of sockets.splice(0)) s.destroy();
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
   for (const s of servers.splice(0)) s.dispose();
 });
 
@@ -228,4 +231,65 @@ describe('RuntimeServer', () => {
     await closed(socket);
     assert.match(logs[0], /no hello/);
   });
+
+  // A process's last lines wait in the socket while the session writes to it just after it
+  // exited (a queue.resample): the failed write must not take those lines with it.
+  for (const transport of ['unix', 'tcp'] as const) {
+    it(`reads a process's last lines when a write to it fails because it has just exited (${transport})`, async () => {
+      const received: string[] = [];
+      let server: RuntimeServer | undefined;
+      let child: ChildProcess | undefined;
+      const exited = new Promise<void>((resolve) => {
+        const onBatch = (batch: ReceivedMessage[]) => {
+          for (const { message } of batch) received.push(message.type);
+          if (!batch.some(({ message }) => message.type === 'hello')) return;
+          // Hold the event loop (as a busy session may be held) until the process has sent
+          // its last line and exited: that line is unread, and the process is a zombie.
+          const deadline = Date.now() + 5000;
+          while (Date.now() < deadline && !isZombie(child!.pid!)) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+          assert.ok(isZombie(child!.pid!), 'the process should have exited by now');
+          server!.notify(child!.pid!, { v: 1, type: 'queue.resample', ids: ['q1-1'] });
+          resolve();
+        };
+        RuntimeServer.start({ runId: 'run-last', logger: { log: () => undefined }, onBatch, transport }).then((started) => {
+          server = started;
+          servers.push(started);
+          child = spawnLastWords(started);
+        });
+      });
+      await exited;
+      await until(() => received.includes('queue.counts'), 3000).catch(() => undefined);
+      assert.deepEqual(received, ['hello', 'queue.counts']);
+    });
+  }
 });
+
+/** Python that says hello, then its last counts 100 ms later, and exits without reading. */
+function spawnLastWords(server: RuntimeServer): ChildProcess {
+  const hello = { v: 1, type: 'hello', token: server.token, runId: 'run-last', pid: 0, ppid: 1, parentPid: null, name: 'Consumer-1', daemon: false, kind: 'process', t: 1 };
+  const counts = { v: 1, type: 'queue.counts', counts: [['q1-1', 1, 0, 1]], t: 2 };
+  const code = [
+    'import json, os, socket, sys, time',
+    'addr = sys.argv[1]',
+    "if addr.startswith('tcp:'):",
+    "    s = socket.create_connection(('127.0.0.1', int(addr.rsplit(':', 1)[1])))",
+    'else:',
+    '    s = socket.socket(socket.AF_UNIX); s.connect(addr)',
+    'hello = json.loads(sys.argv[2]); hello["pid"] = os.getpid()',
+    "s.sendall((json.dumps(hello) + '\\n').encode())",
+    'time.sleep(0.1)',
+    "s.sendall((sys.argv[3] + '\\n').encode())",
+  ].join('\n');
+  const child = spawn('python3', ['-c', code, server.address, JSON.stringify(hello), JSON.stringify(counts)], { stdio: 'inherit' });
+  children.push(child);
+  return child;
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    return /^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+

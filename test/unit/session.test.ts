@@ -3,6 +3,7 @@
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
@@ -30,6 +31,29 @@ async function until<T>(what: string, check: () => T | undefined | false, ms = 1
   }
 }
 
+/** The run's listener is gone: over a Unix socket its private directory is removed, over TCP
+ * its loopback port refuses a connection (each transport's own evidence, so neither pass is
+ * vacuous). */
+async function assertListenerGone(session: RunSession): Promise<void> {
+  const server = session['server'];
+  if (server.transport === 'unix') {
+    assert.ok(server.directory, 'a Unix socket lives in a private directory');
+    assert.equal(fs.existsSync(server.directory), false, 'socket directory removed at the end');
+    return;
+  }
+  const port = Number(/^tcp:127\.0\.0\.1:(\d+)$/.exec(server.address)?.[1]);
+  assert.ok(port > 0, `a TCP address: ${server.address}`);
+  const outcome = await new Promise<string>((resolve) => {
+    const socket = net.createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve('connected');
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+  });
+  assert.equal(outcome, 'ECONNREFUSED', 'the TCP listener closed at the end');
+}
+
 describe('RunSession', { skip: !posix && 'POSIX processes' }, () => {
   before(() => (tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mptree-session-'))));
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -51,12 +75,19 @@ describe('RunSession', { skip: !posix && 'POSIX processes' }, () => {
     // What the VS Code layer does with session.launch, plus -I: isolated mode ignores PYTHONPATH.
     const { command, args, env, cwd } = session.launch;
     assert.equal(env.MPTREE_SOCKET, session['server'].address);
-    const child = spawn(command, ['-I', ...args], { env: { ...env, MPTREE_TRUTH: truthFile }, cwd, stdio: 'ignore' });
+    const child = spawn(command, ['-I', ...args], { env: { ...env, MPTREE_TRUTH: truthFile, MPTREE_FAMILY_HOLD: 'stdin' }, cwd, stdio: ['pipe', 'ignore', 'ignore'] });
     await new Promise((r) => child.once('spawn', r));
     session.attach(child.pid!);
     child.once('exit', (code, signal) => session.notifyRootExit(exitCodeOf(code, signal)));
     await until('the notice', () => session.info.notice);
     assert.match(session.info.notice!, /isolated mode/);
+    // The family holds its three processes until told: tell it once the OS scan saw them
+    // running (an event, not a window the scan must fall into).
+    await until('the OS scan to see the three children running', () => {
+      const main = session.model.processByPid(child.pid!);
+      return main && session.model.processes().filter((p) => p.kind === 'os' && p.parentKey === main.key && p.state === 'running').length >= 3;
+    });
+    child.stdin!.end('go\n');
     const info = await session.ended;
     assert.equal(info.state, 'finished');
     assert.equal(info.exitCode, 0);
@@ -71,7 +102,7 @@ describe('RunSession', { skip: !posix && 'POSIX processes' }, () => {
       assert.equal(node.parentKey, main.key);
       assert.equal(node.state, 'exited');
     }
-    assert.equal(!!session['server'].directory && fs.existsSync(session['server'].directory), false, 'socket directory removed at the end');
+    await assertListenerGone(session);
   });
 
   it('join, terminate, kill and stop on a live multiprocessing family', async () => {

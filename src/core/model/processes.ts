@@ -2,6 +2,7 @@
 // the tree and how far it got (running → zombie → exited). Owns every map and index about
 // processes; queues and pools only ask it who is a member and which node a pid is now.
 import type { Liveness, OsProcess } from '../osScan';
+import type { LiveUsage } from '../processUsage';
 import type {
   HelloMessage,
   ProcessAtexitMessage,
@@ -9,6 +10,7 @@ import type {
   ProcessExitingMessage,
   ProcessReapedMessage,
   ProcessStartedMessage,
+  ProcessUsageMessage,
   RuntimeProcessKind,
 } from '../protocol';
 import type { ProcessInfo, ProcessKind } from '../types';
@@ -34,6 +36,11 @@ export interface ProcessTableOptions {
 
 /** The key the top-level nodes are indexed under in childIndex. */
 const TOP = '';
+/**
+ * A scan reading of a process that started this much later than its node is another process
+ * (pid reuse). Generous: a child forked late on a loaded machine must not lose its figures.
+ */
+const REUSED_AFTER_MS = 5000;
 
 export class ProcessTable {
   private readonly nodes = new Map<string, ProcessInfo>();
@@ -51,6 +58,8 @@ export class ProcessTable {
   private readonly exitedOrder = new Set<string>();
   /** Exit codes a process reported about itself (process.exiting), used if no parent reports one. */
   private readonly selfReportedExit = new Map<string, number>();
+  /** Nodes whose CPU total came from their parent (the zombie's figure): their own does not replace it. */
+  private readonly cpuFromParent = new Set<string>();
   private rootPidValue: number | null = null;
 
   constructor(
@@ -185,6 +194,20 @@ export class ProcessTable {
     this.place(node);
   }
 
+  /**
+   * The OS parent of a child its parent reports starting: the parent itself for fork and
+   * spawn (it forked or spawned it), that parent's forkserver for forkserver (when the run
+   * has exactly one such server); otherwise the OS scan's or the child's hello fills it.
+   */
+  private osParentOf(m: ProcessStartedMessage): number | null {
+    if (m.parentPid === null) return null;
+    if (m.startMethod === 'fork' || m.startMethod === 'spawn' || m.startMethod === 'os.fork') return m.parentPid;
+    if (m.startMethod !== 'forkserver') return null;
+    const parent = this.byPid(m.parentPid);
+    const servers = parent ? this.children(parent.key).filter((p) => p.kind === 'helper' && p.role === 'forkserver') : [];
+    return servers.length === 1 ? servers[0].pid : null;
+  }
+
   /** The parent's account of a child it started (its pool, if any, is the pools' business). */
   onStarted(m: ProcessStartedMessage): void {
     this.members.add(m.pid);
@@ -201,6 +224,8 @@ export class ProcessTable {
       poolId: m.poolId,
       ...(m.site ? { site: m.site } : {}),
     };
+    const ppid = node?.ppid ?? this.osParentOf(m);
+    if (ppid !== null) fields.ppid = ppid;
     if (!node) {
       this.createNode(m.pid, m.t, { ...fields, instrumented: true });
     } else {
@@ -230,8 +255,45 @@ export class ProcessTable {
   onExiting(m: ProcessExitingMessage): void {
     const node = this.memberNode(m.pid, m.type);
     if (!node) return;
+    this.applyEndUsage(node, m.cpuSeconds, m.peakRssBytes, 'self');
     if (node.state === 'running') this.selfReportedExit.set(node.key, m.exitCode);
     else if (node.exitCode === null) this.update(node, { exitCode: m.exitCode, signal: signalName(m.exitCode) });
+  }
+
+  /** process.usage: what it cost at its end, from itself or from its parent. */
+  onUsage(m: ProcessUsageMessage): void {
+    const node = this.memberNode(m.pid, m.type);
+    if (node) this.applyEndUsage(node, m.cpuSeconds, m.peakRssBytes, m.source);
+  }
+
+  /**
+   * The OS scan's live figures, by pid, for the running processes. A reading of a process
+   * that started well after the node did is another process on a reused pid: unknown.
+   */
+  applyUsage(usage: ReadonlyMap<number, LiveUsage>): void {
+    for (const key of this.live) {
+      const node = this.nodes.get(key);
+      if (!node || node.state !== 'running') continue;
+      let reading = usage.get(node.pid);
+      if (reading && reading.startMs !== null && reading.startMs > node.startedAt + REUSED_AFTER_MS) reading = undefined;
+      this.update(node, { cpuPercent: reading?.cpuPercent ?? null, rssBytes: reading?.rssBytes ?? null });
+    }
+  }
+
+  /**
+   * Figures measured at a process's end. The parent's (the kernel's CPU time of the zombie,
+   * taken after the last instruction) beats the process's own, read a moment before its end;
+   * peak memory only the process itself knows.
+   */
+  private applyEndUsage(node: ProcessInfo, cpuSeconds: number | null | undefined, peakRssBytes: number | null | undefined, source: 'self' | 'parent'): void {
+    const patch: Partial<ProcessInfo> = {};
+    // An absent figure (the decoder gives null) says nothing: it never erases a known one.
+    if (typeof cpuSeconds === 'number' && (source === 'parent' || !this.cpuFromParent.has(node.key))) {
+      patch.cpuSeconds = cpuSeconds;
+      if (source === 'parent') this.cpuFromParent.add(node.key);
+    }
+    if (typeof peakRssBytes === 'number') patch.peakRssBytes = peakRssBytes;
+    this.update(node, patch);
   }
 
   /** process.reaped: the parent collected it (join, is_alive, …). */
@@ -239,7 +301,8 @@ export class ProcessTable {
     const node = this.memberNode(m.pid, m.type);
     if (!node) return;
     if (node.state !== 'exited') this.exit(node, null, m.t, 'exited');
-    this.update(node, { reaped: true, joined: node.joined || m.joined });
+    // The first collection names who did it; a later join() of it still makes it joined.
+    this.update(node, { reaped: true, joined: node.joined || m.joined, collectedBy: node.collectedBy ?? m.by ?? (m.joined ? 'join' : null) });
   }
 
   /** An exit learnt outside the protocol: the CLI's child 'exit' event, a signal we sent. */
@@ -363,7 +426,10 @@ export class ProcessTable {
       }
       return false;
     }
-    return node.exitedAt !== null && t > node.exitedAt;
+    // Heard from after it ended: a new process on the pid, unless the speaker says it was
+    // created before that end (a fork child that connects only at its very end to send its
+    // figures, whose hello may be read after its parent's process.exited).
+    return node.exitedAt !== null && (created ?? t) > node.exitedAt;
   }
 
   private createNode(pid: number, since: number, fields: Partial<ProcessInfo>): ProcessInfo {
@@ -387,6 +453,7 @@ export class ProcessTable {
       exitCode: null,
       signal: null,
       joined: false,
+      collectedBy: null,
       reaped: false,
       orphaned: false,
       instrumented: false,
@@ -397,6 +464,10 @@ export class ProcessTable {
       startedAt: since,
       exitedAt: null,
       paused: null,
+      cpuPercent: null,
+      rssBytes: null,
+      cpuSeconds: null,
+      peakRssBytes: null,
       ...fields,
     };
     if (pid === this.rootPidValue) node.parentPid = null;
@@ -477,6 +548,9 @@ export class ProcessTable {
       exitedAt: node.exitedAt ?? t,
       reaped: state === 'exited' ? true : node.reaped,
       paused: null,
+      // Live figures describe a running process; its totals come from its end (process.usage).
+      cpuPercent: null,
+      rssBytes: null,
     });
     if (state === 'exited') {
       this.live.delete(node.key);
@@ -514,6 +588,7 @@ export class ProcessTable {
     this.live.delete(node.key);
     this.exitedOrder.delete(node.key);
     this.selfReportedExit.delete(node.key);
+    this.cpuFromParent.delete(node.key);
     this.childIndex.delete(node.key);
     this.options.onForget(node.key);
     if (node.parentPid !== null) this.waitingForParent.get(node.parentPid)?.delete(node.key);

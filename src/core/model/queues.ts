@@ -238,8 +238,12 @@ export class QueueTable {
       // its own tick: for that moment the derived gets may lag or lead by what is in flight.
       queue.gets = Math.max(0, queue.puts - queue.depth);
     } else {
-      // Counts from different processes arrive in any order: a get may be counted before its put.
-      queue.depth = Math.max(0, queue.puts - queue.gets);
+      // Counts from different processes arrive in any order: a get may be counted before its
+      // put, and a producer's put into the room a get made before that get (the producer's
+      // batch first: puts − gets one above maxsize, a peak the queue never had). A bounded
+      // queue never holds more than maxsize: put() blocks.
+      const counted = Math.max(0, queue.puts - queue.gets);
+      queue.depth = queue.maxsize > 0 ? Math.min(queue.maxsize, counted) : counted;
     }
     if (queue.unfinished !== null) queue.unfinished = Math.max(0, queue.puts - queue.tasksDone);
   }

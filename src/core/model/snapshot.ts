@@ -35,7 +35,10 @@ export function snapshotOf(model: SnapshotSource, run: RunInfo): SnapshotJson {
       exitCode: p.exitCode,
       signal: p.signal,
       joined: p.joined,
+      collectedBy: p.collectedBy,
       orphaned: p.orphaned,
+      cpuSeconds: p.cpuSeconds,
+      peakRssBytes: p.peakRssBytes,
     })),
     queues: model.queues().map((q) => ({
       id: q.id,

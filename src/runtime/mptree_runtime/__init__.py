@@ -3,7 +3,7 @@ the mptree session over the socket named by MPTREE_SOCKET. See docs/runtime.md, 
 has the map of the modules.
 
 This package's import is the boot: it loads only what every process needs (settings,
-jsonout, identity, state, connection, exits). The supervisor, the owner's stop, the
+jsonout, identity, state, connection). The supervisor, the owner's stop, the
 counters, the children's bookkeeping and each module's patches come when first needed."""
 
 import atexit
@@ -11,7 +11,7 @@ import os
 import sys
 import _thread
 
-from . import connection, exits, identity, settings, state
+from . import connection, identity, settings, state
 
 _installed = [False]
 
@@ -133,39 +133,60 @@ def cache_bytecode(site_file):
     (~15M instructions, 3-4 ms, for 60 lines: the compiler's own start-up), as would be
     our modules imported later (the patches, the supervisor). The import system reads an
     up-to-date .pyc whatever that flag says, so write ours once per Python version when
-    missing or stale (a copied or updated runtime folder). The modules this package's
-    import loaded were imported with the flag lifted (_BOOT_MODULES): cached already."""
+    missing or stale (a copied or updated runtime folder).
+
+    Checking each of our ~15 files in every process would cost more than the check did for
+    two (~70k instructions a file), so a stamp per Python version remembers the folders'
+    modification times when all were found fresh: a file added, replaced or removed (a
+    build, an update, a copy) changes them. A source edited in place does not; the import
+    system then ignores its stale .pyc and compiles it (slower, never wrong)."""
     try:
-        bootstrap = sys.modules['_frozen_importlib_external']
         here = os.path.dirname(os.path.abspath(__file__))
+        patches = os.path.join(here, 'patches')
+        stamp = os.path.join(here, '__pycache__', 'checked.' + sys.implementation.cache_tag)
+        key = ('%d %d %d' % (os.stat(here).st_mtime_ns, os.stat(patches).st_mtime_ns,
+                             os.stat(site_file).st_mtime_ns)).encode('ascii')
+        if _read_head(stamp, 64) == key:
+            return
+        bootstrap = sys.modules['_frozen_importlib_external']
         sources = [site_file]
-        for folder, package in ((here, __name__), (os.path.join(here, 'patches'), __name__ + '.patches')):
-            for entry in sorted(os.listdir(folder)):
-                if entry.endswith('.py'):
-                    name = package if entry == '__init__.py' else package + '.' + entry[:-3]
-                    if name not in _BOOT_MODULES:
-                        sources.append(os.path.join(folder, entry))
+        for folder in (here, patches):
+            sources.extend(os.path.join(folder, entry) for entry in sorted(os.listdir(folder))
+                           if entry.endswith('.py'))
         for src in sources:
             cached = bootstrap.cache_from_source(src)
             if not _fresh(src, cached, bootstrap.MAGIC_NUMBER):
                 import py_compile
                 py_compile.compile(src, cfile=cached, doraise=True)
+        fd = os.open(stamp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            os.write(fd, key)
+        finally:
+            os.close(fd)
     except Exception:
         pass   # a read-only folder: each process compiles, as without us
+
+
+def _read_head(path, n):
+    # os.open/os.read: no io objects for a few bytes (this runs in every process).
+    try:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            return os.read(fd, n)
+        finally:
+            os.close(fd)
+    except OSError:
+        return None
 
 
 def _fresh(src, cached, magic):
     # The 16-byte header of a timestamp .pyc: magic, flags, source mtime, source size.
     try:
         st = os.stat(src)
-        fd = os.open(cached, os.O_RDONLY)
-        try:
-            head = os.read(fd, 16)
-        finally:
-            os.close(fd)
     except OSError:
         return False
-    return (len(head) == 16 and head[:4] == magic and head[4:8] == b'\0\0\0\0'
+    head = _read_head(cached, 16)
+    return (head is not None and len(head) == 16 and head[:4] == magic and head[4:8] == b'\0\0\0\0'
             and int.from_bytes(head[8:12], 'little') == int(st.st_mtime) & 0xFFFFFFFF
             and int.from_bytes(head[12:16], 'little') == st.st_size & 0xFFFFFFFF)
 
@@ -180,12 +201,12 @@ def install():
     state.init(ident, connect_eagerly=eager)
     # Registered before multiprocessing.util registers its own exit function, so it runs
     # after it (atexit is LIFO): children joined at exit are reported before our flush.
-    atexit.register(exits.at_exit)
+    atexit.register(connection.at_exit)
     # What the platform has decides, not its name: no fork (Windows) means no fork hooks
     # and spawn children only; the supervisor's waiter is chosen the same way (waiters).
     if hasattr(os, 'register_at_fork'):
         os.register_at_fork(after_in_child=state.after_fork_child)
-    os._exit = exits.os_exit
+    os._exit = connection.os_exit
     if sys.version_info >= (3, 12) and hasattr(_thread, '_count') and getattr(os, 'fork', None):
         os.fork = state.fork
 
@@ -211,8 +232,3 @@ def _may_be_root():
     # says hello): it reads /proc. Its module is the owner's stop, needed by the root only.
     from .owner import can_stop_run, is_run_root
     return can_stop_run() and is_run_root()
-
-
-# Our modules imported with this package, for cache_bytecode (only -B needs them).
-_BOOT_MODULES = (frozenset(n for n in sys.modules if n.startswith(__name__ + '.'))
-                 | frozenset([__name__])) if sys.flags.dont_write_bytecode else frozenset()

@@ -12,13 +12,21 @@ from . import connection, state
 _time = time.time
 
 EXITED = '{"v":1,"type":"process.exited","pid":%d,"exitCode":%d,"t":%r}\n'
-REAPED = '{"v":1,"type":"process.reaped","pid":%d,"joined":%s,"t":%r}\n'
+REAPED = '{"v":1,"type":"process.reaped","pid":%d,"joined":%s,"by":"%s","t":%r}\n'
+# A killed child's CPU time as its parent read it from its zombie (see zombies.py).
+USAGE_CPU = '{"v":1,"type":"process.usage","pid":%d,"cpuSeconds":%r,"source":"parent","t":%r}\n'
 
+
+def zombie_cpu_line(pid, t):
+    """The process.usage line for a child's exit report, if its zombie was read."""
+    cpu = state.ZOMBIE_CPU.pop(pid, None) if state.ZOMBIE_CPU else None
+    return '' if cpu is None else USAGE_CPU % (pid, cpu, t)
 
 
 class ChildState(object):
     __slots__ = ('pid', 'method', 'pool_id', 'proc_ref', 'sentinel', 'exited', 'reaped',
                  'exit_code', 'exited_t', 'registered', 'due', 'lock', 'readers', 'started',
+                 'joined',
                  '__weakref__')
 
     def __init__(self, pid, method, pool_id, proc, sentinel, started=None):
@@ -30,6 +38,7 @@ class ChildState(object):
         self.sentinel = sentinel
         self.exited = False
         self.reaped = False
+        self.joined = False     # the program's join() said so (see patches.process._after_join)
         self.exit_code = None
         self.exited_t = None
         self.registered = False
@@ -49,29 +58,34 @@ class ChildState(object):
 
 def report_exit(st, code):
     p = state.current()
+    if code < 0:
+        from . import zombies
+        zombies.note_zombie_cpu(st.pid)     # killed: it could not send its own figures
     with p.lock:
         if st.exited:
             return
         st.exited = True
         st.exit_code = code
         st.exited_t = _time() * 1000.0
-        connection.send_raw_locked(p, (EXITED % (st.pid, code, st.exited_t)).encode('ascii'))
+        data = EXITED % (st.pid, code, st.exited_t) + zombie_cpu_line(st.pid, st.exited_t)
+        connection.send_raw_locked(p, data.encode('ascii'))
 
 
-def report_collected(st, code, joined):
-    """The user's code collected the exit status (join, is_alive, exitcode, ...)."""
+def report_collected(st, code, joined, by):
+    """The exit status was collected: by the program's join() (joined), or by
+    multiprocessing itself (`by`: start, active_children, exit, poll, pool)."""
     p = state.current()
     with p.lock:
         if st.reaped:
             return
         st.reaped = True
         now = _time() * 1000.0
-        data = REAPED % (st.pid, 'true' if joined else 'false', now)
+        data = REAPED % (st.pid, 'true' if joined else 'false', by, now)
         if not st.exited:
             st.exited = True
             st.exit_code = code
             st.exited_t = now
-            data = (EXITED % (st.pid, code, now)) + data
+            data = (EXITED % (st.pid, code, now)) + zombie_cpu_line(st.pid, now) + data
         connection.send_raw_locked(p, data.encode('ascii'))
         if p.children.get(st.pid) is st:
             del p.children[st.pid]
@@ -87,7 +101,7 @@ def report_joined_late(pid):
     (a rare interleaving of two threads): the model keeps joined once it is said."""
     p = state.current()
     with p.lock:
-        connection.send_raw_locked(p, (REAPED % (pid, 'true', _time() * 1000.0)).encode('ascii'))
+        connection.send_raw_locked(p, (REAPED % (pid, 'true', 'join', _time() * 1000.0)).encode('ascii'))
 
 
 def remember_collected(p, pid, code):

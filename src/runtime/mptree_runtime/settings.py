@@ -9,7 +9,7 @@ Everything in this package runs inside the user's program, so:
   child alike, so the per-child paths touch as few objects as they can: C modules
   (_socket, _json, _weakref) instead of their Python wrappers, string templates instead
   of json.dumps, and a fork child builds its state only when it has something to say;
-- each module costs every process that imports it (~80 us on a loaded two-core host),
+- each module costs every process that imports it (~0.3M instructions, ~80 us here),
   so what a spawn child does not need (the supervisor, the owner's stop, the patches of
   modules it never imports) is imported only when first needed.
 """
@@ -35,6 +35,9 @@ _SCALE = float(os.environ.get('MPTREE_TIME_SCALE') or 1)
 FLUSH_INTERVAL = 0.05 * _SCALE   # queue/pool counts: at most one message per this many seconds
 SEND_TIMEOUT = 10.0     # a session that stops reading must not hang the program for long
 GRACE = 0.03 * _SCALE   # children younger than this are not watched yet (see Supervisor)
+# While fork children are being journaled, the supervisor reports them this often: the
+# bound on how late the session learns a fork child's start and (joined at once) its end.
+TICK = 0.008 * _SCALE
 # Queue depths read from the queues' own semaphores (see counters.sample_queue): every this
 # many seconds while a depth changes, backing off to DEPTH_IDLE while it does not.
 DEPTH_INTERVAL = 0.05 * _SCALE

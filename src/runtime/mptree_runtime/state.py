@@ -60,8 +60,11 @@ _stale = []
 forked_by_forkserver = [False]
 # The Process object a child runs (set in _bootstrap), and how to describe it; the patches
 # install the describer. A fork child computes its identity only if it ever connects.
-me = [None]
+me = [None, 0.0]     # the Process object, and when its _bootstrap began (monotonic)
 describe = [None]
+# pid -> CPU seconds of a killed child read from its zombie (zombies.note_zombie_cpu), until
+# its exit is reported (children.zombie_cpu_line).
+ZOMBIE_CPU = {}
 # Fork children started and not reported yet: entries made by patches.process (whose
 # comment tells why and how), reported in batches by the supervisor.
 JOURNAL = []

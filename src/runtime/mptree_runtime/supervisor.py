@@ -8,7 +8,7 @@ import _socket
 import _thread
 
 from . import children, connection, counters, state
-from .settings import DEPTH_IDLE, DEPTH_INTERVAL, FLUSH_INTERVAL, GRACE, MAX_LINE, fail
+from .settings import DEPTH_IDLE, DEPTH_INTERVAL, FLUSH_INTERVAL, GRACE, MAX_LINE, TICK, fail
 from .control import handle_control
 from .waiters import WAITERS, waiter_kind
 
@@ -22,7 +22,7 @@ class Supervisor(object):
 
     A child is watched only once it is GRACE old: most short children are joined by the
     program first (join reports exited+reaped itself), so this thread is not woken for
-    them at all. While children keep being started it ticks every GRACE to pick them up;
+    them at all. While children keep being started it ticks every TICK to pick them up;
     with none pending it sleeps until something happens."""
 
     def __init__(self, p):
@@ -82,7 +82,7 @@ class Supervisor(object):
                 self.wake()
 
     def _tick_locked(self):
-        """Keep ticking every GRACE; True if the thread must be woken to start."""
+        """Keep ticking every TICK; True if the thread must be woken to start."""
         need_wake = not self.ticking
         self.ticking = True
         return need_wake
@@ -153,7 +153,7 @@ class Supervisor(object):
                 self.flush_due = now + FLUSH_INTERVAL
             t = max(0.0, self.flush_due - now)
         if self.ticking:
-            t = GRACE if t is None else min(t, GRACE)
+            t = TICK if t is None else min(t, TICK)
         if self.retry:
             d = max(0.0, min(r[0] for r in self.retry) - now)
             t = d if t is None else min(t, d)

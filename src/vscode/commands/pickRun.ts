@@ -30,7 +30,7 @@ export async function pickRun(services: Services, title: string, options: { incl
     const alive = processes.filter((p) => p.state === 'running').length;
     return {
       label: run instanceof ImportedRun ? `$(file) ${run.title}` : runLabel(run.info),
-      description: runDescription(run.info, alive, processes.length, vscode.l10n.t),
+      description: runDescription(run.info, alive, processes.length, Date.now(), undefined, vscode.l10n.t),
       detail: run.info.script,
       run,
     };

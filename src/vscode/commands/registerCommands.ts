@@ -6,7 +6,9 @@ import * as vscode from 'vscode';
 import { errorText } from '../../core/l10n';
 import { CommandId } from '../commandIds';
 import type { Services } from '../services';
+import { showErrorWithLog } from '../showError';
 import { clearExited } from './clearExited';
+import { closeOpenedRun } from './closeOpenedRun';
 import { copyPid } from './copyPid';
 import { debugFile } from './debugFile';
 import { exportRunCommand } from './exportRun';
@@ -14,7 +16,6 @@ import { joinProcess } from './joinProcess';
 import { killProcess } from './killProcess';
 import { openExample } from './openExample';
 import { openRun } from './openRun';
-import { refresh } from './refresh';
 import { runActiveFile } from './runActiveFile';
 import { runFile } from './runFile';
 import { showTimeline } from './showTimeline';
@@ -36,11 +37,11 @@ const handlers: Record<CommandId, Handler> = {
   [CommandId.StopRun]: stopRun,
   [CommandId.CopyPid]: copyPid,
   [CommandId.ClearExited]: clearExited,
-  [CommandId.Refresh]: refresh,
   [CommandId.OpenExample]: openExample,
   [CommandId.ShowTimeline]: showTimeline,
   [CommandId.ExportRun]: exportRunCommand,
   [CommandId.OpenRun]: openRun,
+  [CommandId.CloseOpenedRun]: closeOpenedRun,
 };
 
 export function registerCommands(services: Services): vscode.Disposable[] {
@@ -51,7 +52,7 @@ export function registerCommands(services: Services): vscode.Disposable[] {
       } catch (error) {
         // A failed command must say so; an unhandled rejection shows nothing useful.
         services.log.error(`${id}: ${(error as Error)?.message ?? String(error)}`);
-        void vscode.window.showErrorMessage(vscode.l10n.t('mptree: {0}', errorText(error, vscode.l10n.t)));
+        showErrorWithLog(services.log, errorText(error, vscode.l10n.t));
         return undefined;
       }
     }),

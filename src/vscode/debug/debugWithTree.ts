@@ -26,6 +26,8 @@ export const PYTHON_DEBUGGER_EXTENSION = 'ms-python.debugpy';
 
 export interface MptreeDebugConfiguration extends vscode.DebugConfiguration {
   program?: string;
+  /** Run `python -m module` instead of a file (as the CLI's `mptree run -m`). */
+  module?: string;
   args?: string[];
   cwd?: string;
   env?: Record<string, string>;
@@ -77,6 +79,12 @@ export class DebugWithTree implements vscode.Disposable {
         provideDebugConfigurations: () => [initialConfiguration()],
         resolveDebugConfigurationWithSubstitutedVariables: (folder, config) => this.resolve(folder, config as MptreeDebugConfiguration),
       }),
+      // Listed in Run and Debug's "Select and Start Debugging" without a launch.json.
+      vscode.debug.registerDebugConfigurationProvider(
+        DEBUG_TYPE,
+        { provideDebugConfigurations: () => dynamicConfigurations() },
+        vscode.DebugConfigurationProviderTriggerKind.Dynamic,
+      ),
       vscode.debug.registerDebugAdapterDescriptorFactory(DEBUG_TYPE, { createDebugAdapterDescriptor: (session) => adapterFor(session) }),
       vscode.debug.registerDebugAdapterTrackerFactory('*', { createDebugAdapterTracker: (session) => this.trackerFor(session) }),
       vscode.debug.onDidStartDebugSession((session) => this.started(session)),
@@ -97,12 +105,15 @@ export class DebugWithTree implements vscode.Disposable {
   private async resolve(folder: vscode.WorkspaceFolder | undefined, config: MptreeDebugConfiguration): Promise<vscode.DebugConfiguration | undefined> {
     // Already ours (a child's attach, or a configuration resolved once): as it is.
     if (config.mptreeRunId || config.request === 'attach') return config;
-    const program = config.program || activePythonPath();
-    if (!program) {
-      void vscode.window.showErrorMessage(vscode.l10n.t('mptree: the debug configuration names no program, and no Python file is open.'));
+    const module = config.module?.trim() || undefined;
+    const program = module ? undefined : config.program || activePythonPath();
+    if (!module && !program) {
+      void vscode.window.showErrorMessage(vscode.l10n.t('mptree: the debug configuration names no program or module, and no Python file is open.'));
       return undefined;
     }
-    const uri = vscode.Uri.file(program);
+    // A module has no file of its own: the folder stands for it (interpreter, workspace folder).
+    const moduleFolder = config.cwd || folder?.uri.fsPath || vscode.workspace.workspaceFolders?.[0]?.uri.fsPath || process.cwd();
+    const uri = vscode.Uri.file(program ?? moduleFolder);
     let interpreter: ResolvedInterpreter;
     try {
       // The configuration's own `python` wins, as in a debugpy configuration.
@@ -121,17 +132,19 @@ export class DebugWithTree implements vscode.Disposable {
       void this.offerPlainRun(uri, interpreter.command);
       return undefined;
     }
-    const cwd = config.cwd || folder?.uri.fsPath || path.dirname(program);
-    const run = await this.services.runs.startForDebug(uri, interpreter, config.args ?? [], cwd);
+    const cwd = config.cwd || folder?.uri.fsPath || (program ? path.dirname(program) : moduleFolder);
+    const run = await this.services.runs.startForDebug(uri, interpreter, config.args ?? [], cwd, module);
     this.runs.set(run.runId, run);
     run.session.onDidEnd(() => this.runEnded(run));
     revealRun(this.services, run);
+    const { program: _ignoredProgram, module: _ignoredModule, ...rest } = config;
     return {
-      ...config,
+      ...rest,
       type: backend === 'python-debugger' ? 'debugpy' : DEBUG_TYPE,
       request: 'launch',
-      name: config.name || vscode.l10n.t('Debug {0} with Process Tree', path.basename(program)),
-      program,
+      name: config.name || vscode.l10n.t('Debug {0} with Process Tree', program ? path.basename(program) : `-m ${module}`),
+      // debugpy takes one or the other, never both.
+      ...(module ? { module } : { program }),
       args: config.args ?? [],
       cwd,
       python: interpreter.command,
@@ -252,6 +265,24 @@ function activePythonPath(): string | undefined {
   const document = vscode.window.activeTextEditor?.document;
   if (!document || document.isUntitled || document.uri.scheme !== 'file') return undefined;
   return isPythonDocument(document) ? document.uri.fsPath : undefined;
+}
+
+/** One configuration per Python file open in an editor, the active one first. */
+export function dynamicConfigurations(): MptreeDebugConfiguration[] {
+  const active = activePythonPath();
+  const open = vscode.window.visibleTextEditors
+    .map((e) => e.document)
+    .filter((d) => !d.isUntitled && d.uri.scheme === 'file' && isPythonDocument(d))
+    .map((d) => d.uri.fsPath);
+  const files = [...new Set([...(active ? [active] : []), ...open])];
+  return files.map((file) => ({
+    type: DEBUG_TYPE,
+    request: 'launch',
+    name: vscode.l10n.t('Debug {0} with Process Tree', path.basename(file)),
+    program: file,
+    console: 'integratedTerminal',
+    justMyCode: true,
+  }));
 }
 
 export function initialConfiguration(): MptreeDebugConfiguration {

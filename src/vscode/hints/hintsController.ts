@@ -4,7 +4,7 @@
 // (coalesced) and on a slow tick while a run is live (durations grow without any change).
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
-import { computeHints, hintId, hintText, HintTracker, parseSite, type Hint, type HintOptions } from '../../core/hints';
+import { computeHints, hintId, hintLine, hintText, HintTracker, parseSite, type Hint, type HintOptions } from '../../core/hints';
 import type { ModelChange, ProcessInfo } from '../../core/types';
 import { decorationUri } from '../tree/decorations';
 import type { RunView } from '../tree/runView';
@@ -78,7 +78,7 @@ export class HintsController implements vscode.FileDecorationProvider, vscode.Di
 
   /** One line per hint, for a tree tooltip (the lead's snippet in processTreeProvider uses it). */
   tooltipLines(key: string): string[] {
-    return this.hintsForProcess(key).map((h) => `⚠ ${hintText(h, vscode.l10n.t)}`);
+    return this.hintsForProcess(key).map((h) => hintLine(h, vscode.l10n.t));
   }
 
   /** Hint text per process key of a run, for the timeline's lanes. */

@@ -29,7 +29,8 @@ export interface Lane {
 
 export interface Series {
   id: string;
-  kind: 'queue' | 'pool';
+  /** usage-cpu, usage-memory: the run's running processes together (CPU % of one core, MB). */
+  kind: 'queue' | 'pool' | 'usage-cpu' | 'usage-memory';
   label: string;
   /** maxsize of a bounded queue, pool size; 0: no fixed maximum. */
   limit: number;
@@ -97,6 +98,10 @@ export class TimelineBuilder {
       if (e.type === 'process') this.onProcess(e.key, e.patch, e.t);
       else if (e.type === 'queue') this.addPoint('queue', e.id, e.t, e.depth);
       else if (e.type === 'pool') this.addPoint('pool', e.id, e.t, e.pending);
+      else if (e.type === 'usage') {
+        this.addPoint('usage-cpu', 'run', e.t, Math.round(e.cpuPercent));
+        this.addPoint('usage-memory', 'run', e.t, Math.round(e.rssBytes / 2 ** 20));
+      }
     }
   }
 
@@ -132,7 +137,7 @@ export class TimelineBuilder {
     this.dirtyLanes.add(key);
   }
 
-  private addPoint(kind: 'queue' | 'pool', id: string, t: number, value: number): void {
+  private addPoint(kind: Series['kind'], id: string, t: number, value: number): void {
     const sid = `${kind}:${id}`;
     let s = this.series.get(sid);
     if (!s) {
@@ -154,7 +159,9 @@ export class TimelineBuilder {
     fresh.push([t, value]);
   }
 
-  private label(kind: 'queue' | 'pool', id: string): string {
+  private label(kind: Series['kind'], id: string): string {
+    if (kind === 'usage-cpu') return this.t('CPU of the running processes (% of one core)');
+    if (kind === 'usage-memory') return this.t('Memory of the running processes (MB)');
     if (kind === 'queue') {
       const q = this.queueMeta.get(id);
       return q ? `${q.kind} ${id}${q.site ? ` · ${short(q.site)}` : ''}` : this.t('Queue {0}', id);
@@ -163,7 +170,7 @@ export class TimelineBuilder {
     return p ? `${this.t('{0} {1} pending', p.kind, id)}${p.site ? ` · ${short(p.site)}` : ''}` : this.t('Pool {0} pending', id);
   }
 
-  private limit(kind: 'queue' | 'pool', id: string): number {
+  private limit(kind: Series['kind'], id: string): number {
     return kind === 'queue' ? this.queueMeta.get(id)?.maxsize ?? 0 : 0;
   }
 

@@ -7,7 +7,7 @@ export function timelineStrings() {
   const t = vscode.l10n.t;
   return {
     processes: t('Processes ({0})'),
-    queuesAndPools: t('Queues and pools'),
+    queuesPoolsUsage: t('Queues, pools, CPU and memory'),
     nowOfLimitMax: t('now {0} / {1} · max {2}'),
     nowMax: t('now {0} · max {1}'),
     seconds: t('{0} s'),

@@ -2,9 +2,12 @@
 // `vscode`) so what the user reads can be checked without a tree; the words come from the
 // Localizer the caller passes (vscode.l10n.t in the extension).
 
+import type { HintKind } from '../../core/hints';
+import { poolHeaderParts } from '../../core/poolText';
 import type { PoolInfo, ProcessInfo, QueueInfo, RunInfo } from '../../core/types';
-import type { Localizer } from '../../core/l10n';
+import { english, type Localizer } from '../../core/l10n';
 import { poolStateText } from '../../core/renderTree';
+import { formatCpuSeconds, liveTotalsText, usageParts, type UsageTotals } from '../../core/usageText';
 
 function helperRole(role: string | null | undefined, t: Localizer): string {
   if (role === 'resource-tracker') return t('helper: resource tracker');
@@ -14,7 +17,7 @@ function helperRole(role: string | null | undefined, t: Localizer): string {
 }
 
 /** `exit 0`, `exit 3`, `SIGTERM`, `zombie — not joined`, or `running`. */
-export function processStateText(p: ProcessInfo, t: Localizer): string {
+export function processStateText(p: ProcessInfo, t: Localizer = english): string {
   if (p.state === 'running') return p.paused ? t('paused ({0})', p.paused) : t('running');
   const end = exitText(p.exitCode, p.signal, t);
   // A zombie has exited but nobody collected it: the fix is a join() in the parent.
@@ -22,21 +25,24 @@ export function processStateText(p: ProcessInfo, t: Localizer): string {
   return end ?? t('exited');
 }
 
-export function exitText(exitCode: number | null, signal: string | null, t: Localizer): string | null {
+export function exitText(exitCode: number | null, signal: string | null, t: Localizer = english): string | null {
   if (signal) return signal;
   if (exitCode === null) return null;
   if (exitCode < 0) return t('signal {0}', -exitCode);
   return t('exit {0}', exitCode);
 }
 
-export function processDescription(p: ProcessInfo, t: Localizer): string {
-  const parts: string[] = [String(p.pid)];
+export function processDescription(p: ProcessInfo, t: Localizer = english): string {
+  // Labelled: a bare number beside a name reads as a count or an id of ours, not the OS pid.
+  const parts: string[] = [t('pid {0}', p.pid)];
   // Pool workers are always daemons; saying so on each would crowd out what differs.
   if (p.daemon && p.kind !== 'pool-worker') parts.push(t('daemon'));
   if (p.kind === 'helper') parts.push(helperRole(p.role, t));
   if (!p.instrumented) parts.push(t('OS only'));
   if (p.orphaned && p.state === 'running') parts.push(t('orphaned'));
   parts.push(processStateText(p, t));
+  // `98 % · 212 MB` while it runs, `3.0 s CPU · 312 MB peak` once it ended (what is known).
+  parts.push(...usageParts(p, t));
   return parts.join(' · ');
 }
 
@@ -44,29 +50,71 @@ export function processLabel(p: ProcessInfo): string {
   return p.name || basename(p.command ?? '') || `pid ${p.pid}`;
 }
 
-export function queueDescription(q: QueueInfo, t: Localizer): string {
+export function queueDescription(q: QueueInfo, t: Localizer = english): string {
   const parts = [`${q.depth} / ${q.maxsize > 0 ? q.maxsize : '∞'}`, t('{0} put', q.puts), t('{0} got', q.gets)];
   if (q.unfinished !== null) parts.push(t('{0} unfinished', q.unfinished));
-  if (q.site) parts.push(basename(q.site));
+  // file:line is in the tooltip: at the end of the row it was what got cut off.
   return parts.join(' · ');
+}
+
+/**
+ * The row's label for a queue or pool: its kind, and its id when a sibling of the same kind
+ * would otherwise read the same (the runtime reports no variable name).
+ */
+export function distinctLabel(item: { kind: string; id: string }, siblings: ReadonlyArray<{ kind: string; id: string }>): string {
+  const twin = siblings.some((other) => other.id !== item.id && other.kind === item.kind);
+  return twin ? `${item.kind} ${item.id}` : item.kind;
+}
+
+/** A hint in a few words, for the end of a row; the tooltip has the whole sentence. */
+export function hintShortText(kind: HintKind, t: Localizer = english): string {
+  switch (kind) {
+    case 'unjoined-child':
+      return t('not joined');
+    case 'queue-full-blocked':
+      return t('full, put() blocked');
+    case 'queue-empty-no-producers':
+      return t('empty, no producer left');
+    case 'non-daemon-blocks-exit':
+      return t('keeps the program from exiting');
+    case 'daemon-killed-with-parent':
+      return t('daemon killed with its parent');
+    case 'pool-not-closed':
+      return t('pool never closed');
+    case 'missing-main-guard':
+      return t("no if __name__ == '__main__' guard");
+  }
 }
 
 export function queueIsFull(q: QueueInfo): boolean {
   return q.maxsize > 0 && q.depth >= q.maxsize;
 }
 
-export function poolDescription(p: PoolInfo, liveWorkers: number, t: Localizer): string {
-  const parts = [t('size {0}', p.size), t('{0} alive', liveWorkers), t('{0} pending', p.pending), t('{0} done', p.completed)];
+export function poolDescription(p: PoolInfo, liveWorkers: number, workers: readonly ProcessInfo[] = [], t: Localizer = english): string {
+  const [size, ...counts] = poolHeaderParts(p, t);
+  const parts = [size, t('{0} alive', liveWorkers), ...counts];
+  const spread = workerCpuText(workers, t);
+  if (spread) parts.push(spread);
   if (p.state !== 'running') parts.push(poolStateText(p.state, t));
-  if (p.site) parts.push(basename(p.site));
   return parts.join(' · ');
+}
+
+/**
+ * Each worker's CPU side by side, so an uneven pool shows at a glance: `CPU 98 / 3 / 2 %`
+ * for the running workers while any is measured, else `CPU 3.0 / 0.1 s` for those that ended.
+ */
+export function workerCpuText(workers: readonly ProcessInfo[], t: Localizer = english): string {
+  const live = workers.filter((w) => w.state === 'running' && w.cpuPercent != null).map((w) => Math.round(w.cpuPercent!));
+  if (live.length > 0) return t('CPU {0} %', live.join(' / '));
+  const ended = workers.filter((w) => w.state !== 'running' && w.cpuSeconds != null).map((w) => w.cpuSeconds!.toFixed(1));
+  return ended.length > 0 ? t('CPU {0} s', ended.join(' / ')) : '';
 }
 
 export function runLabel(run: RunInfo): string {
   return basename(run.script) || run.script;
 }
 
-export function runDescription(run: RunInfo, alive: number, total: number, t: Localizer, now = Date.now()): string {
+export function runDescription(run: RunInfo, alive: number, total: number, now = Date.now(), usage?: UsageTotals, t: Localizer = english): string {
   const live = run.state === 'starting' || run.state === 'running';
   const parts: string[] = [];
   // The program's own processes can report before VS Code tells us the task's pid: then it
@@ -80,6 +128,9 @@ export function runDescription(run: RunInfo, alive: number, total: number, t: Lo
   const noun = (n: number) => (n === 1 ? t('1 process') : t('{0} processes', n));
   if (!live || alive === total) parts.push(noun(live ? alive : total));
   else parts.push(t('{0}, {1} alive', noun(total), alive));
+  // The run's totals: what its running processes use now, or what its processes used in all.
+  if (usage && live && usage.measured) parts.push(liveTotalsText(usage));
+  else if (usage && !live && usage.ended) parts.push(t('{0} CPU', formatCpuSeconds(usage.cpuSeconds)));
   return parts.join(' · ');
 }
 

@@ -7,13 +7,18 @@
 //      ├─ Process-1
 //      └─ Queue  3 / 10
 
+import { collectedByText } from '../../core/collectedBy';
 import * as vscode from 'vscode';
+import { hintText, type Hint } from '../../core/hints';
 import type { ModelChange, PoolInfo, ProcessInfo, QueueInfo } from '../../core/types';
+import { formatBytes, formatCpuPercent, formatCpuSeconds, usageParts, usageTotals } from '../../core/usageText';
 import { PoolNode, ProcessNode, QueueNode, RunNode, type TreeNode } from './nodes';
 import type { RunView, RunViewSource } from './runView';
 import { poolContextValue, processContextValue, queueContextValue, runContextValue } from './contextValues';
 import {
+  distinctLabel,
   formatDuration,
+  hintShortText,
   formatTime,
   md,
   poolDescription,
@@ -31,6 +36,12 @@ import { noticeText } from '../../core/session';
 
 // Every word of the tree in the user's language (a plain function: vscode.l10n.t needs no `this`).
 const t = vscode.l10n.t;
+
+/** Where rows read their hints from (the HintsController satisfies it). */
+export interface HintSource {
+  hintsForProcess(key: string): readonly Hint[];
+  hintsOf(runId: string): readonly Hint[];
+}
 
 /** At most this many refreshes a second reach the view; changes in between are merged. */
 const MIN_REFRESH_INTERVAL_MS = 100;
@@ -103,6 +114,19 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
     this.hintLines = lookup;
   }
 
+  private hints: HintSource = { hintsForProcess: () => [], hintsOf: () => [] };
+
+  /** Where rows read the short form of their hints from. */
+  setHints(source: HintSource): void {
+    this.hints = source;
+  }
+
+  /** A run's hints changed: its rows (whose descriptions end with them) are redrawn. */
+  hintsChanged(runId: string): void {
+    for (const node of this.nodes.values()) if (node.run.info.runId === runId) this.markDirty(node);
+    this.schedule();
+  }
+
   setOptions(options: TreeOptions): void {
     this.options = options;
     this.refresh();
@@ -119,7 +143,7 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
     }
   }
 
-  /** Manual refresh: everything, now. */
+  /** Everything, now: the options changed what is shown. */
   refresh(): void {
     this.dirtyAll = true;
     this.flush();
@@ -416,6 +440,9 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
     this.shownRunText.set(node, item.description);
     item.contextValue = runContextValue(info);
     item.iconPath = runIcon(node.run);
+    // No hints here: they are read on the rows they concern, and redrawing a run row for a
+    // hint would re-list its whole subtree.
+    item.accessibilityInformation = { label: spoken(vscode.l10n.t('Run of {0}: {1}', runLabel(info), item.description), []) };
     const tip = new vscode.MarkdownString(undefined, true);
     tip.appendMarkdown(`**${md(runLabel(info))}** — ${md(item.description)}\n\n`);
     appendTable(tip, [
@@ -438,11 +465,12 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
   runText(node: RunNode): { description: string; alive: number; total: number } {
     let total = 0;
     let alive = 0;
-    for (const p of this.allProcesses(node.run)) {
+    const processes = this.allProcesses(node.run);
+    for (const p of processes) {
       total++;
       if (p.state === 'running') alive++;
     }
-    return { description: runDescription(node.run.info, alive, total, t), alive, total };
+    return { description: runDescription(node.run.info, alive, total, Date.now(), usageTotals(processes), t), alive, total };
   }
 
   private processItem(node: ProcessNode): vscode.TreeItem {
@@ -466,13 +494,24 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
     item.id = node.id;
     // The uri only carries the key to the decoration provider, which dims exited labels.
     item.resourceUri = decorationUri(p.key);
-    item.description = processDescription(p, t);
+    item.description = withHints(processDescription(p, t), this.processHintShorts(p));
     item.contextValue = processContextValue(p);
     this.shownState.set(p.key, item.contextValue);
     item.iconPath = processIcon(p);
     item.tooltip = this.processTooltip(node.run, p);
-    item.accessibilityInformation = { label: t('{0}, pid {1}', processLabel(p), item.description) };
+    // Read out whole: the state and each hint in words, not the row's glyphs and dots.
+    item.accessibilityInformation = {
+      label: spoken(t('Process {0}: {1}', processLabel(p), processDescription(p, t)), this.hints.hintsForProcess(p.key)),
+    };
     return item;
+  }
+
+  private processHintShorts(p: ProcessInfo): string[] {
+    return this.hints
+      .hintsForProcess(p.key)
+      // A zombie's row already says "not joined".
+      .filter((h) => !(h.kind === 'unjoined-child' && p.state === 'zombie'))
+      .map((h) => hintShortText(h.kind, t));
   }
 
   private processTooltip(run: RunView, p: ProcessInfo): vscode.MarkdownString {
@@ -492,7 +531,7 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
       [t('Pool'), pool ? `${pool.kind} (${md(pool.id)})` : p.poolId ? md(p.poolId) : '—'],
       [t('State'), md(processStateText(p, t))],
       [t('Exit code'), p.exitCode === null ? '—' : String(p.exitCode) + (p.signal ? ` (${p.signal})` : '')],
-      [t('Joined'), p.joined ? t('yes') : t('no')],
+      [t('Joined'), p.joined ? t('yes') : collectedByText(p.collectedBy, t) ? t('no — {0}', collectedByText(p.collectedBy, t)!) : t('no')],
       [t('Reaped'), p.reaped ? t('yes') : p.state === 'zombie' ? t('**no — call join() in the parent**') : t('no')],
       [t('Orphaned'), p.orphaned ? t('yes — its parent died first') : t('no')],
       [t('Reported by'), p.instrumented ? t('mptree runtime') : t('OS scan only (not a multiprocessing process)')],
@@ -500,19 +539,41 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
       [t('Seen'), formatTime(p.startedAt)],
       [t('Exited'), formatTime(p.exitedAt)],
       [t('Lifetime'), ended === null ? '—' : formatDuration(ended - (p.createdAt ?? p.startedAt), t)],
+      ...this.usageRows(p),
     ]);
     if (p.command) tip.appendMarkdown('\n\n').appendCodeblock(p.command, 'shell');
     return tip;
   }
 
+  /** What it costs: live from the OS scan while it runs, measured at its end after. */
+  private usageRows(p: ProcessInfo): Array<[string, string]> {
+    const unknown = vscode.l10n.t('unknown');
+    if (p.state === 'running') {
+      return [
+        [vscode.l10n.t('CPU (% of one core)'), p.cpuPercent === null ? unknown : formatCpuPercent(p.cpuPercent)],
+        [vscode.l10n.t('Memory (resident)'), p.rssBytes === null ? unknown : formatBytes(p.rssBytes)],
+      ];
+    }
+    return [
+      [vscode.l10n.t('CPU time (user + system)'), p.cpuSeconds === null ? unknown : formatCpuSeconds(p.cpuSeconds)],
+      [vscode.l10n.t('Peak memory (resident)'), p.peakRssBytes === null ? unknown : formatBytes(p.peakRssBytes)],
+    ];
+  }
+
   private queueItem(node: QueueNode): vscode.TreeItem {
     const q = node.info;
-    const item = new vscode.TreeItem(q ? q.kind : t('(cleared)'), vscode.TreeItemCollapsibleState.None);
+    const siblings = node.run.model.queuesOf(node.ownerKey);
+    const item = new vscode.TreeItem(q ? distinctLabel(q, siblings) : t('(cleared)'), vscode.TreeItemCollapsibleState.None);
     item.id = node.id;
     if (!q) return item;
-    item.description = queueDescription(q, t);
+    const queueHints = this.hints.hintsOf(node.run.info.runId).filter((h) => h.queueId === q.id);
+    item.description = withHints(queueDescription(q, t), queueHints.map((h) => hintShortText(h.kind, t)));
     item.contextValue = queueContextValue(q);
     const full = queueIsFull(q);
+    const fullWords = full ? [vscode.l10n.t('full: put() blocks until an item is taken')] : [];
+    item.accessibilityInformation = {
+      label: spoken([vscode.l10n.t('{0} holding {1}', String(item.label), queueDescription(q, t)), ...fullWords].join(' · '), queueHints),
+    };
     item.iconPath = new vscode.ThemeIcon(
       full ? 'inbox' : 'list-ordered',
       full ? new vscode.ThemeColor('list.warningForeground') : new vscode.ThemeColor('charts.purple'),
@@ -539,12 +600,17 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
 
   private poolItem(node: PoolNode): vscode.TreeItem {
     const pool = node.info;
-    const item = new vscode.TreeItem(pool ? pool.kind : t('(cleared)'), vscode.TreeItemCollapsibleState.Expanded);
+    const item = new vscode.TreeItem(
+      pool ? distinctLabel(pool, node.run.model.poolsOf(node.ownerKey)) : t('(cleared)'),
+      vscode.TreeItemCollapsibleState.Expanded,
+    );
     item.id = node.id;
     if (!pool) return item;
+    const poolHints = this.hints.hintsOf(node.run.info.runId).filter((h) => h.poolId === pool.id);
     const workers = node.run.model.children(node.ownerKey).filter((p) => p.poolId === pool.id);
     const alive = workers.filter((w) => w.state === 'running').length;
-    item.description = poolDescription(pool, alive, t);
+    item.description = withHints(poolDescription(pool, alive, workers, t), poolHints.map((h) => hintShortText(h.kind, t)));
+    item.accessibilityInformation = { label: spoken(t('{0}: {1}', String(item.label), poolDescription(pool, alive, workers, t)), poolHints) };
     item.contextValue = poolContextValue(pool);
     item.iconPath = new vscode.ThemeIcon(
       'layers',
@@ -556,12 +622,13 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
     appendTable(tip, [
       [t('Size'), String(pool.size)],
       [t('Workers alive'), t('{0} ({1} ever started)', alive, pool.workers.length)],
-      [t('Tasks submitted'), String(pool.submitted)],
+      [t('Tasks submitted (map items, apply and submit calls)'), String(pool.submitted)],
       [t('Tasks completed'), String(pool.completed)],
       [t('Pending'), String(pool.pending)],
       [t('State'), poolStateText(pool.state, t)],
       [t('Created at'), pool.site ? code(pool.site) : '—'],
       [t('Created by pid'), String(pool.ownerPid)],
+      ...workers.map((w): [string, string] => [t('CPU of {0}', md(processLabel(w))), usageParts(w, t).join(' · ') || t('unknown')]),
     ]);
     item.tooltip = tip;
     return item;
@@ -573,6 +640,22 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
     this.flushTimer = this.durationTimer = undefined;
     for (const d of this.subscriptions) d.dispose();
   }
+}
+
+/** The row's text, then its hints in a few words each, marked as a warning is in the tooltip. */
+function withHints(description: string, shorts: readonly string[]): string {
+  const unique = [...new Set(shorts)];
+  return unique.length === 0 ? description : `${description} · ⚠ ${unique.join(', ')}`;
+}
+
+/**
+ * What a screen reader says for a row: its words with commas for the row's dots, then each
+ * hint's whole sentence (the row shows only its short form behind a warning sign).
+ */
+function spoken(text: string, hints: readonly Hint[]): string {
+  const words = text.replace(/ · /g, ', ').replace(/ \/ ∞/g, ' ' + vscode.l10n.t('of unlimited')).replace(/ \/ (\d+)/g, (_, n: string) => ' ' + vscode.l10n.t('of {0}', n));
+  const unique = [...new Set(hints.map((h) => hintText(h, t)))];
+  return unique.length === 0 ? words : `${words}. ${vscode.l10n.t('Warning')}: ${unique.join(' ')}`;
 }
 
 function isLive(run: RunView): boolean {

@@ -2,6 +2,7 @@
 on POSIX, wait() on Windows) reports the collection by the program's code; a forkserver
 child's status, read from a pipe, is shared with the supervisor without a race."""
 
+import os
 import sys
 import time
 
@@ -9,7 +10,7 @@ from .. import state
 from ..settings import fail
 from . import MARK, hide, wrap
 from . import process as process_patches
-from .process import J_CLAIM, J_RC, J_T_RC
+from .process import J_BY, J_CLAIM, J_RC, J_T_RC
 
 _time = time.time
 _getframe = sys._getframe
@@ -31,6 +32,35 @@ def _in_join():
     return False
 
 
+# Who collected a child, from the frames above the poll that did: multiprocessing's exit
+# handler (its join of every non-daemon child, its active_children()), active_children()
+# or a later start() (both through process._cleanup), the program's join(); else the
+# program's is_alive() / exitcode ('poll'). Walked only once per child, when collected.
+_COLLECTORS = {('util', '_exit_function'): 'exit', ('process', 'active_children'): 'active_children',
+               ('process', '_cleanup'): 'start'}
+
+
+def collector(f):
+    found = None
+    for _ in range(12):
+        if f is None:
+            break
+        code = f.f_code
+        if code is process_patches.JOIN_CODE[0]:
+            found = found or 'join'
+        else:
+            name = code.co_name
+            if name in ('_exit_function', 'active_children', '_cleanup'):
+                mod = os.path.splitext(os.path.basename(code.co_filename))[0]
+                by = _COLLECTORS.get((mod, name))
+                if by == 'exit':
+                    return by   # the exit handler's join is no join() of the program
+                if by is not None and found in (None, 'start'):
+                    found = by  # active_children() calls _cleanup(): the outer one names it
+        f = f.f_back
+    return found or 'poll'
+
+
 def _collected(popen, rc):
     """The first poll() that found the child's exit status (join, is_alive, exitcode)."""
     st = getattr(popen, '_mptree_st', None)
@@ -40,6 +70,7 @@ def _collected(popen, rc):
         # once it holds the child's ChildState (under p.lock, which the batch holds).
         st[J_RC] = rc
         st[J_T_RC] = _time()
+        st[J_BY] = collector(sys._getframe(1))
         try:
             st[J_CLAIM].pop()
             return
@@ -53,18 +84,34 @@ def _collected(popen, rc):
         if type(st) is list:
             return
     if _in_join():
-        return      # join reports it, as joined
+        return      # join reports it (the program's, or the exit handler's)
     if st is not None and not st.reaped:
         from .. import children     # loaded already: it made st
-        children.report_collected(st, rc, False)
+        children.report_collected(st, rc, False, 'pool' if st.pool_id is not None else collector(sys._getframe(1)))
 
 
-def _collecting(orig):
+def _zombie_first(popen, args, kwargs):
+    """Linux, before a poll() that may reap: if the child was killed by a signal (it could
+    not send its own figures), read its CPU time from its zombie, which the reaping erases.
+    The wait is the one the poll would do anyway; WNOWAIT leaves the status to the poll."""
+    flag = args[0] if args else kwargs.get('flag', os.WNOHANG)
+    try:
+        r = os.waitid(os.P_PID, popen.pid, os.WEXITED | os.WNOWAIT | (flag & os.WNOHANG))
+    except OSError:
+        return
+    if r is not None and r.si_pid and r.si_code != os.CLD_EXITED:
+        from ..zombies import note_zombie_cpu
+        note_zombie_cpu(popen.pid)
+
+
+def _collecting(orig, zombie_first=False):
     # poll() of a fork/spawn Popen on POSIX, wait() of Windows' Popen (whose poll() calls
     # wait(0)): the call that first finds the exit status reports the collection.
     def collect(self, *args, **kwargs):
         if self.returncode is not None:
             return orig(self, *args, **kwargs)    # collected already: nothing new
+        if zombie_first:
+            _zombie_first(self, args, kwargs)
         try:
             r = orig(self, *args, **kwargs)
         except BaseException as e:
@@ -82,7 +129,8 @@ def _collecting(orig):
 def patch_popen_fork(mod):
     process_patches.FORK_POPEN[0] = mod.Popen
     # Only poll: wait() collects through poll() too.
-    wrap(mod.Popen, 'poll', _collecting)
+    zombie_first = sys.platform.startswith('linux') and hasattr(os, 'waitid')
+    wrap(mod.Popen, 'poll', lambda orig: _collecting(orig, zombie_first))
 
 
 def patch_popen_spawn_win32(mod):

@@ -9,7 +9,7 @@ import sys
 import time
 import _weakref
 
-from .. import connection, exits, identity, jsonout, state
+from .. import connection, identity, jsonout, state
 from ..settings import GRACE, fail
 from . import MARK, hide, site_file, wrap
 
@@ -94,7 +94,7 @@ def patch_process(mod):
                     # while the program would only wait for it.
                     entry = [_weakref_ref(self), popen.pid,
                              (info, self.name, bool(self.daemon), self._parent_pid),
-                             t, None, None, False, [1], False]
+                             t, None, None, False, [1], False, None]
                     popen._mptree_st = entry
                     _JOURNAL.append(entry)
                     p = state.P
@@ -172,15 +172,17 @@ def patch_process(mod):
             # so nothing is done here beyond noting who it is. Every page a new fork child
             # writes is a copy, and this path runs in each one.
             state.me[0] = self
+            state.me[1] = _monotonic()
             try:
                 code = orig(self, parent_sentinel)
             except BaseException as e:
                 hide(e, _getframe())
                 _child_end(self, None, parent_sentinel)
                 raise
-            if state.P is not None or os.getppid() != self._parent_pid:
+            if state.P is not None or os.getppid() != self._parent_pid or _lived_long():
                 # It said something (connected), or its parent is gone and nobody else
-                # will report how it ended.
+                # will report how it ended, or it lived long enough for its own figures
+                # (peak memory only it knows) to be worth a connection.
                 _child_end(self, code, parent_sentinel)
             return code
         return _bootstrap
@@ -200,8 +202,8 @@ def patch_process(mod):
 # our Python (classifying, formatting, sending, bookkeeping) to touch some 85 pages of the
 # parent per child, on the program's critical path. So a fork child's start() and its
 # collection only note references in a journal entry (on pages the program writes anyway),
-# and the supervisor turns the journal into reports in one pass every GRACE while children
-# are being started (at most GRACE after start(); also before a control request and at
+# and the supervisor turns the journal into reports in one pass every TICK while children
+# are being started (at most TICK after start(); also before a control request and at
 # exit). Our code's pages are then written once per batch, not once per child, and the
 # session wakes once per batch too. Spawn and forkserver children, which share no pages
 # with us, are reported as soon as start() has them.
@@ -211,7 +213,8 @@ def patch_process(mod):
 # one), its target or its Popen: the program must see them freed exactly when it would
 # without us (CPython's own tests check the Process and the target).
 
-J_PROC, J_PID, J_INFO, J_T, J_RC, J_T_RC, J_JOINED, J_CLAIM, J_DONE = range(9)
+J_PROC, J_PID, J_INFO, J_T, J_RC, J_T_RC, J_JOINED, J_CLAIM, J_DONE, J_BY = range(10)
+#   J_BY      who collected it, when that came first (see popen._collector)
 #   J_PROC    weakref to the Process (to watch it if it is still running at the batch)
 #   J_INFO    what the report says: (_info(), name, daemon, parent pid)
 #   J_T       time.time() of start(); J_RC, J_T_RC: exit code and time, once collected
@@ -330,9 +333,10 @@ def _report_journal(p):
             e[J_DONE] = True       # before reading J_JOINED: see _after_join
             joined = e[J_JOINED] and info[0][2] is None   # a pool's clean-up is not a join
             pid, rc, tc = e[J_PID], e[J_RC], e[J_T_RC] * 1000.0
+            by = 'pool' if info[0][2] is not None else e[J_BY] or 'poll'
             data.append(_started_line(p, pid, name, daemon, 'fork', info, t) +
-                        ((children.EXITED % (pid, rc, tc)) +
-                         (children.REAPED % (pid, 'true' if joined else 'false', tc))).encode('ascii'))
+                        ((children.EXITED % (pid, rc, tc)) + children.zombie_cpu_line(pid, tc) +
+                         (children.REAPED % (pid, 'true' if joined else 'false', by, tc))).encode('ascii'))
             children.remember_collected(p, pid, rc)
             continue
         proc = e[J_PROC]()
@@ -357,23 +361,36 @@ def _after_join(popen, waited):
     rc = popen.returncode
     if rc is None:
         return      # timed out
+    from .popen import collector
+    # Called by our join wrapper: its caller is the program, or the exit handler.
+    by = 'exit' if collector(sys._getframe(2)) == 'exit' else 'join'
     st = getattr(popen, '_mptree_st', None)
     if type(st) is list:
-        if not waited:
-            return  # collected before, by is_alive() or exitcode
+        if by != 'join' or st[J_INFO][0][0][2] is not None or st[J_JOINED]:
+            return  # multiprocessing's own join (the exit handler, a pool), or said already
         # Journaled: the batch reports it. Sequentially consistent under the GIL: the
         # batch sets J_DONE before reading J_JOINED, so either it sees the join or we
-        # see that it reported without it and say it now.
+        # see that it reported without it and say it now. A child collected before this
+        # join() (by a later start()'s clean-up, is_alive()) is joined all the same.
         st[J_JOINED] = True
-        if st[J_DONE] and st[J_INFO][0][0][2] is None:    # (not a pool worker)
+        if st[J_DONE]:
             from .. import children
             children.report_joined_late(popen.pid)
         return
-    if st is None or st.reaped:
+    if st is None:
         return
-    # The pool's own clean-up joins its workers: that is not the user joining them.
     from .. import children     # loaded already: it made st
-    children.report_collected(st, rc, st.pool_id is None)
+    if st.pool_id is not None:
+        # The pool's own clean-up joins its workers: that is not the user joining them.
+        children.report_collected(st, rc, False, 'pool')
+        return
+    if not st.reaped:
+        children.report_collected(st, rc, by == 'join', by)
+        st.joined = by == 'join'
+    elif by == 'join' and not st.joined:
+        # Collected before by multiprocessing itself; the program's join() still counts.
+        st.joined = True
+        children.report_joined_late(popen.pid)
 
 
 def _describe(proc, p):
@@ -401,6 +418,7 @@ def _child_begin(proc):
     if proc.__dict__.get('_parent_pid') == os.getpid():
         return False
     state.me[0] = proc
+    state.me[1] = _monotonic()
     p = state.P
     if p is None:
         return True
@@ -415,6 +433,18 @@ def _child_begin(proc):
     return True
 
 
+# A quiet fork child that lived this long (seconds) connects at its end to send its figures:
+# for the thousands of brief children a program may fork, a connection each would cost more
+# than the child did.
+QUIET_CHILD_REPORTS_AFTER = 0.5
+
+
+def _lived_long():
+    """Whether this child's _bootstrap began QUIET_CHILD_REPORTS_AFTER ago (True if unknown)."""
+    began = state.me[1]
+    return not began or _monotonic() - began >= QUIET_CHILD_REPORTS_AFTER
+
+
 def _child_end(proc, code, parent_sentinel):
     try:
         if proc.__dict__.get('_parent_pid') == os.getpid():
@@ -425,17 +455,20 @@ def _child_end(proc, code, parent_sentinel):
         parent_pid = proc.__dict__.get('_parent_pid')
         if p is None:
             # A quiet fork child says nothing: its parent's started/exited/reaped describe
-            # it fully. Only if the parent is gone does nobody else know how it ended.
-            if code is None or not exits.parent_is_gone(parent_pid, parent_sentinel):
+            # it fully, but for its own figures (peak memory only it knows), worth a
+            # connection for a child that lived a while. If its parent is gone nobody
+            # else knows how it ended.
+            if code is None or (not _lived_long() and not connection.parent_is_gone(parent_pid, parent_sentinel)):
                 return
         else:
-            exits.final_flush(p)
+            connection.final_flush(p)
             if code is None:
                 return
-            if p.conn is None and not p.conn_dead and not p.reconnecting and \
-                    not exits.parent_is_gone(parent_pid, parent_sentinel):
+            if p.conn is None and not p.conn_dead and not p.reconnecting and not _lived_long() and \
+                    not connection.parent_is_gone(parent_pid, parent_sentinel):
                 return
-        connection.send({'type': 'process.exiting', 'pid': os.getpid(), 'exitCode': code})
+        connection.USAGE_SENT[0] = True
+        connection.send(connection.usage_fields({'type': 'process.exiting', 'pid': os.getpid(), 'exitCode': code}))
     except Exception:
         fail('bootstrap end')
 
