@@ -22,6 +22,7 @@ import {
   setting,
   waitFor,
   waitForShown,
+  withoutUsage,
 } from './helpers';
 
 describe('process commands', () => {
@@ -121,7 +122,7 @@ describe('process commands', () => {
     const quitter = processNodeOf(await waitForShown(api, run, 'quitter', (d) => d.includes('zombie')));
     const outcomes = await vscode.commands.executeCommand<JoinOutcome[]>('mptree.join', quitter);
     assert.deepEqual(outcomes, [{ pid: quitter.info!.pid, exitCode: 3 }]);
-    const shown = await waitForShown(api, run, 'quitter', (d) => d.endsWith('exit 3') && !d.includes('zombie'));
+    const shown = await waitForShown(api, run, 'quitter', (d) => withoutUsage(d).endsWith('exit 3') && !d.includes('zombie'));
     assert.match(String(shown.item.contextValue), /^process\.exited\./);
     assert.equal(quitter.info!.joined, true);
   });
@@ -152,14 +153,14 @@ describe('process commands', () => {
     const run = await runFixture(api, 'tree_family.py');
     await familyReady(api, run);
     const parent = processNodeOf(findShown(api, run, 'nest-parent')!);
-    const child = processNodeOf(await waitForShown(api, run, 'nest-child', (d) => d.endsWith('running')));
+    const child = processNodeOf(await waitForShown(api, run, 'nest-child', (d) => withoutUsage(d).endsWith('running')));
     assert.equal(api.treeProvider.getParent(child), parent, 'nest-child is not shown under nest-parent');
     const result = await vscode.commands.executeCommand<SignalCommandResult>('mptree.terminateTree', parent);
     assert.deepEqual([...(result?.signalled ?? [])].sort(), [parent.info!.pid, child.info!.pid].sort());
     // The child's exit code may be lost with its parent (which reports it); that it ended is not.
-    await waitForShown(api, run, 'nest-child', (d) => !d.endsWith('running'));
+    await waitForShown(api, run, 'nest-child', (d) => !withoutUsage(d).endsWith('running'));
     // The parent may get its SIGTERM, or exit 0 first as its join() of the child returns.
-    await waitForShown(api, run, 'nest-parent', (d) => !d.endsWith('running'));
+    await waitForShown(api, run, 'nest-parent', (d) => !withoutUsage(d).endsWith('running'));
     assert.match(findShown(api, run, 'sleeper')!.description, /running$/, 'a process outside the tree was touched');
   });
 

@@ -21,6 +21,7 @@ import {
   shownTree,
   waitFor,
   waitForShown,
+  withoutUsage,
 } from './helpers';
 
 describe('process tree view', () => {
@@ -65,7 +66,11 @@ describe('process tree view', () => {
     // The tooltip carries every fact: parent, OS ppid, start method, target, command line.
     // (The child's own hello, with its ppid and command line, may come after the parent's news.)
     const mainPid = run.info.rootPid;
-    const sleeper = await waitForShown(api, run, 'sleeper', (_, s) => (s.item.tooltip as vscode.MarkdownString).value.includes(`ppid) | ${mainPid}`), 10_000);
+    const sleeper = await waitForShown(api, run, 'sleeper', (_, s) => {
+      // The parent reports the ppid at start; the command line comes with the child's own hello.
+      const value = (s.item.tooltip as vscode.MarkdownString).value;
+      return value.includes(`ppid) | ${mainPid}`) && value.includes('```shell\n');
+    }, 10_000);
     const tip = (sleeper.item.tooltip as vscode.MarkdownString).value;
     assert.match(tip, new RegExp(`Parent \\(logical\\) \\| MainProcess \\(${mainPid}\\)`), tip);
     assert.match(tip, new RegExp(`OS parent \\(ppid\\) \\| ${mainPid}`), tip);
@@ -133,17 +138,17 @@ describe('process tree view', () => {
     await vscode.commands.executeCommand('mptree.kill', node('sleeper'));
     // Each stays a zombie until its parent joins it: join them, as the exit row's words are
     // those of a collected process.
-    await waitForShown(api, run, 'victim', (d) => d.endsWith('(SIGTERM)'));
-    await waitForShown(api, run, 'sleeper', (d) => d.endsWith('(SIGKILL)'));
+    await waitForShown(api, run, 'victim', (d) => withoutUsage(d).endsWith('(SIGTERM)'));
+    await waitForShown(api, run, 'sleeper', (d) => withoutUsage(d).endsWith('(SIGKILL)'));
     await vscode.commands.executeCommand('mptree.join', node('victim'), [node('victim'), node('sleeper')]);
-    await waitForShown(api, run, 'victim', (d) => d.endsWith(' · SIGTERM'));
-    await waitForShown(api, run, 'sleeper', (d) => d.endsWith(' · SIGKILL'));
-    await waitForShown(api, run, 'quitter', (d) => d.endsWith('exit 3') && !d.includes('zombie'));
+    await waitForShown(api, run, 'victim', (d) => withoutUsage(d).endsWith(' · SIGTERM'));
+    await waitForShown(api, run, 'sleeper', (d) => withoutUsage(d).endsWith(' · SIGKILL'));
+    await waitForShown(api, run, 'quitter', (d) => withoutUsage(d).endsWith('exit 3') && !d.includes('zombie'));
     const ended = dump(api, run);
     for (const row of table) {
       const cell = row.split(' | ')[0].slice(2);
       const spans = [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1]);
-      const lines = (spans[0] === 'zombie — not joined (exit 3)' ? zombieShown : ended).split('\n');
+      const lines = withoutUsage(spans[0] === 'zombie — not joined (exit 3)' ? zombieShown : ended).split('\n');
       if (/^`[^`]+` `[^`]+`$/.test(cell)) {
         // A label (after the indentation) and the start of its description.
         const re = new RegExp(`^\\s*${pattern(spans[0])} — ${pattern(spans[1])}( · .*)? \\[`);
@@ -207,7 +212,7 @@ describe('process tree view', () => {
     await waitFor('hello_mp.py to finish', () => !run.isLive, 60_000, () => dump(api, run));
     const root = await waitForShown(api, run, 'hello_mp.py', (d) => d.startsWith('exit 0'));
     assert.equal(root.item.contextValue, 'run.finished');
-    const squarer = await waitForShown(api, run, 'squarer', (d) => d.endsWith('exit 0'));
+    const squarer = await waitForShown(api, run, 'squarer', (d) => withoutUsage(d).endsWith('exit 0'));
     assert.match(String(squarer.item.contextValue), /^process\.exited\./);
     const icon = squarer.item.iconPath as vscode.ThemeIcon;
     // ThemeColor.id is public since VS Code 1.92; the 1.90 typings lack it.
@@ -222,7 +227,7 @@ describe('process tree view', () => {
     const helper = await waitForShown(api, run, 'resource_tracker', (d) => d.includes('helper: resource tracker'));
     assert.match(String(helper.item.contextValue), /\.helper/);
     assert.equal((helper.item.iconPath as vscode.ThemeIcon).id, 'gear');
-    await waitForShown(api, run, 'spawned-napper', (d) => d.endsWith('running'));
+    await waitForShown(api, run, 'spawned-napper', (d) => withoutUsage(d).endsWith('running'));
     await setting('showHelperProcesses', false);
     await waitFor('the helper to be hidden', () => !findShown(api, run, 'resource_tracker'), 10_000, () => dump(api, run));
     assert.ok(findShown(api, run, 'spawned-napper'), 'hiding helpers hid a normal process');

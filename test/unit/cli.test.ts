@@ -194,7 +194,7 @@ describe('mptree CLI', { skip: !posix && 'POSIX signals and process groups' }, (
     const loud = await runCli(['run', script]);
     assert.equal(loud.code, 0, loud.stderr);
     assert.match(loud.stderr, /^child says\nmain says\n/);
-    assert.match(loud.stderr, /└─ MainProcess \[\d+\]  exited 0\n.*speaker \[\d+\] joined  exited 0/);
+    assert.match(loud.stderr, /└─ MainProcess \[\d+\]  exited 0( · .*)?\n.*speaker \[\d+\] joined  exited 0/);
   });
 
   it('passes stdin through and returns the exit code; runs -m modules', async () => {

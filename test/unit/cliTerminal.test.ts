@@ -44,9 +44,11 @@ describe('mptree run on a terminal', { skip }, () => {
     assert.ok(hasTmux, 'CI=true but tmux is missing');
     // After mptree, the shell says its exit code and keeps the pane open to be read.
     tmux('new-session', '-d', '-x', '120', '-y', '40', `'${process.execPath}' '${cliPath}' run '${fixture}'; echo "mptree exited $?"; sleep 60`);
-    const live = await screenUntil('the live tree', (s) => /└─ MainProcess \[\d+\]  running/.test(s) && /alpha \[\d+\]  running/.test(s) && /beta \[\d+\]  running/.test(s));
+    const live = await screenUntil('the live tree', (s) => /└─ MainProcess \[\d+\]  running/.test(s) && /alpha \[\d+\]  running/.test(s) && /beta \[\d+\]  running/.test(s)
+      // The queue's depth is read on its own clock, a moment after the children report.
+      && /Queue q\d+-\d+  2 \/ 5/.test(s));
     const lines = live.split('\n').filter((l) => l.trim() !== '');
-    assert.match(lines[0], /^mptree .*live_tree\.py  running$/, live);
+    assert.match(lines[0], /^mptree .*live_tree\.py  running( · .*)?$/, live);
     const main = Number(/MainProcess \[(\d+)\]/.exec(live)![1]);
     const alpha = Number(/alpha \[(\d+)\]/.exec(live)![1]);
     const beta = Number(/beta \[(\d+)\]/.exec(live)![1]);
@@ -58,7 +60,8 @@ describe('mptree run on a terminal', { skip }, () => {
     tmux('send-keys', 'Enter');
     const end = await screenUntil('the final tree', (s) => /mptree exited \d+/.test(s));
     assert.match(end, /mptree exited 0/);
-    assert.match(end, /^mptree .*live_tree\.py  exit 0$/m);
+    // What the run cost in all may follow (`exit 0 · 0.1 s CPU in all`).
+    assert.match(end, /^mptree .*live_tree\.py  exit 0( · .* in all)?$/m);
     assert.match(end, new RegExp(`└─ MainProcess \\[${main}\\]  exited 0`));
     assert.match(end, new RegExp(`alpha \\[${alpha}\\] joined  exited 0`));
     assert.match(end, new RegExp(`beta \\[${beta}\\] joined  exited 0`));

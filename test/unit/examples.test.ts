@@ -145,7 +145,9 @@ const promises: Record<ExampleId, (o: Outcome) => void> = {
     assert.equal(beat.signal, 'SIGTERM');
     const writer = child(snap, 'writer');
     assert.equal(writer.daemon, false);
-    assertEnded(writer, 0);
+    // Waited for by multiprocessing's exit handler, not joined by the program's code.
+    assertEnded(writer, 0, false);
+    assert.equal(writer.collectedBy, 'exit');
     assert.deepEqual(hintKinds(snap), ['daemon-killed-with-parent']);
     assert.equal(snap.hints!.find((h) => h.kind === 'daemon-killed-with-parent')!.pid, beat.pid);
   },
@@ -245,7 +247,8 @@ const promises: Record<ExampleId, (o: Outcome) => void> = {
     const straggler = child(snap, 'straggler');
     assert.equal(straggler.daemon, false);
     // Joined by multiprocessing's exit handler, not by the program's code.
-    assertEnded(straggler, 0);
+    assertEnded(straggler, 0, false);
+    assert.equal(straggler.collectedBy, 'exit');
     assert.deepEqual(hintKinds(snap), ['non-daemon-blocks-exit']);
     assert.equal(snap.hints![0].pid, straggler.pid, 'shown on the child that keeps main from exiting');
   },

@@ -61,7 +61,7 @@ describe('renderTree', () => {
         'mptree prog.py  running',
         '└─ MainProcess [10]  running',
         '   ├─ Queue q1  3 / 10',
-        '   ├─ Pool p1  1 worker · 4 pending · 3 done',
+        '   ├─ Pool p1  2 workers · 4 pending · 3 done',
         '   │  └─ PoolWorker-1 [12] daemon  running',
         '   ├─ Talker [11] daemon  running',
         '   └─ Doomed [13]  zombie (killed by SIGKILL)',

@@ -190,7 +190,7 @@ describe('process costs in words', () => {
     model.applyUsage(new Map([[201, live(97.6, MiB)], [202, live(3.2, MiB)], [203, live(null, null)]]));
     assert.equal(workerCpuText(workers()), 'CPU 98 / 3 %');
     const pool = model.pools()[0];
-    assert.equal(poolDescription(pool, 3, workers()), 'size 3 · 3 alive · 0 pending · 0 done · CPU 98 / 3 %');
+    assert.equal(poolDescription(pool, 3, workers()), '3 workers · 3 alive · 0 pending · 0 done · CPU 98 / 3 %');
     model.apply(decoded(
       ...[201, 202, 203].map((pid) => ({ type: 'process.exited', pid, exitCode: -15 })),
       { type: 'process.usage', pid: 201, cpuSeconds: 9.04, source: 'parent' },
