@@ -23,6 +23,7 @@ import {
   type RuntimeMessage,
 } from './protocol';
 import type { Disposable, LogLevel, Logger } from './types';
+import { LocalizedError, phrase } from './l10n';
 
 export interface ReceivedMessage {
   message: RuntimeMessage;
@@ -161,7 +162,7 @@ class Connection {
         }
       }
     } else if (this.peerGone) {
-      onError?.(new Error('the process closed its connection'));
+      onError?.(new LocalizedError(phrase('the process closed its connection')));
       return;
     }
     this.socket.write(data, (error) => {
@@ -284,18 +285,18 @@ export class RuntimeServer implements Disposable {
   control(viaPid: number, op: ControlOp, pid: number, timeoutSec?: number): Promise<ControlResultMessage> {
     const connection = this.byPid.get(viaPid);
     if (!connection || connection.closed) {
-      return Promise.reject(new Error(`process ${viaPid} has no connection to mptree`));
+      return Promise.reject(new LocalizedError(phrase('process {0} has no connection to mptree', viaPid)));
     }
     const id = this.nextControlId++;
     const waitMs = (op === 'join' ? (timeoutSec ?? 0) * 1000 : 0) + (this.options.controlSlackMs ?? 5000);
     return new Promise<ControlResultMessage>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new Error(`process ${viaPid} did not answer the ${op} request within ${Math.round(waitMs / 1000)} s`));
+        reject(new LocalizedError(phrase('process {0} did not answer the {1} request within {2} s', viaPid, op, Math.round(waitMs / 1000))));
       }, waitMs);
       this.pending.set(id, { resolve, reject, timer, connection });
       const request = { v: PROTOCOL_VERSION as 1, type: 'control' as const, id, op, pid, ...(op === 'join' ? { timeout: timeoutSec } : {}) };
-      connection.write(encodeControl(request), (error) => this.settle(id, new Error(`could not reach process ${viaPid}: ${error.message}`)));
+      connection.write(encodeControl(request), (error) => this.settle(id, new LocalizedError(phrase('could not reach process {0}: {1}', viaPid, error.message))));
     });
   }
 
@@ -399,7 +400,7 @@ export class RuntimeServer implements Disposable {
     this.connections.delete(connection);
     if (connection.pid !== null && this.byPid.get(connection.pid) === connection) this.byPid.delete(connection.pid);
     for (const [id, entry] of this.pending) {
-      if (entry.connection === connection) this.settle(id, new Error(`process ${connection.pid} disconnected before answering`));
+      if (entry.connection === connection) this.settle(id, new LocalizedError(phrase('process {0} disconnected before answering', connection.pid ?? '?')));
     }
   }
 
@@ -412,7 +413,7 @@ export class RuntimeServer implements Disposable {
         connection.socket.destroy();
         this.onClose(connection);
       }
-      for (const id of [...this.pending.keys()]) this.settle(id, new Error('the run ended'));
+      for (const id of [...this.pending.keys()]) this.settle(id, new LocalizedError(phrase('the run ended')));
       this.log.dispose();
     } finally {
       // The private directory must not outlive the run, whatever failed above.

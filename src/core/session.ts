@@ -321,7 +321,7 @@ export class RunSession implements Disposable {
   private explainSilence(): Promise<void> {
     this.silenceExplained ??= checkPython(this.launch.command, { env: this.launch.env, cache: null }).then(
       () => ISOLATED_NOTICE,
-      (error: unknown) => (error instanceof PythonError ? `${error.message}. The program ran without the runtime: ${ONLY_OS_VIEW}` : ISOLATED_NOTICE),
+      (error: unknown) => (error instanceof PythonError ? knownNotice(phrase('{0}. The program ran without the runtime: {1}', error.text, ONLY_OS_VIEW)) : ISOLATED_NOTICE),
     ).then((notice) => {
       if (this.info.notice) return;
       this.info.notice = notice;
@@ -744,11 +744,22 @@ const ISOLATED = phrase(
 // RunInfo.notice is English (it is part of snapshots and exports); noticeText translates it.
 const ISOLATED_NOTICE = render(ISOLATED);
 // The tail of a notice that says why a shim's Python did not report (see explainSilence).
-const ONLY_OS_VIEW = 'only the processes the OS shows are listed, without names, queues or pools.';
+const ONLY_OS_VIEW = phrase('only the processes the OS shows are listed, without names, queues or pools.');
 
-/** A run's notice in the language of `t` (one the core knows; others as they are). */
+// Notices this process made, by their English text, so that noticeText can say them again in
+// another language (a handful per session: one per distinct reason an interpreter gave).
+const NOTICES = new Map<string, Phrase>([[ISOLATED_NOTICE, ISOLATED]]);
+
+function knownNotice(notice: Phrase): string {
+  const english = render(notice);
+  NOTICES.set(english, notice);
+  return english;
+}
+
+/** A run's notice in the language of `t` (one the core knows; others, e.g. from a file, as they are). */
 export function noticeText(notice: string, t: Localizer): string {
-  return notice === ISOLATED_NOTICE ? render(ISOLATED, t) : notice;
+  const known = NOTICES.get(notice);
+  return known ? render(known, t) : notice;
 }
 
 function delay(ms: number): Promise<void> {
