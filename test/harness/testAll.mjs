@@ -40,6 +40,11 @@ const skip = listOption('--skip') ?? [];
 const workers = Number(option('--workers') ?? process.env.MPTREE_TEST_WORKERS ?? Math.max(2, Math.min(3, availableParallelism() + 1)));
 
 const python = process.env.MPTREE_TEST_PYTHON || 'python3';
+// A job that hangs must not hold CI for its whole budget: past this, its process group is
+// ended and the job fails with its log. The longest job takes about 5 minutes here.
+const jobTimeoutSeconds = Number(process.env.MPTREE_JOB_TIMEOUT_S || 1200);
+// Every running job's process group, so an interrupted `npm test` ends them all.
+const runningGroups = new Set();
 const unittestArgs = ['-m', 'unittest', 'discover', '-s', 'test/python', '-t', '.', '-v'];
 
 // ---------------------------------------------------------------------------------------
@@ -144,20 +149,45 @@ function runJob(job) {
       symlinkSync(job.python, join(bin, 'python3'));
       env.PATH = `${bin}${delimiter}${env.PATH ?? ''}`;
     }
-    const child = spawn(job.cmd, job.args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group: a timeout or an interrupt ends the job and all it started.
+    const child = spawn(job.cmd, job.args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    runningGroups.add(child.pid);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      take(`\n[test] ${job.name} still running after ${jobTimeoutSeconds} s: ending its process group\n`);
+      endGroup(child.pid, 'SIGTERM');
+      setTimeout(() => endGroup(child.pid, 'SIGKILL'), 5000).unref();
+    }, jobTimeoutSeconds * 1000);
     const take = (d) => { out += d; log.write(d); };
     child.stdout.on('data', take);
     child.stderr.on('data', take);
     child.on('error', (err) => take(`\n[test] could not start ${job.cmd}: ${err.message}\n`));
     child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      runningGroups.delete(child.pid);
+      // Whatever the job left in its group (a grandchild that outlived it) goes with it.
+      endGroup(child.pid, 'SIGKILL');
       log.end();
       if (bin) rmSync(bin, { recursive: true, force: true });
       const counts = countsOf(job.kind, out);
       const ranNothing = counts.passed + counts.failed === 0;
-      const ok = code === 0 && counts.failed === 0 && !ranNothing;
-      const why = ok ? '' : ranNothing ? 'ran no test' : code !== 0 ? `exit ${signal ?? code}` : 'tests failed';
+      const ok = !timedOut && code === 0 && counts.failed === 0 && !ranNothing;
+      const why = ok ? '' : timedOut ? `timed out after ${jobTimeoutSeconds} s` : ranNothing ? 'ran no test' : code !== 0 ? `exit ${signal ?? code}` : 'tests failed';
       resolveJob({ job, ok, why, counts, secs: (Date.now() - from) / 1000, out, logFile });
     });
+  });
+}
+
+function endGroup(pgid, signal) {
+  try { process.kill(-pgid, signal); } catch { /* the group is gone already */ }
+}
+
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    for (const pgid of runningGroups) endGroup(pgid, 'SIGKILL');
+    console.log(`\n[test] ${signal}: ended ${runningGroups.size} running job(s)`);
+    process.exit(130);
   });
 }
 
