@@ -9,6 +9,7 @@ import os
 import sys
 import time
 import _socket
+import _thread
 
 from . import identity, state
 from .jsonout import encode
@@ -96,7 +97,22 @@ def _connect_locked(p):
         fail('connect')
         return None
     _adopt_locked(p, sock)
+    if p.sup is None and not state.EXITING[0]:
+        _start_listening(p)
     return p.conn
+
+
+def _start_listening(p):
+    """A process that connects while it runs gets its supervisor, which reads the session's
+    requests (stacks on demand) even when nothing else needs it; a connection made for the
+    last words only does not. Its module is imported in the program's thread only (see
+    state.ensure_supervisor): from a thread of ours only if it is loaded already."""
+    if _thread.get_ident() in state.OUR_THREADS and 'mptree_runtime.supervisor' not in sys.modules:
+        return
+    try:
+        state.ensure_supervisor()
+    except Exception:
+        fail('supervisor at connect')   # no thread to be had: the process just cannot answer
 
 
 def connection():
@@ -293,6 +309,7 @@ def settle_at_exit(p):
 
 def final_flush(p):
     """The last reports and counts of a process that is about to end."""
+    state.EXITING[0] = True
     settle_at_exit(p)
     # Our last reading of each queue goes out even if we sent the same value before: another
     # process may have reported a different depth since (see resample_queues), and the last
@@ -363,6 +380,7 @@ USAGE_SENT = [False]
 def at_exit():
     """Interpreter exit (main program, spawn children, helpers): final counts, and the
     process's own figures unless its process.exiting carried them already."""
+    state.EXITING[0] = True
     try:
         p = state.P
         if p is not None and p.pid == os.getpid():
