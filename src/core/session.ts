@@ -12,6 +12,7 @@ import { RunModel, exitCodeOf, signalName } from './model';
 import { defaultLister, defaultUsageReader, descendantsSync, liveness, type Liveness, type OsProcessLister } from './osScan';
 import { UsageMeter, type UsageReader } from './processUsage';
 import { runMembersSync } from './runMembers';
+import { STACKS_TIMEOUT_MS, gatherStacks, isStoppedProcess, type StacksReport } from './stacks';
 import { MIN_PYTHON, PythonError, checkPython, findPython, type PythonInfo } from './python';
 import { RateLimitedLog, RuntimeServer, type ReceivedMessage } from './server';
 import type { Disposable, LogEntry, LogLevel, Logger, ModelChange, ProcessInfo, RunInfo } from './types';
@@ -498,6 +499,29 @@ export class RunSession implements Disposable {
     // External launch: nobody tells us when the root dies but the task, which may lag.
     if (!this.rootExited && !this.child && this.liveness(root) !== 'alive') this.notifyRootExit(null);
     this.checkEnd();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Stacks on demand
+
+  /**
+   * Every thread's Python stack of each live process of the run (or of the given pids), as
+   * each one's runtime thread reads it now. Resolves within about timeoutMs whatever the
+   * processes do: one that cannot answer (no runtime, not connected, stopped, holding the
+   * GIL in C) is in the report with the reason.
+   */
+  requestStacks(pids?: readonly number[], timeoutMs = STACKS_TIMEOUT_MS): Promise<StacksReport> {
+    const targets = pids ?? this.model.liveProcesses().filter((node) => node.state === 'running').map((node) => node.pid);
+    return gatherStacks(
+      targets,
+      {
+        processByPid: (pid) => this.model.processByPid(pid),
+        hasConnection: (pid) => !this.isEnded && this.server.hasConnection(pid),
+        ask: (pid, ms) => this.server.stacks(pid, ms),
+        isStopped: process.platform === 'linux' ? isStoppedProcess : undefined,
+      },
+      timeoutMs,
+    );
   }
 
   // -------------------------------------------------------------------------------------------
