@@ -235,6 +235,21 @@ export class RunSession implements Disposable {
     return this.info.rootPid;
   }
 
+  /** `mptree run`'s own pid when this process spawned the program (start()); null for an external launch. */
+  get launcherPid(): number | null {
+    return this.child ? process.pid : null;
+  }
+
+  /** How the run's processes reach the session: a Unix socket, or loopback TCP. */
+  get transport(): 'unix' | 'tcp' {
+    return this.server.transport;
+  }
+
+  /** A line for the session's log (and its onLog listeners), from a part of the core beside it. */
+  reportLog(level: LogLevel, message: string): void {
+    this.emitLog(level, message);
+  }
+
   get isEnded(): boolean {
     return this.info.state === 'finished' || this.info.state === 'failed';
   }
