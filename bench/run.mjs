@@ -394,6 +394,44 @@ async function osScan() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// 4b. `mptree dump` of a live run of 500 processes, each connected and blocked on a lock: the
+// whole command (find the run, ask it, every process's stacks, print) as a user times it.
+async function dump() {
+  const count = quick ? 100 : 500;
+  const xdg = fs.mkdtempSync(path.join(os.tmpdir(), 'mptree-bench-dump-'));
+  const env = { ...process.env, XDG_RUNTIME_DIR: xdg };
+  const run = spawn(process.execPath, [cli, 'run', '--quiet', path.join(programs, 'many_blocked.py'), String(count)], { env, stdio: ['pipe', 'pipe', 'ignore'], detached: true });
+  try {
+    await new Promise((resolve, reject) => {
+      let out = '';
+      run.stdout.on('data', (d) => {
+        out += d;
+        if (out.includes('ready')) resolve();
+      });
+      run.once('close', () => reject(new Error('the program ended before it was ready')));
+    });
+    const times = [];
+    let answered = 0;
+    for (let i = 0; i < (quick ? 3 : 7); i++) {
+      const began = process.hrtime.bigint();
+      const out = spawnSync(process.execPath, [cli, 'dump', '--json'], { env, encoding: 'utf8', maxBuffer: 1 << 28 });
+      times.push(Number(process.hrtime.bigint() - began) / 1e6);
+      if (out.status !== 0) throw new Error(`mptree dump exited ${out.status}: ${out.stderr}`);
+      answered = JSON.parse(out.stdout).stacks.processes.filter((p) => p.threads !== null).length;
+    }
+    results.sections.dump = { processes: count + 1, answered, medianMs: median(times), p95Ms: percentile(times, 95) };
+    row('dump', `mptree dump --json, ${count + 1} processes, median / p95`, `${fmt(median(times), 0)} / ${fmt(percentile(times, 95), 0)} ms`, '< 2 s', `${percentile(times, 95) < 2000 ? 'met' : 'MISSED'}; ${answered} answered`);
+  } finally {
+    try {
+      process.kill(-run.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    fs.rmSync(xdg, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // 5. Start-up: bundle size, .vsix size, activation time (measured by the integration suite).
 async function startup() {
   const bundle = path.join(root, 'dist', 'extension.js');
@@ -420,7 +458,7 @@ async function startup() {
   row('start-up', 'activation (last integration run)', entry.activation ? `${fmt(entry.activation.activateMs, 1)} ms` : 'not measured: run npm run test:integration first', 'reported');
 }
 
-const sections = { overhead, launch, latency, scale, osScan, startup };
+const sections = { overhead, launch, latency, scale, osScan, dump, startup };
 for (const [name, run] of Object.entries(sections)) {
   if (only && !only.has(name)) continue;
   process.stderr.write(`bench: ${name}…\n`);

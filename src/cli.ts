@@ -11,7 +11,9 @@ import { processGroupOf } from './core/runMembers';
 import { SignalWitness } from './core/signalOrigin';
 import { computeHints, hintId, hintLine, HintTracker, snapshotHints, type Hint } from './core/hints';
 import { checkTarget, type LaunchTarget, type WhenViewerGone } from './core/launcher';
-import type { RunInfo } from './core/types';
+import { publishDump } from './core/runDump';
+import { dumpCommand } from './cliDump';
+import type { Disposable, RunInfo } from './core/types';
 import { bundleLocalizer, english, errorText, languageFromEnv, render, type Localizer } from './core/l10n';
 // The extension's own zh-cn bundle, bundled in: one translation for the tree, the hints and the
 // core's messages, wherever they are shown.
@@ -24,6 +26,7 @@ const t: Localizer = languageFromEnv(process.env) === 'zh-cn' ? bundleLocalizer(
 const USAGE = () => t(`Usage:
   mptree run [options] SCRIPT.py [ARGS...]
   mptree run [options] -m MODULE [ARGS...]
+  mptree dump [PID] [--json]
   mptree --help | --version
 
 Runs a Python program with its multiprocessing processes, queues and pools shown as a tree
@@ -142,6 +145,11 @@ async function run(options: CliOptions): Promise<number> {
   // Safety net for any exit path (an internal error included): nothing of the run, and not
   // its socket directory, may outlive mptree. dispose() is synchronous and idempotent.
   process.on('exit', () => session.dispose());
+  // `mptree dump` reaches the run through this; published beside the program's start, not
+  // before it (the program waits for nothing of ours), and withdrawn at the end or exit.
+  let dumpEndpoint: Disposable | null = null;
+  const dumpPublished = publishDump(session).then((published) => (dumpEndpoint = published));
+  process.on('exit', () => dumpEndpoint?.dispose());
 
   const tty = process.stderr.isTTY === true;
   const live = tty && options.live && !options.quiet;
@@ -306,6 +314,7 @@ async function run(options: CliOptions): Promise<number> {
       writeErr(`mptree: ${t('could not write the snapshot: {0}', (error as Error).message)}\n`);
     }
   }
+  (await dumpPublished)?.dispose();
   session.dispose();
   process.off('SIGINT', onSigint);
   process.off('SIGTERM', onTerm);
@@ -325,6 +334,17 @@ async function main(argv: string[]): Promise<number> {
   if (command === '--version' || command === '-V') {
     process.stdout.write(`mptree ${version}\n`);
     return 0;
+  }
+  if (command === 'dump') {
+    return dumpCommand(rest, {
+      t,
+      lang: languageFromEnv(process.env),
+      // Resolved once written: a pipe may be asynchronous (macOS), and we exit right after.
+      out: (text) => new Promise<void>((resolve) => process.stdout.write(text, () => resolve())),
+      err: writeErr,
+      color: process.stdout.isTTY === true && !process.env.NO_COLOR,
+      width: process.stdout.isTTY ? process.stdout.columns || null : null,
+    });
   }
   if (command !== 'run') {
     writeErr(`mptree: ${t('unknown command "{0}" (try: mptree run script.py)', command)}\n`);

@@ -15,6 +15,7 @@ import type { Services } from './vscode/services';
 import { ProcessStatusBar } from './vscode/statusBar';
 import { countTimelineTraffic, type MptreeApi } from './vscode/testApi';
 import { Timelines } from './vscode/timeline/timelines';
+import { StacksDocuments } from './vscode/stacks/stacksDocuments';
 import { ProcessDecorationProvider } from './vscode/tree/decorations';
 import { ProcessTreeProvider, type TreeOptions } from './vscode/tree/processTreeProvider';
 import { revealProcess } from './vscode/tree/revealProcess';
@@ -45,7 +46,8 @@ export function activate(context: vscode.ExtensionContext): MptreeApi {
   const reveal = (runId: string, key: string) => revealProcess({ runs, tree: treeProvider, treeView, openedRuns }, runId, key);
   const timelines = new Timelines(context.extensionUri, histories, hints, (runId, key) => void reveal(runId, key));
   const timelineCounts = countTimelineTraffic(timelines);
-  const services: Services = { runs, tree: treeProvider, treeView, log, extension: context, hints, histories, openedRuns, timelines };
+  const stacks = new StacksDocuments();
+  const services: Services = { runs, tree: treeProvider, treeView, log, extension: context, hints, histories, openedRuns, timelines, stacks };
   const walkthrough = new WalkthroughProgress(runs, hints);
   treeProvider.setHintLines((key) => hints.tooltipLines(key));
   openedRuns.tree.setHintLines((key) => hints.tooltipLines(key));
@@ -83,6 +85,7 @@ export function activate(context: vscode.ExtensionContext): MptreeApi {
     openedRuns,
     timelines,
     timelineCounts,
+    stacks,
     ...registerCommands(services),
     new DebugWithTree(services),
     trackContextKeys(runs),

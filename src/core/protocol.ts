@@ -176,6 +176,35 @@ export interface ControlResultMessage {
   t: number;
 }
 
+/** One frame of a Python stack (stacks answers). */
+export interface StackFrame {
+  file: string;
+  line: number;
+  function: string;
+}
+
+/** One thread of a process and its Python stack, innermost frame last. */
+export interface ThreadStack {
+  threadId: number;
+  name: string;
+  daemon: boolean;
+  /** A thread of the runtime itself (the UI hides these by default). */
+  runtime: boolean;
+  frames: StackFrame[];
+  /** Outermost frames left out of a very deep stack (0 when none). */
+  omitted: number;
+}
+
+/** The answer to a stacks.request: every thread of the process as it is now. */
+export interface StacksMessage {
+  v: 1;
+  type: 'stacks';
+  id: number;
+  pid: number;
+  threads: ThreadStack[];
+  t: number;
+}
+
 export type RuntimeMessage =
   | HelloMessage
   | ProcessStartedMessage
@@ -191,7 +220,8 @@ export type RuntimeMessage =
   | PoolWorkersMessage
   | PoolCountsMessage
   | PoolStateMessage
-  | ControlResultMessage;
+  | ControlResultMessage
+  | StacksMessage;
 
 export type RuntimeMessageType = RuntimeMessage['type'];
 
@@ -217,8 +247,15 @@ export interface QueueResampleRequest {
   ids: string[];
 }
 
+/** Session → runtime: every thread's stack now, answered by a `stacks` line with the same id. */
+export interface StacksRequest {
+  v: 1;
+  type: 'stacks.request';
+  id: number;
+}
+
 /** What the session sends on a runtime connection: one JSON line each. */
-export type SessionMessage = ControlRequest | QueueResampleRequest;
+export type SessionMessage = ControlRequest | QueueResampleRequest | StacksRequest;
 
 export function encodeControl(request: SessionMessage): string {
   return JSON.stringify(request) + '\n';
@@ -345,6 +382,24 @@ const tuple =
   (v) =>
     Array.isArray(v) && v.length >= checks.length && checks.every((check, i) => check(v[i]));
 
+const isFrame: Check = (v) => {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const f = v as Record<string, unknown>;
+  return isString(f.file) && isInt(f.line) && isString(f.function);
+};
+const isThreadStack: Check = (v) => {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const th = v as Record<string, unknown>;
+  return isInt(th.threadId) && isString(th.name) && (th.daemon === undefined || isBool(th.daemon)) && (th.runtime === undefined || isBool(th.runtime)) && (th.omitted === undefined || isCount(th.omitted)) && arrayOf(isFrame, 10_000)(th.frames);
+};
+
+/** A typed copy of a checked thread (isThreadStack): only the fields we know, nothing aliased. */
+function copyThread(v: unknown): ThreadStack {
+  const th = v as Record<string, unknown>;
+  const frames = (th.frames as Array<Record<string, unknown>>).map((f) => ({ file: f.file as string, line: f.line as number, function: f.function as string }));
+  return { threadId: th.threadId as number, name: th.name as string, daemon: th.daemon === true, runtime: th.runtime === true, frames, omitted: (th.omitted as number | undefined) ?? 0 };
+}
+
 const RUNTIME_KINDS = ['python', 'process', 'pool-worker', 'helper'] as const;
 const ROLES = ['resource-tracker', 'forkserver', 'manager'] as const;
 const QUEUE_KINDS = ['Queue', 'JoinableQueue', 'SimpleQueue', 'ManagerQueue', 'ManagerJoinableQueue'] as const;
@@ -425,6 +480,7 @@ const SCHEMAS: Record<RuntimeMessageType, Record<string, FieldSpec>> = {
     timedOut: opt(isBool),
     t: opt(isNumber),
   },
+  stacks: { id: req(isInt), pid: req(isPid), threads: req(arrayOf(isThreadStack, 10_000)), t: opt(isNumber) },
 };
 
 const DEFAULTS: Record<string, unknown> = { name: '', daemon: false, joined: false, timedOut: false, maxsize: 0, size: 0 };
@@ -481,6 +537,10 @@ function parseUnchecked(line: string, now: () => number): ParseResult {
       return { ok: false, kind: 'field', type, reason: `${type}: field "${field}" has the wrong type` };
     }
     const fieldValue = raw[field];
+    if (type === 'stacks' && field === 'threads') {
+      message[field] = (fieldValue as unknown[]).map(copyThread);
+      continue;
+    }
     // Copy arrays (one level deep, enough for argv, pids and count tuples) so nothing we
     // keep aliases the parsed value.
     message[field] = Array.isArray(fieldValue) ? fieldValue.map((e) => (Array.isArray(e) ? [...e] : e)) : fieldValue;

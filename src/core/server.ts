@@ -21,6 +21,7 @@ import {
   type ControlResultMessage,
   type QueueResampleRequest,
   type RuntimeMessage,
+  type StacksMessage,
 } from './protocol';
 import type { Disposable, LogLevel, Logger } from './types';
 import { LocalizedError, phrase } from './l10n';
@@ -116,6 +117,13 @@ interface PendingControl {
   connection: Connection;
 }
 
+interface PendingStacks {
+  resolve(answer: StacksMessage): void;
+  reject(error: Error): void;
+  timer: NodeJS.Timeout;
+  connection: Connection;
+}
+
 class Connection {
   readonly decoder: LineDecoder;
   authenticated = false;
@@ -202,6 +210,7 @@ export class RuntimeServer implements Disposable {
   /** Latest hello wins: a pid's current connection. */
   private readonly byPid = new Map<number, Connection>();
   private readonly pending = new Map<number, PendingControl>();
+  private readonly pendingStacks = new Map<number, PendingStacks>();
   private readonly log: RateLimitedLog;
   private nextConnectionId = 1;
   private nextControlId = 1;
@@ -300,6 +309,40 @@ export class RuntimeServer implements Disposable {
     });
   }
 
+  /**
+   * Asks `pid` for every thread's stack (stacks.request) and resolves with its answer, which
+   * only that process's own connection can give. Rejects when it has no connection, when the
+   * connection closes first, or after timeoutMs (a process stopped, or holding the GIL in C,
+   * cannot answer: its runtime's thread never runs).
+   */
+  stacks(pid: number, timeoutMs: number): Promise<StacksMessage> {
+    const connection = this.byPid.get(pid);
+    if (!connection || connection.closed) {
+      return Promise.reject(new LocalizedError(phrase('process {0} has no connection to mptree', pid)));
+    }
+    const id = this.nextControlId++;
+    return new Promise<StacksMessage>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pendingStacks.delete(id);
+        reject(new LocalizedError(phrase('process {0} did not answer within {1} s', pid, timeoutMs / 1000)));
+      }, timeoutMs);
+      this.pendingStacks.set(id, { resolve, reject, timer, connection });
+      connection.write(encodeControl({ v: PROTOCOL_VERSION as 1, type: 'stacks.request', id }), (error) =>
+        this.settleStacks(id, new LocalizedError(phrase('could not reach process {0}: {1}', pid, error.message))),
+      );
+    });
+  }
+
+  private settleStacks(id: number, outcome: StacksMessage | Error, from?: Connection): void {
+    const entry = this.pendingStacks.get(id);
+    // An answer counts only on the connection that was asked (another process cannot answer for it).
+    if (!entry || (from !== undefined && from !== entry.connection)) return;
+    this.pendingStacks.delete(id);
+    clearTimeout(entry.timer);
+    if (outcome instanceof Error) entry.reject(outcome);
+    else entry.resolve(outcome);
+  }
+
   private settle(id: number, outcome: ControlResultMessage | Error): void {
     const entry = this.pending.get(id);
     if (!entry) return;
@@ -369,6 +412,10 @@ export class RuntimeServer implements Disposable {
         this.settle(message.id, message);
         continue;
       }
+      if (message.type === 'stacks') {
+        this.settleStacks(message.id, message, connection);
+        continue;
+      }
       if (message.type === 'hello') {
         if (!sameToken(message.token, this.token) || message.runId !== this.options.runId) {
           this.log.report('hello-mismatch', 'warn', `mptree: ${connection.label}: ignored a repeated hello with a different token or run`);
@@ -402,6 +449,9 @@ export class RuntimeServer implements Disposable {
     for (const [id, entry] of this.pending) {
       if (entry.connection === connection) this.settle(id, new LocalizedError(phrase('process {0} disconnected before answering', connection.pid ?? '?')));
     }
+    for (const [id, entry] of this.pendingStacks) {
+      if (entry.connection === connection) this.settleStacks(id, new LocalizedError(phrase('process {0} disconnected before answering', connection.pid ?? '?')));
+    }
   }
 
   dispose(): void {
@@ -414,6 +464,7 @@ export class RuntimeServer implements Disposable {
         this.onClose(connection);
       }
       for (const id of [...this.pending.keys()]) this.settle(id, new LocalizedError(phrase('the run ended')));
+      for (const id of [...this.pendingStacks.keys()]) this.settleStacks(id, new LocalizedError(phrase('the run ended')));
       this.log.dispose();
     } finally {
       // The private directory must not outlive the run, whatever failed above.

@@ -12,6 +12,7 @@ import { RunModel, exitCodeOf, signalName } from './model';
 import { defaultLister, defaultUsageReader, descendantsSync, liveness, type Liveness, type OsProcessLister } from './osScan';
 import { UsageMeter, type UsageReader } from './processUsage';
 import { runMembersSync } from './runMembers';
+import { STACKS_TIMEOUT_MS, gatherStacks, isStoppedProcess, type StacksReport } from './stacks';
 import { MIN_PYTHON, PythonError, checkPython, findPython, type PythonInfo } from './python';
 import { RateLimitedLog, RuntimeServer, type ReceivedMessage } from './server';
 import type { Disposable, LogEntry, LogLevel, Logger, ModelChange, ProcessInfo, RunInfo } from './types';
@@ -232,6 +233,21 @@ export class RunSession implements Disposable {
 
   get rootPid(): number | null {
     return this.info.rootPid;
+  }
+
+  /** `mptree run`'s own pid when this process spawned the program (start()); null for an external launch. */
+  get launcherPid(): number | null {
+    return this.child ? process.pid : null;
+  }
+
+  /** How the run's processes reach the session: a Unix socket, or loopback TCP. */
+  get transport(): 'unix' | 'tcp' {
+    return this.server.transport;
+  }
+
+  /** A line for the session's log (and its onLog listeners), from a part of the core beside it. */
+  reportLog(level: LogLevel, message: string): void {
+    this.emitLog(level, message);
   }
 
   get isEnded(): boolean {
@@ -498,6 +514,29 @@ export class RunSession implements Disposable {
     // External launch: nobody tells us when the root dies but the task, which may lag.
     if (!this.rootExited && !this.child && this.liveness(root) !== 'alive') this.notifyRootExit(null);
     this.checkEnd();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Stacks on demand
+
+  /**
+   * Every thread's Python stack of each live process of the run (or of the given pids), as
+   * each one's runtime thread reads it now. Resolves within about timeoutMs whatever the
+   * processes do: one that cannot answer (no runtime, not connected, stopped, holding the
+   * GIL in C) is in the report with the reason.
+   */
+  requestStacks(pids?: readonly number[], timeoutMs = STACKS_TIMEOUT_MS): Promise<StacksReport> {
+    const targets = pids ?? this.model.liveProcesses().filter((node) => node.state === 'running').map((node) => node.pid);
+    return gatherStacks(
+      targets,
+      {
+        processByPid: (pid) => this.model.processByPid(pid),
+        hasConnection: (pid) => !this.isEnded && this.server.hasConnection(pid),
+        ask: (pid, ms) => this.server.stacks(pid, ms),
+        isStopped: process.platform === 'linux' ? isStoppedProcess : undefined,
+      },
+      timeoutMs,
+    );
   }
 
   // -------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ export enum CommandId {
   ExportRun = 'mptree.exportRun',
   OpenRun = 'mptree.openRun',
   CloseOpenedRun = 'mptree.closeOpenedRun',
+  ShowStacks = 'mptree.showStacks',
 }
 
 export const VIEW_ID = 'mptree.processes';

@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { Emitter } from '../core/event';
+import { publishDump } from '../core/runDump';
 import { RunSession, type StopResult } from '../core/session';
 import type { Logger, ModelChange } from '../core/types';
 import type { ResolvedInterpreter } from './interpreter';
@@ -184,7 +185,20 @@ export class RunManager implements RunViewSource, vscode.Disposable {
 
   private add(run: Run): void {
     const session = run.session;
+    // `mptree dump` reaches this run from a terminal too; withdrawn at its end or with it.
+    let dumpEndpoint: { dispose(): void } | null = null;
+    let forgotten = false;
+    void publishDump(session).then((published) => {
+      dumpEndpoint = published;
+      if (forgotten) published?.dispose();
+    });
     const subs = [
+      {
+        dispose: () => {
+          forgotten = true;
+          dumpEndpoint?.dispose();
+        },
+      },
       session.onDidChange((change) => this.modelEmitter.fire({ run, change })),
       session.onDidChangeRun(() => this.runsEmitter.fire(run)),
       session.onDidEnd((info) => {

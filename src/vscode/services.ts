@@ -7,6 +7,7 @@ import type { HintsController } from './hints/hintsController';
 import type { RunHistories } from './history/runHistories';
 import type { OpenedRunsView } from './openedRuns/openedRunsView';
 import type { RunManager } from './runs';
+import type { StacksDocuments } from './stacks/stacksDocuments';
 import type { Timelines } from './timeline/timelines';
 import type { ProcessTreeProvider } from './tree/processTreeProvider';
 import type { TreeNode } from './tree/nodes';
@@ -25,4 +26,6 @@ export interface Services {
   /** Runs read back from exported files, and their view. */
   readonly openedRuns: OpenedRunsView;
   readonly timelines: Timelines;
+  /** The read-only documents of Show Python Stacks. */
+  readonly stacks: StacksDocuments;
 }

@@ -12,7 +12,7 @@ import _socket
 
 from . import identity, state
 from .jsonout import encode
-from .settings import (ANNOUNCED_MAX, BACKLOG_MAX, MAX_LINE, RECONNECT_DELAYS, RUN_ID,
+from .settings import (ANNOUNCED_MAX, BACKLOG_MAX, LISTEN_AFTER, MAX_LINE, RECONNECT_DELAYS, RUN_ID,
                        SEND_TIMEOUT, SOCKET_PATH, STOP_WHEN_GONE, TOKEN, fail)
 
 _NOSIGNAL = getattr(_socket, 'MSG_NOSIGNAL', 0)
@@ -96,7 +96,43 @@ def _connect_locked(p):
         fail('connect')
         return None
     _adopt_locked(p, sock)
+    if p.sup is None and not state.EXITING[0]:
+        _start_listening(p)
     return p.conn
+
+
+def _start_listening(p):
+    """A process that connects while it runs gets its supervisor, which reads the session's
+    requests (stacks on demand) even when nothing else needs it; a connection made for the
+    last words only does not. Where the supervisor's modules are loaded already (a fork
+    child's parent had one) it starts now; elsewhere (a spawn child, a helper) a short-lived
+    thread of ours starts it LISTEN_AFTER later, so that the many brief children a program
+    may start never pay for its imports (~1.3 ms, as much as 8 % of a spawn child's life),
+    and a process that lives on, hung or not, can be asked from then on."""
+    if 'mptree_runtime.supervisor' in sys.modules:
+        try:
+            state.ensure_supervisor()
+        except Exception:
+            fail('supervisor at connect')   # no thread to be had: it just cannot answer
+        return
+    try:
+        state.start_thread(p, _listen_later, (p,))
+    except Exception:
+        fail('listen later')
+
+
+def _listen_later(p):
+    state.block_signals()
+    time.sleep(LISTEN_AFTER)
+    if p is not state.P or p.sup is not None or p.conn is None or state.EXITING[0]:
+        return
+    try:
+        # Imported in this thread of ours, safely: supervisor, children, counters, control,
+        # waiters and stacks import only modules loaded already (and `select`, a C module
+        # that imports nothing), so no import lock of the program's can be waited on.
+        state.ensure_supervisor()
+    except Exception:
+        fail('supervisor later')
 
 
 def connection():
@@ -293,6 +329,7 @@ def settle_at_exit(p):
 
 def final_flush(p):
     """The last reports and counts of a process that is about to end."""
+    state.EXITING[0] = True
     settle_at_exit(p)
     # Our last reading of each queue goes out even if we sent the same value before: another
     # process may have reported a different depth since (see resample_queues), and the last
@@ -363,6 +400,7 @@ USAGE_SENT = [False]
 def at_exit():
     """Interpreter exit (main program, spawn children, helpers): final counts, and the
     process's own figures unless its process.exiting carried them already."""
+    state.EXITING[0] = True
     try:
         p = state.P
         if p is not None and p.pid == os.getpid():

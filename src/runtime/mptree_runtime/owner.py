@@ -70,7 +70,7 @@ def owner_gone():
     is done yet."""
     try:
         exe = sys.executable
-        if not can_stop_run():
+        if not can_stop_run() or _stopper_running():
             return
         devnull = [(os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_RDWR, 0) for fd in (0, 1, 2)]
         pid = os.posix_spawn(exe, [exe, '-I', '-S', '-c', _STOPPER, RUN_ID, repr(OWNER_GONE_GRACE)],
@@ -81,6 +81,25 @@ def owner_gone():
             pass                    # the program reaps children itself (waitpid(-1))
     except Exception:
         fail('owner gone')
+
+
+def _stopper_running():
+    """Whether another process of the run has started the stopper already (it holds the
+    run's abstract socket name): then there is no need for one more Python process. Every
+    process with a supervisor sees the hang-up; most see it after the first one's stopper
+    is up."""
+    try:
+        import _socket
+        probe = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        try:
+            probe.bind('\0mptree-stop-' + RUN_ID)
+        except OSError:
+            return True
+        finally:
+            probe.close()
+    except Exception:
+        pass
+    return False
 
 
 def can_stop_run():

@@ -43,6 +43,9 @@ TICK = 0.008 * _SCALE
 DEPTH_INTERVAL = 0.05 * _SCALE
 DEPTH_IDLE = 0.5 * _SCALE
 MAX_LINE = 1 << 20
+# A process that connected with nothing for a supervisor to watch starts one this long after,
+# to read the session's requests (stacks on demand): brief children never pay for it.
+LISTEN_AFTER = 0.3 * _SCALE
 # A dropped connection is retried in the background after these pauses (2 s in all): a
 # session that restarted on the same path is back by then. Lines said meanwhile wait in a
 # bounded backlog. If none succeeds, the session that owns the run is gone for good, and

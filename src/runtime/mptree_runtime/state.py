@@ -72,6 +72,12 @@ JOURNAL = []
 # called with p.lock held; and the unwrapped forkserver Popen.poll (patches.popen).
 report_journal = [None]
 orig_fs_poll = [None]
+# Idents of our threads alive in this process (start_thread): a stacks answer marks them as
+# the runtime's own. A fork child's copy names threads that do not exist there: harmless.
+OUR_THREADS = set()
+# The process has begun to end (its last flush, atexit, the end of _bootstrap): a connection
+# made now is for the last words only and starts no supervisor.
+EXITING = [False]
 
 
 def init(identity, connect_eagerly):
@@ -101,6 +107,8 @@ def _child_state():
     # every page that hook writes is a fault in each child, and this runs only in a fork
     # child that speaks, before anything can register or read a queue).
     SAMPLED.clear()
+    # The parent's threads of ours do not exist here (a new thread may get one's ident).
+    OUR_THREADS.clear()
     # Thread-local flags (e.g. "inside Pool.__init__") were the forking thread's.
     tls = _thread._local()
     P = p
@@ -244,9 +252,12 @@ def start_thread(p, fn, args):
     """A thread of ours (never a threading.Thread: it must not show in the program's
     threading.enumerate()), counted in p.threads while it lives (see fork())."""
     def run():
+        ident = _thread.get_ident()
+        OUR_THREADS.add(ident)
         try:
             fn(*args)
         finally:
+            OUR_THREADS.discard(ident)
             with p.lock:
                 p.threads -= 1
     with p.lock:

@@ -1,6 +1,6 @@
 """The supervisor: one thread per process, started on first need (state.ensure_supervisor).
 It waits in its waiter (waiters) on child sentinels, the session's socket and a wake-up;
-reports exits the program has not collected yet, reads control requests, flushes the
+reports exits the program has not collected yet, reads control and stacks requests, flushes the
 counters and reads the queues' depths on its timer, and reports the fork journal."""
 
 import time
@@ -10,6 +10,7 @@ import _thread
 from . import children, connection, counters, state
 from .settings import DEPTH_IDLE, DEPTH_INTERVAL, FLUSH_INTERVAL, GRACE, MAX_LINE, TICK, fail
 from .control import handle_control
+from .stacks import answer as answer_stacks
 from .waiters import WAITERS, waiter_kind
 
 _monotonic = time.monotonic
@@ -284,6 +285,11 @@ class Supervisor(object):
                     handle_control(msg)
                 except Exception:
                     fail('control')
+            elif kind == 'stacks.request':
+                try:
+                    answer_stacks(msg)
+                except Exception:
+                    fail('stacks')
             elif kind == 'queue.resample':
                 try:
                     ids = msg.get('ids')

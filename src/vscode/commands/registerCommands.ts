@@ -18,6 +18,7 @@ import { openExample } from './openExample';
 import { openRun } from './openRun';
 import { runActiveFile } from './runActiveFile';
 import { runFile } from './runFile';
+import { showStacks } from './showStacks';
 import { showTimeline } from './showTimeline';
 import { stopRun } from './stopRun';
 import { terminateProcess } from './terminateProcess';
@@ -42,6 +43,7 @@ const handlers: Record<CommandId, Handler> = {
   [CommandId.ExportRun]: exportRunCommand,
   [CommandId.OpenRun]: openRun,
   [CommandId.CloseOpenedRun]: closeOpenedRun,
+  [CommandId.ShowStacks]: showStacks,
 };
 
 export function registerCommands(services: Services): vscode.Disposable[] {

@@ -449,6 +449,7 @@ def _child_end(proc, code, parent_sentinel):
     try:
         if proc.__dict__.get('_parent_pid') == os.getpid():
             return      # _bootstrap called in-process: not a child
+        state.EXITING[0] = True
         p = state.P
         if p is not None and p.pid != os.getpid():
             return
