@@ -339,6 +339,13 @@ async function osScan() {
   // One parent holding `count` sleeping children, so the scan's root has that many descendants.
   const holder = spawn('bash', ['-c', `for i in $(seq ${count}); do sleep 120 & done; wait`], { stdio: 'ignore', detached: true });
   const listers = [new PsTreeLister(), ...(process.platform === 'linux' ? [new ProcLister()] : [])];
+  // The baseline's own /proc lister (its compiled out/, when the baseline has one), in the same
+  // rounds: a change to the scan is measured side by side with the code it replaces.
+  const baselineScan = baselineCli ? path.join(path.dirname(path.dirname(baselineCli)), 'out', 'src', 'core', 'osScan.js') : null;
+  if (process.platform === 'linux' && baselineScan && fs.existsSync(baselineScan)) {
+    const old = new (require(baselineScan).ProcLister)();
+    listers.push({ name: 'proc (baseline)', list: (pid) => old.list(pid), read: (pids) => old.read(pids), usageReader: old });
+  }
   try {
     const waitFor = async () => {
       for (let i = 0; i < 200; i++) {
@@ -361,7 +368,7 @@ async function osScan() {
       // Interleaved with the listing alone, so both see the same machine load.
       const withUsage = [];
       const alone = [];
-      const reader = defaultUsageReader(lister);
+      const reader = lister.usageReader ? { name: 'proc', read: (pids) => lister.read(pids) } : defaultUsageReader(lister);
       const meter = new UsageMeter();
       let measured = 0;
       for (let i = 0; i < (quick ? 5 : 15); i++) {

@@ -293,6 +293,9 @@ async function run(options: CliOptions): Promise<number> {
   session.start('inherit');
   witness = SignalWitness.start();
   const info = await session.ended;
+  // The run is over: the witness is ended now, while the tree is written, and awaited last
+  // (its reaping is a round trip through the kernel that the exit need not wait for twice).
+  const witnessGone = witness?.close();
   clearInterval(hintTimer);
   collectHints();
   if (stopping) await stopping;
@@ -320,7 +323,7 @@ async function run(options: CliOptions): Promise<number> {
   process.off('SIGTERM', onTerm);
   process.off('SIGHUP', onTerm);
   // Nothing of ours may be left in the caller's process group once we have exited.
-  await witness?.close();
+  await witnessGone;
   return stopSignal ? 128 + os.constants.signals[stopSignal] : shellExitCode(info);
 }
 

@@ -196,13 +196,33 @@ interface ProcStat {
   state: string;
 }
 
-function readProcStat(pid: number | string, texts?: Map<number, string>): ProcStat | null {
-  let text: string;
+// One buffer for every /proc/<pid>/stat read: a stat line is a few hundred bytes (comm is at
+// most 64), and open + read + close into it costs half of what readFileSync does (no fstat,
+// no buffer per file, no chunk list), which is most of a scan of 1,000 processes.
+const statBuffer = Buffer.allocUnsafe(4096);
+
+function readStatText(pid: number | string): string | null {
+  const file = `/proc/${pid}/stat`;
+  let fd: number;
   try {
-    text = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    fd = fs.openSync(file, 'r');
   } catch {
     return null;
   }
+  try {
+    const length = fs.readSync(fd, statBuffer, 0, statBuffer.length, 0);
+    // A line that fills the buffer is not a stat line we know: read it whole.
+    return length < statBuffer.length ? statBuffer.toString('latin1', 0, length) : fs.readFileSync(file, 'latin1');
+  } catch {
+    return null;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function readProcStat(pid: number | string, texts?: Map<number, string>): ProcStat | null {
+  const text = readStatText(pid);
+  if (text === null) return null;
   texts?.set(Number(pid), text);
   // comm is in parentheses and may itself contain spaces and parentheses: split at the last ')'.
   const open = text.indexOf('(');

@@ -5,6 +5,7 @@
 // memory, a process that vanished before it was read, one hidden from us) is null, never 0.
 import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import { findOnPath } from './python';
 
 /** One process's figures at one moment. */
@@ -83,7 +84,42 @@ function getconf(name: string, fallback: number): number {
   }
 }
 
-/** This machine's clock and page size, read once (two `getconf` runs, /proc/stat). */
+// The kernel's auxiliary vector entries that sysconf(_SC_PAGESIZE) and sysconf(_SC_CLK_TCK)
+// themselves return (glibc and musl read them from there).
+const AT_PAGESZ = 6;
+const AT_CLKTCK = 17;
+
+/**
+ * Page size and clock ticks from /proc/self/auxv (pairs of native words: type, value), or
+ * null where it cannot be read. Reading a file costs microseconds; a `getconf` run costs a
+ * fork and exec, which a short run paid at its end.
+ */
+export function auxvClock(auxv: Buffer, wordBytes: 4 | 8): { ticksPerSecond: number; pageBytes: number } | null {
+  let ticksPerSecond = 0;
+  let pageBytes = 0;
+  for (let at = 0; at + 2 * wordBytes <= auxv.length; at += 2 * wordBytes) {
+    const type = wordBytes === 8 ? Number(auxv.readBigUInt64LE(at)) : auxv.readUInt32LE(at);
+    const value = wordBytes === 8 ? Number(auxv.readBigUInt64LE(at + 8)) : auxv.readUInt32LE(at + 4);
+    if (type === 0) break;
+    if (type === AT_PAGESZ) pageBytes = value;
+    else if (type === AT_CLKTCK) ticksPerSecond = value;
+  }
+  // A page is a power of two of at least 1 KiB; anything else is a misread (another word size).
+  const pageOk = pageBytes >= 1024 && (pageBytes & (pageBytes - 1)) === 0;
+  return pageOk && ticksPerSecond > 0 ? { ticksPerSecond, pageBytes } : null;
+}
+
+function ownAuxvClock(): { ticksPerSecond: number; pageBytes: number } | null {
+  // Little-endian 64-bit is every Linux Node ships for but arm (32-bit); others use getconf.
+  if (os.endianness() !== 'LE' || !['x64', 'arm64', 'riscv64', 'loong64', 'ppc64'].includes(process.arch)) return null;
+  try {
+    return auxvClock(fs.readFileSync('/proc/self/auxv'), 8);
+  } catch {
+    return null;
+  }
+}
+
+/** This machine's clock and page size, read once (/proc/self/auxv, else two `getconf` runs; /proc/stat). */
 export function procClock(): ProcClock {
   let bootMs: number | null = null;
   try {
@@ -92,6 +128,8 @@ export function procClock(): ProcClock {
   } catch {
     // No /proc/stat: start times stay unknown, reuse is then told by the start field alone.
   }
+  const own = ownAuxvClock();
+  if (own) return { ...own, bootMs };
   return { ticksPerSecond: getconf('CLK_TCK', 100), pageBytes: getconf('PAGESIZE', 4096), bootMs };
 }
 
@@ -110,6 +148,8 @@ export class ProcUsageReader implements UsageReader {
 
   /** Readings from stat texts already read (a /proc listing's), reading those it lacks. */
   parse(pids: readonly number[], texts: ReadonlyMap<number, string>): Map<number, UsageReading> {
+    // Nothing to read (a run's last scan once all is gone): the clock need not be known yet.
+    if (pids.length === 0) return new Map();
     const clock = (this.clockValue ??= procClock());
     const result = new Map<number, UsageReading>();
     for (const pid of pids) {

@@ -3,7 +3,6 @@
 // program itself, and by the VS Code layer, which launches through a Task ("external launch")
 // and reports the root pid and exit code back.
 import type { ChildProcess } from 'node:child_process';
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DisposableStore, Emitter, type Event } from './event';
@@ -11,6 +10,7 @@ import { buildRunEnv, checkTarget, defaultRuntimeDir, describeTarget, launchArgs
 import { RunModel, exitCodeOf, signalName } from './model';
 import { defaultLister, defaultUsageReader, descendantsSync, liveness, type Liveness, type OsProcessLister } from './osScan';
 import { UsageMeter, type UsageReader } from './processUsage';
+import { randomHex } from './randomHex';
 import { runMembersSync } from './runMembers';
 import { STACKS_TIMEOUT_MS, gatherStacks, isStoppedProcess, type StacksReport } from './stacks';
 import { MIN_PYTHON, PythonError, checkPython, findPython, type PythonInfo } from './python';
@@ -118,6 +118,8 @@ export class RunSession implements Disposable {
   private noticeTimer: NodeJS.Timeout | undefined;
   private endTimer: NodeJS.Timeout | undefined;
   private drainTimer: NodeJS.Timeout | undefined;
+  /** While the end waits for the last connections: checks again (see endWhenDrained). */
+  private drainPoll: (() => void) | undefined;
   private scanning: Promise<void> | null = null;
   private rootExited = false;
   /** The root said hello: its runtime runs, and a version manager's shim has exec'd Python. */
@@ -192,7 +194,7 @@ export class RunSession implements Disposable {
     const problem = checkTarget(options.target, options.cwd);
     if (problem) throw new SessionError(problem);
     const python = options.pythonInfo ?? (await findPython({ explicit: options.python, env: options.env, uncheckedShims: true }));
-    const runId = crypto.randomBytes(6).toString('hex');
+    const runId = randomHex(6);
     let session: RunSession | undefined;
     const logger: Logger = {
       log: (level, message) => (session ? session.emitLog(level, message) : options.logger?.log(level, message)),
@@ -209,6 +211,7 @@ export class RunSession implements Disposable {
         // QueueTable.askOtherReaders in model/queues.ts): they read it again now.
         for (const [pid, ids] of model.takeResampleRequests()) server.notify(pid, { v: 1, type: 'queue.resample', ids });
       },
+      onConnectionClosed: () => session?.drainPoll?.(),
     });
     session = new RunSession(options, server, model, python, log);
     return session;
@@ -398,27 +401,43 @@ export class RunSession implements Disposable {
    * after DRAIN_MS for a descendant we do not know that still holds one.
    */
   private endWhenDrained(): void {
-    if (this.drainTimer || this.isEnded) return;
+    if (this.drainPoll || this.isEnded) return;
     const deadline = Date.now() + DRAIN_MS;
     let seenIdle = false;
+    let pollCount = 0;
     const poll = () => {
+      clearTimeout(this.drainTimer);
       this.drainTimer = undefined;
       if (this.isEnded || this.disposed) return;
       // A late process.started made the run live again: the scans carry on and call back.
-      if (this.model.liveCount > 0) return;
+      if (this.model.liveCount > 0) {
+        this.drainPoll = undefined;
+        return;
+      }
       if (Date.now() >= deadline) return this.end('finished');
+      const round = ++pollCount;
       if (this.server.connectionCount === 0) {
         // A process's last connection may still wait in the listen backlog: it is accepted
         // when the event loop next polls for I/O, and a timer due in this turn runs before
-        // that. So "no connection" counts only when seen again by a later timer, which
-        // libuv runs after a poll.
+        // that. So "no connection" counts only when seen again after a poll: an immediate
+        // runs in a check phase, and a poll phase comes before it whatever phase queued it
+        // (at no cost in time, where a timer would wait a millisecond or more).
         if (seenIdle) return this.end('finished');
         seenIdle = true;
-        this.drainTimer = setTimeout(poll, IDLE_RECHECK_MS);
+        setImmediate(() => {
+          if (pollCount === round) poll();
+        });
         return;
       }
       seenIdle = false;
-      this.drainTimer = setTimeout(poll, 10);
+      // Woken early by the server when a connection closes (onConnectionClosed); the timer
+      // covers a descendant we do not know that holds one open.
+      this.drainTimer = setTimeout(poll, DRAIN_RECHECK_MS);
+    };
+    // A connection that closed was read to its end: look again, from a fresh start.
+    this.drainPoll = () => {
+      seenIdle = false;
+      poll();
     };
     // One turn of the event loop at least, so data already readable is read first.
     this.drainTimer = setTimeout(poll, 0);
@@ -774,8 +793,8 @@ function launchCommand(python: PythonInfo, explicit: boolean): string {
 
 /** How long the end of a run waits for the last data of closed processes (see endWhenDrained). */
 const DRAIN_MS = 1000;
-/** See endWhenDrained: the second look at "no connection left", after an I/O poll. */
-const IDLE_RECHECK_MS = 5;
+/** See endWhenDrained: how often a connection still open is looked at again. */
+const DRAIN_RECHECK_MS = 10;
 
 const ISOLATED = phrase(
   'The program did not report to mptree: Python was probably started in isolated mode (-I, -E or -S) or the runtime is not on its path. Only the processes the OS shows are listed, without names, queues or pools.',

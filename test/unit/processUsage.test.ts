@@ -1,11 +1,11 @@
 import * as assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { CimLister, CIM_QUERY, defaultLister, defaultUsageReader, ProcLister } from '../../src/core/osScan';
-import { parseProcStatUsage, PS_USAGE_ARGS, ProcUsageReader, psTimeSeconds, PsUsageReader, UsageMeter, type ProcClock } from '../../src/core/processUsage';
+import { auxvClock, parseProcStatUsage, procClock, PS_USAGE_ARGS, ProcUsageReader, psTimeSeconds, PsUsageReader, UsageMeter, type ProcClock } from '../../src/core/processUsage';
 import { firstLine } from './cliProcess';
 
 const recorded = (...name: string[]) => path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'os', ...name);
@@ -102,6 +102,28 @@ describe('process usage on recorded output', () => {
     // Without a fresh listing the reader asks itself.
     await lister.read([8120]);
     assert.equal(calls.length, 2);
+  });
+
+  it("the clock from an auxiliary vector: page size and ticks as sysconf gives them; a vector without them, or read at the wrong word size, is none", () => {
+    const vector = (words: number[], size: 4 | 8) => {
+      const buffer = Buffer.alloc(words.length * size);
+      words.forEach((w, i) => (size === 8 ? buffer.writeBigUInt64LE(BigInt(w), i * 8) : buffer.writeUInt32LE(w, i * 4)));
+      return buffer;
+    };
+    // AT_PHDR 3, AT_PAGESZ 6, AT_CLKTCK 17, AT_NULL 0 (and what follows it is not read).
+    const words = [3, 0x400040, 6, 16384, 17, 250, 0, 0, 6, 4096];
+    assert.deepEqual(auxvClock(vector(words, 8), 8), { ticksPerSecond: 250, pageBytes: 16384 });
+    assert.deepEqual(auxvClock(vector(words, 4), 4), { ticksPerSecond: 250, pageBytes: 16384 });
+    assert.equal(auxvClock(vector([3, 1, 17, 100, 0, 0], 8), 8), null, 'no page size');
+    assert.equal(auxvClock(vector([6, 4096, 0, 0], 8), 8), null, 'no clock ticks');
+    assert.equal(auxvClock(vector(words, 8), 4), null, 'a 64-bit vector read as 32-bit words');
+  });
+
+  it('this machine\'s clock (from /proc/self/auxv on Linux) is what getconf says', { skip: process.platform !== 'linux' && 'Linux' }, () => {
+    const getconf = (name: string) => Number(execFileSync('getconf', [name], { encoding: 'utf8' }).trim());
+    const clock = procClock();
+    assert.equal(clock.ticksPerSecond, getconf('CLK_TCK'));
+    assert.equal(clock.pageBytes, getconf('PAGESIZE'));
   });
 
   it('each platform gets its reader', () => {
