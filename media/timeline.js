@@ -17,7 +17,7 @@
   const ROW = 18;
   const CHART = 46;
   const SECTION = 22;
-  const LABEL_W = 230;
+  const LABEL_W = 270;
   const INDENT = 12;
 
   const scroller = document.getElementById('scroller');
@@ -94,6 +94,9 @@
   }
 
   function layout() {
+    // The header may wrap onto a second line (a narrow panel): the rows start below it.
+    const headerH = document.getElementById('header').offsetHeight;
+    if (scroller.offsetTop !== headerH + 1) scroller.style.top = headerH + 1 + 'px';
     spacer.style.height = contentHeight() + 'px';
     const dpr = window.devicePixelRatio || 1;
     const w = scroller.clientWidth;
@@ -143,8 +146,8 @@
     const base = ry + ROW - 3;
     const hh = ROW - 6;
     ctx.strokeStyle = colors.fg;
-    ctx.globalAlpha = 0.75;
-    ctx.lineWidth = 1;
+    ctx.globalAlpha = 0.85;
+    ctx.lineWidth = 1.5;
     ctx.beginPath();
     let prevY = base - (pts[0][col] / max) * hh;
     ctx.moveTo(xOf(pts[0][0]), prevY);
@@ -157,6 +160,7 @@
     ctx.lineTo(xOf(end), prevY);
     ctx.stroke();
     ctx.globalAlpha = 1;
+    ctx.lineWidth = 1;
   }
 
   function laneColor(l) {
@@ -255,9 +259,17 @@
         // How it ended in a glyph and words, not in colour alone: ✓ 0, ✗ exit 3, ✗ SIGTERM.
         const mark = endMark(l);
         if (mark) {
-          const endX = Math.max(xOf(exited), xOf(reaped)) + 4;
+          // After the lane's end; a zombie still waiting runs to the edge, so its mark sits on
+          // its zombie stage, on a patch of the background to stay readable.
+          const markW = ctx.measureText(mark).width;
+          let endX = Math.max(xOf(exited), xOf(reaped)) + 4;
+          if (endX + markW > w - 2) {
+            endX = xOf(exited) + 4;
+            ctx.fillStyle = colors.bg;
+            ctx.fillRect(endX - 2, ry + 2, markW + 4, ROW - 4);
+          }
           ctx.fillStyle = failed(l) ? colors.failed : colors.dim;
-          if (endX + 8 < w) ctx.fillText(mark, endX, ry + ROW / 2);
+          ctx.fillText(mark, endX, ry + ROW / 2);
         }
       }
       drawLaneLine(l, ry, xOf, end);

@@ -215,8 +215,8 @@ export class TimelineBuilder {
   }
 
   private label(kind: Series['kind'], id: string): string {
-    if (kind === 'usage-cpu') return this.t('CPU of the running processes (% of one core)');
-    if (kind === 'usage-memory') return this.t('Memory of the running processes (MB)');
+    if (kind === 'usage-cpu') return this.t('Run CPU (% of one core)');
+    if (kind === 'usage-memory') return this.t('Run memory (MB)');
     if (kind === 'queue') {
       const q = this.queueMeta.get(id);
       return q ? `${q.kind} ${id}${q.site ? ` · ${short(q.site)}` : ''}` : this.t('Queue {0}', id);
