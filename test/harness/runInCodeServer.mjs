@@ -14,6 +14,7 @@ import { createWriteStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { openWorkbench, repoRoot, timeout } from './codeServer.mjs';
 import { CODE_SERVER_VERSION, VSCODE_VERSION, ensureCodeServer } from './installCodeServer.mjs';
+import { WEBVIEW_REQUEST, performWebviewAction } from './webviewActions.mjs';
 
 const suite = join(repoRoot, 'out', 'test', 'integration', 'index.js');
 const extensionMain = join(repoRoot, 'dist', 'extension.js');
@@ -67,6 +68,12 @@ async function attempt(limit) {
     if (at >= 0) {
       markStarted();
       const text = line.slice(at + TAG.length);
+      // A test asking for a click inside a webview (see webviewActions.mjs), done in the page.
+      if (text.startsWith(WEBVIEW_REQUEST)) {
+        const request = JSON.parse(text.slice(WEBVIEW_REQUEST.length));
+        if (session) void performWebviewAction(session.page, request, (m) => console.log(`[integration] ${m}`)).catch((err) => console.log(`[integration] webview action failed: ${err.message}`));
+        return;
+      }
       console.log(text);
       const m = /^\s+(\d+) (passing|failing|pending)\b/.exec(text);
       if (m) summary[m[2]] = Number(m[1]);

@@ -140,7 +140,9 @@ function workbenchUi(page, locale) {
     },
     /** Waits until some element under `scope` shows `text` (a state to be in, not a time to wait). */
     async waitForText(scope, text, ms) {
-      await page.locator(scope).getByText(text, { exact: false }).first().waitFor({ timeout: ms });
+      // innerText: only what is rendered (no aria-only or hidden copies of a row's words).
+      await page.waitForFunction(([sel, t]) => [...document.querySelectorAll(sel)].some((e) => e.innerText.includes(t)), [scope, text], { timeout: ms })
+        .catch(() => { throw new Error(`"${text}" did not appear in ${scope} within ${ms} ms`); });
     },
     /** The same inside a webview (the timeline): its frames are nested iframes. */
     async waitForFrameText(text, ms) {
@@ -213,7 +215,15 @@ async function takePicture({ name, out, locale = null, workspace = fixtureWorksp
     const ui = workbenchUi(page, locale);
     await ui.showProcessTree();
     await ui.widenSidebar(Number(opts.sidebar));
-    await Promise.race([act(ui), limit]);
+    try {
+      await Promise.race([act(ui), limit]);
+    } catch (err) {
+      // What the workbench showed when the scene gave up: the reason is usually on screen.
+      const shot = join(repoRoot, 'test-results', `screenshot-${name}-failed.png`);
+      mkdirSync(dirname(shot), { recursive: true });
+      await page.screenshot({ path: shot }).catch(() => {});
+      throw new Error(`${err.message.split('\n')[0]} (the workbench then: ${relative(repoRoot, shot)})`);
+    }
     await ui.clearNotifications();
     mkdirSync(dirname(out), { recursive: true });
     await page.screenshot({ path: out });

