@@ -64,16 +64,18 @@ async function attempt(limit) {
   let markStarted;
   const suiteStarted = new Promise((r) => { markStarted = r; });
   const onLog = (line, type) => {
+    // A test asking for a click inside a webview (see webviewActions.mjs), done in the page.
+    // The request may arrive with or without the tag (the host's console is not always Mocha's).
+    const asked = line.indexOf(WEBVIEW_REQUEST);
+    if (asked >= 0) {
+      const request = JSON.parse(line.slice(asked + WEBVIEW_REQUEST.length));
+      if (session) void performWebviewAction(session.page, request, (m) => console.log(`[integration] ${m}`)).catch((err) => console.log(`[integration] webview action failed: ${err.message}`));
+      return;
+    }
     const at = line.indexOf(TAG);
     if (at >= 0) {
       markStarted();
       const text = line.slice(at + TAG.length);
-      // A test asking for a click inside a webview (see webviewActions.mjs), done in the page.
-      if (text.startsWith(WEBVIEW_REQUEST)) {
-        const request = JSON.parse(text.slice(WEBVIEW_REQUEST.length));
-        if (session) void performWebviewAction(session.page, request, (m) => console.log(`[integration] ${m}`)).catch((err) => console.log(`[integration] webview action failed: ${err.message}`));
-        return;
-      }
       console.log(text);
       const m = /^\s+(\d+) (passing|failing|pending)\b/.exec(text);
       if (m) summary[m[2]] = Number(m[1]);

@@ -6,7 +6,8 @@ export const WEBVIEW_REQUEST = '@@mptree-webview@@ ';
 
 /**
  * request: { row: a regular expression source matched against a timeline row's words,
- *            keys?: keys pressed after the click (e.g. ['ArrowDown', 'Enter']) }
+ *            keys?: keys pressed on that row, which then gets the focus instead of a click
+ *            (e.g. ['ArrowDown', 'Enter']): a click reveals the process, and the tree takes the focus }
  */
 export async function performWebviewAction(page, request, log) {
   const pattern = new RegExp(request.row);
@@ -16,9 +17,17 @@ export async function performWebviewAction(page, request, log) {
     for (const frame of page.frames()) {
       const row = frame.locator('#rows [role="option"]', { hasText: pattern }).first();
       if (!(await row.count().catch(() => 0))) continue;
-      await row.click();
-      for (const key of request.keys ?? []) await page.keyboard.press(key);
-      log(`clicked the timeline row matching /${request.row}/${request.keys?.length ? ` and pressed ${request.keys.join(', ')}` : ''}`);
+      if (!request.keys?.length) {
+        await row.click();
+        log(`clicked the timeline row matching /${request.row}/`);
+        return;
+      }
+      // The keyboard's way in: a click on the header puts the focus into the webview (and does
+      // nothing else), then the row is focused as Tab would, and the keys go to it.
+      await frame.locator('#title').click();
+      await row.focus();
+      for (const key of request.keys) await page.keyboard.press(key);
+      log(`pressed ${request.keys.join(', ')} on the timeline row matching /${request.row}/`);
       return;
     }
     await new Promise((r) => setTimeout(r, 250));
