@@ -158,13 +158,17 @@ function workbenchUi(page, locale) {
       }
       log(`warning: no webview showed "${text}" within ${ms} ms`);
     },
-    /** Collapses these sections of the sidebar's view container (e.g. Run and Debug's Variables). */
-    async collapseSidebarSections(titles) {
-      for (const title of titles) {
-        const header = page.locator('.part.sidebar .pane-header[aria-expanded="true"]', { hasText: new RegExp(`^\\s*${title}`, 'i') }).first();
-        if (await header.count()) await header.click().catch(() => {});
-      }
-      await sleep(300);
+    /** Collapses these sections of the sidebar's view container (e.g. Run and Debug's Variables) and expands `expand`. */
+    async collapseSidebarSections(titles, expand = []) {
+      await page.evaluate(([collapse, open]) => {
+        for (const header of document.querySelectorAll('.part.sidebar .pane-header')) {
+          const title = (header.querySelector('h3.title')?.textContent ?? header.textContent ?? '').trim().toLowerCase();
+          const expanded = header.getAttribute('aria-expanded') === 'true';
+          const wanted = collapse.some((t) => title.startsWith(t.toLowerCase())) ? false : open.some((t) => title.startsWith(t.toLowerCase())) ? true : null;
+          if (wanted !== null && wanted !== expanded) header.click();
+        }
+      }, [titles, expand]);
+      await sleep(500);
     },
     /** Drags the sash between the sidebar and the editor to make the sidebar that wide. */
     async widenSidebar(width) {
@@ -178,10 +182,12 @@ function workbenchUi(page, locale) {
       await page.mouse.move(x + (width - box.width) / 2, y, { steps: 5 });
       await page.mouse.move(box.x + width, y, { steps: 5 });
       await page.mouse.up();
+      // The pointer off the views: no hover, no tooltip in the picture.
+      await page.mouse.move(box.x + width + 400, box.y + box.height - 40);
       await sleep(300);
     },
     async clearNotifications() {
-      await ui.palette('>Notifications: Clear All Notifications');
+      await ui.palette('>Notifications: Clear All Notifications').catch(() => log('warning: could not clear the notifications'));
       await sleep(300);
     },
   };

@@ -11,8 +11,8 @@ import { fixtureWorkspace } from './codeServer.mjs';
 
 /** The run of the pipeline everything else is shown on: a zombie, a daemon, a full queue, a pool. */
 async function runPipeline(ui) {
+  // The run reveals itself in the Process Tree, which the workbench shows from the start.
   await ui.command('mptree.runFile', 'screenshot_pipeline.py');
-  await ui.showProcessTree();
   // The queue full (20 / 20) and the pool at work: what the images are about.
   await ui.pause(6000);
   await ui.waitForText('.part.sidebar', '20 / 20', 20_000).catch((err) => ui.log(`warning: ${err.message}`));
@@ -47,14 +47,18 @@ export const scenes = [
     name: 'debug',
     out: 'media/screenshots/debug.png',
     what: 'a debug session: both workers paused at a breakpoint, the Processes view in Run and Debug beside the Call Stack',
+    // Without the Python Debugger extension (offline), mptree runs debugpy's own adapter: the
+    // interpreter must have debugpy (Debian's python3-debugpy); MPTREE_SCREENSHOT_PYTHON else.
+    settings: { 'mptree.pythonPath': process.env.MPTREE_SCREENSHOT_PYTHON ?? '/usr/bin/python3' },
     async act(ui) {
-      await ui.open('debug_workers.py', 12);
-      await ui.breakpoint(12);
-      await ui.command('mptree.debugFile');
+      // Line 13: `square = n * n`, a worker with a task in hand.
+      await ui.open('debug_workers.py', 13);
+      await ui.breakpoint(13);
+      await ui.command('mptree.debugFile'); // the active editor's file: no pick
       // Run and Debug opens by itself; its Processes view shows the paused workers.
       await ui.pause(8000);
       await ui.waitForText('.part.sidebar', 'paused', 40_000).catch((err) => ui.log(`warning: ${err.message}`));
-      await ui.collapseSidebarSections(['Variables', 'Watch', 'Breakpoints']);
+      await ui.collapseSidebarSections(['Variables', 'Watch', 'Breakpoints'], ['Processes', 'Call Stack']);
       await ui.pause(1500);
     },
   },
