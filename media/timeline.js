@@ -1,8 +1,13 @@
-// The timeline webview: one lane per process (start to exit, coloured by state), then each
-// queue's depth and each pool's pending tasks as small area charts. Drawn on one canvas the
-// size of the viewport; a spacer gives the scroller the full height, and only the rows in view
-// are drawn, so 1,000 lanes cost what 30 do. Colours come from the theme's --vscode-* variables.
-// Plain script, no imports: the Content-Security-Policy allows this file (by nonce) and nothing else.
+// The timeline webview: one lane per process (start to exit, coloured by state, its end marked
+// with a glyph and words, its own CPU or memory as a thin line), then each queue's depth, each
+// pool's pending tasks and the run's CPU and memory as small area charts. Drawn on one canvas
+// the size of the viewport; a spacer gives the scroller the full height, and only the rows in
+// view are drawn, so 1,000 lanes cost what 30 do. For the keyboard and screen readers the rows
+// in view (and the selected one) are also real elements of a listbox over the canvas, with a
+// roving tabindex: arrows move between lanes, Enter does what a click does, and a live region
+// says the selected lane's state when it changes. Colours come from the theme's --vscode-*
+// variables. Plain script, no imports: the Content-Security-Policy allows this file (by nonce)
+// and nothing else.
 (function () {
   'use strict';
   const vscode = acquireVsCodeApi();
@@ -12,7 +17,7 @@
   const ROW = 18;
   const CHART = 46;
   const SECTION = 22;
-  const LABEL_W = 230;
+  const LABEL_W = 270;
   const INDENT = 12;
 
   const scroller = document.getElementById('scroller');
@@ -22,6 +27,9 @@
   const tip = document.getElementById('tip');
   const titleEl = document.getElementById('title');
   const statusEl = document.getElementById('status');
+  const rowsEl = document.getElementById('rows');
+  const announceEl = document.getElementById('announce');
+  const laneLineButton = document.getElementById('lane-line');
 
   /** @type {{title:string,startedAt:number,endedAt:number|null,live:boolean,readOnly:boolean}|null} */
   let run = null;
@@ -35,6 +43,17 @@
   let colors = {};
   let drawQueued = false;
   let hoverRow = -1;
+  /** The lane the keyboard is on (its key): the one row with tabindex 0. */
+  let selectedKey = null;
+  /** The selected lane's state as last said, so an update says only a change of state. */
+  let announcedState = '';
+  /** The largest memory any lane had (MB): the lanes' memory lines share one scale. */
+  let memoryPeak = 0;
+  /** Each lane's own figures: key → [[t, CPU %, MB], ...]. */
+  const usage = new Map();
+  /** The thin line in each lane: 'cpu', 'memory' or 'off' (the header's button cycles it). */
+  const LANE_LINES = ['cpu', 'memory', 'off'];
+  let laneLine = (vscode.getState() && vscode.getState().laneLine) || 'cpu';
 
   function readColors() {
     const css = getComputedStyle(document.documentElement);
@@ -75,6 +94,9 @@
   }
 
   function layout() {
+    // The header may wrap onto a second line (a narrow panel): the rows start below it.
+    const headerH = document.getElementById('header').offsetHeight;
+    if (scroller.offsetTop !== headerH + 1) scroller.style.top = headerH + 1 + 'px';
     spacer.style.height = contentHeight() + 'px';
     const dpr = window.devicePixelRatio || 1;
     const w = scroller.clientWidth;
@@ -101,9 +123,49 @@
     });
   }
 
+  function failed(l) {
+    return l.exitedAt !== null && (!!l.signal || (l.exitCode !== null && l.exitCode !== 0));
+  }
+
+  /** The glyph and words at a lane's end: ✓ for a clean exit, ✗ with the code or signal for a failure. */
+  function endMark(l) {
+    if (l.exitedAt === null) return '';
+    if (l.signal) return `✗ ${l.signal}`;
+    if (l.exitCode === null) return '';
+    return l.exitCode === 0 ? '✓ 0' : `✗ ${say(S.exitCode, l.exitCode)}`;
+  }
+
+  /** A lane's own CPU (0 to 100 % of one core, or its peak) or memory (0 to the largest lane's peak) as a thin step line. */
+  function drawLaneLine(l, ry, xOf, end) {
+    const pts = usage.get(l.key);
+    if (laneLine === 'off' || !pts || pts.length === 0) return;
+    const col = laneLine === 'cpu' ? 1 : 2;
+    let max = laneLine === 'cpu' ? 100 : memoryPeak;
+    for (const p of pts) if (p[col] > max) max = p[col];
+    if (max <= 0) return;
+    const base = ry + ROW - 3;
+    const hh = ROW - 6;
+    ctx.strokeStyle = colors.fg;
+    ctx.globalAlpha = 0.85;
+    ctx.lineWidth = 1.5;
+    ctx.beginPath();
+    let prevY = base - (pts[0][col] / max) * hh;
+    ctx.moveTo(xOf(pts[0][0]), prevY);
+    for (const p of pts) {
+      const x = xOf(p[0]);
+      ctx.lineTo(x, prevY);
+      prevY = base - (p[col] / max) * hh;
+      ctx.lineTo(x, prevY);
+    }
+    ctx.lineTo(xOf(end), prevY);
+    ctx.stroke();
+    ctx.globalAlpha = 1;
+    ctx.lineWidth = 1;
+  }
+
   function laneColor(l) {
     if (l.state === 'zombie') return colors.zombie;
-    if (l.state === 'exited') return l.signal || (l.exitCode !== null && l.exitCode !== 0) ? colors.failed : colors.exited;
+    if (l.state === 'exited') return failed(l) ? colors.failed : colors.exited;
     if (l.kind === 'pool-worker') return colors.worker;
     if (l.daemon) return colors.daemon;
     return colors.running;
@@ -148,7 +210,7 @@
       const l = lanes.get(order[i]);
       if (!l) continue;
       const ry = y + i * ROW;
-      if (i === hoverRow) {
+      if (i === hoverRow || order[i] === selectedKey) {
         ctx.fillStyle = colors.hover;
         ctx.fillRect(0, ry, w, ROW);
       }
@@ -163,7 +225,8 @@
         ctx.stroke();
       }
       ctx.fillStyle = l.state === 'exited' ? colors.dim : colors.fg;
-      let label = `${l.name} ${l.pid}`;
+      let label = `${l.name} ${say(S.pid, l.pid)}`;
+      // The letters are the legend's: D a daemon, W a pool worker.
       if (l.daemon && l.kind !== 'pool-worker') label += ' · D';
       if (l.kind === 'pool-worker') label += ' · W';
       if (l.hint) label = '⚠ ' + label;
@@ -193,7 +256,23 @@
         }
         ctx.fillStyle = laneColor(l);
         ctx.fillRect(xOf(exited) - 1, ry + 2, 3, ROW - 4);
+        // How it ended in a glyph and words, not in colour alone: ✓ 0, ✗ exit 3, ✗ SIGTERM.
+        const mark = endMark(l);
+        if (mark) {
+          // After the lane's end; a zombie still waiting runs to the edge, so its mark sits on
+          // its zombie stage, on a patch of the background to stay readable.
+          const markW = ctx.measureText(mark).width;
+          let endX = Math.max(xOf(exited), xOf(reaped)) + 4;
+          if (endX + markW > w - 2) {
+            endX = xOf(exited) + 4;
+            ctx.fillStyle = colors.bg;
+            ctx.fillRect(endX - 2, ry + 2, markW + 4, ROW - 4);
+          }
+          ctx.fillStyle = failed(l) ? colors.failed : colors.dim;
+          ctx.fillText(mark, endX, ry + ROW / 2);
+        }
       }
+      drawLaneLine(l, ry, xOf, end);
       if (l.daemon && l.kind !== 'pool-worker') {
         // Daemons: a dashed outline, so they read differently without relying on colour alone.
         ctx.setLineDash([3, 2]);
@@ -220,9 +299,9 @@
   function drawSeries(s, cy, xOf, t1) {
     if (!s) return;
     const pts = s.points;
-    let max = s.limit || 0;
-    for (const p of pts) if (p[1] > max) max = p[1];
-    max = Math.max(1, max);
+    // The peak is the builder's (unit-tested): thinned points never lower it.
+    const peak = s.peak ?? 0;
+    const max = Math.max(1, s.limit || 0, peak);
     const base = cy + CHART - 6;
     const hh = CHART - 16;
     const yOf = (v) => base - (v / max) * hh;
@@ -233,7 +312,7 @@
     ctx.clip();
     ctx.fillText(s.label, 6, cy + 12);
     const lastV = pts.length ? pts[pts.length - 1][1] : 0;
-    ctx.fillText(s.limit ? say(S.nowOfLimitMax, lastV, s.limit, max) : say(S.nowMax, lastV, max), 6, cy + 28);
+    ctx.fillText(s.limit ? say(S.nowOfLimitMax, lastV, s.limit, peak) : say(S.nowMax, lastV, peak), 6, cy + 28);
     ctx.restore();
     ctx.strokeStyle = colors.grid;
     ctx.beginPath();
@@ -289,12 +368,56 @@
     return run ? fmtSeconds(Math.max(0, t - run.startedAt)) : '';
   }
 
+  /** The latest [CPU %, MB] of a lane, or null. */
+  function lastUsage(key) {
+    const pts = usage.get(key);
+    return pts && pts.length ? pts[pts.length - 1] : null;
+  }
+
+  /** How a lane stands, in words: what a screen reader says and the tooltip shows. */
+  function stateWords(l) {
+    const at = l.exitedAt === null ? '' : fmtTime(l.exitedAt);
+    if (l.exitedAt === null) {
+      const u = lastUsage(l.key);
+      return u ? say(S.runningUsage, u[1], u[2]) : S.running;
+    }
+    const end = l.signal
+      ? say(S.failedSignal, at, l.signal)
+      : l.exitCode !== null && l.exitCode !== 0
+        ? say(S.failedCode, at, l.exitCode)
+        : l.exitCode === 0
+          ? say(S.cleanExit, at)
+          : say(S.exitedAt, at);
+    return l.state === 'zombie' ? `${end}; ${S.zombieNotJoined}` : end;
+  }
+
+  function laneWords(l) {
+    const tags = [l.name, say(S.pid, l.pid)];
+    if (l.daemon) tags.push(S.daemon);
+    if (l.kind === 'pool-worker') tags.push(S.poolWorker);
+    const parts = [tags.join(', '), stateWords(l)];
+    if (l.hint) parts.push(l.hint);
+    return parts.join('. ');
+  }
+
   function header() {
     if (!run) return;
     titleEl.textContent = run.title;
     const state = run.live ? S.live : run.readOnly ? S.openedFromFile : S.ended;
     statusEl.textContent = ` · ${state} · ${order.length === 1 ? S.oneProcess : say(S.processCount, order.length)}`;
   }
+
+  function showLaneLine() {
+    laneLineButton.textContent = laneLine === 'cpu' ? S.laneLineCpu : laneLine === 'memory' ? S.laneLineMemory : S.laneLineOff;
+    laneLineButton.title = S.laneLineHelp;
+  }
+
+  laneLineButton.addEventListener('click', () => {
+    laneLine = LANE_LINES[(LANE_LINES.indexOf(laneLine) + 1) % LANE_LINES.length];
+    vscode.setState({ ...(vscode.getState() || {}), laneLine });
+    showLaneLine();
+    queueDraw();
+  });
 
   function rowAt(clientY) {
     const rect = scroller.getBoundingClientRect();
@@ -303,8 +426,102 @@
     return y >= 0 && row < order.length ? row : -1;
   }
 
-  scroller.addEventListener('scroll', queueDraw, { passive: true });
-  window.addEventListener('resize', queueDraw);
+  // ---- The rows as elements: a listbox of the lanes in view, one option per lane. ----
+  const rowEls = new Map();
+
+  function rowElement(index) {
+    const key = order[index];
+    let el = rowEls.get(key);
+    if (!el) {
+      el = document.createElement('div');
+      el.className = 'row';
+      el.setAttribute('role', 'option');
+      el.dataset.key = key;
+      rowEls.set(key, el);
+    }
+    const l = lanes.get(key);
+    el.style.top = SECTION + index * ROW + 'px';
+    el.setAttribute('aria-posinset', String(index + 1));
+    el.setAttribute('aria-setsize', String(order.length));
+    const selected = key === selectedKey;
+    el.setAttribute('aria-selected', selected ? 'true' : 'false');
+    el.tabIndex = selected || (selectedKey === null && index === 0) ? 0 : -1;
+    const words = l ? laneWords(l) : key;
+    if (el.textContent !== words) el.textContent = words;
+    return el;
+  }
+
+  /** The option elements for the rows in view and the selected one; the others are removed. */
+  function syncRows() {
+    const top = scroller.scrollTop;
+    const first = Math.max(0, Math.floor((top - SECTION) / ROW));
+    const last = Math.min(order.length, Math.ceil((top + scroller.clientHeight) / ROW) + 1);
+    const wanted = new Set();
+    for (let i = first; i < last; i++) wanted.add(i);
+    const sel = selectedKey === null ? -1 : order.indexOf(selectedKey);
+    if (sel >= 0) wanted.add(sel);
+    const keep = new Set();
+    for (const i of [...wanted].sort((a, b) => a - b)) {
+      const el = rowElement(i);
+      keep.add(order[i]);
+      if (el.parentNode !== rowsEl) rowsEl.appendChild(el);
+    }
+    for (const [key, el] of rowEls) {
+      if (keep.has(key)) continue;
+      if (el === document.activeElement) continue;
+      el.remove();
+      rowEls.delete(key);
+    }
+    // Their order in the document is the lanes' (what a screen reader's virtual cursor reads).
+    const sorted = [...keep].map((k) => rowEls.get(k)).filter(Boolean);
+    sorted.sort((a, b) => Number(a.getAttribute('aria-posinset')) - Number(b.getAttribute('aria-posinset')));
+    for (const el of sorted) rowsEl.appendChild(el);
+  }
+
+  function select(index, focus) {
+    if (index < 0 || index >= order.length) return;
+    selectedKey = order[index];
+    hoverRow = index;
+    const y = SECTION + index * ROW;
+    if (y < scroller.scrollTop + SECTION) scroller.scrollTop = Math.max(0, y - SECTION);
+    else if (y + ROW > scroller.scrollTop + scroller.clientHeight) scroller.scrollTop = y + ROW - scroller.clientHeight;
+    syncRows();
+    const el = rowEls.get(selectedKey);
+    if (focus && el) el.focus({ preventScroll: true });
+    announceSelected(true);
+    queueDraw();
+  }
+
+  /**
+   * Says the selected lane's state (aria-live) when it changes. On a selection the focus itself
+   * reads the row, state included; a running lane's figures move at each scan and are not said.
+   */
+  function announceSelected(force) {
+    const l = selectedKey === null ? null : lanes.get(selectedKey);
+    if (!l) return;
+    const state = l.exitedAt === null ? S.running : stateWords(l);
+    if (force) {
+      announcedState = state;
+      announceEl.textContent = '';
+      return;
+    }
+    if (state === announcedState) return;
+    announcedState = state;
+    announceEl.textContent = say(S.laneNow, l.name, stateWords(l));
+  }
+
+  function reveal(index) {
+    if (index >= 0 && index < order.length) vscode.postMessage({ type: 'reveal', key: order[index] });
+  }
+
+  scroller.addEventListener('scroll', () => {
+    syncRows();
+    queueDraw();
+  }, { passive: true });
+  window.addEventListener('resize', () => {
+    syncRows();
+    queueDraw();
+  });
   scroller.addEventListener('mousemove', (e) => {
     const row = rowAt(e.clientY);
     if (row !== hoverRow) {
@@ -316,14 +533,20 @@
       tip.hidden = true;
       return;
     }
-    const at = l.exitedAt === null ? '' : fmtTime(l.exitedAt);
-    const end =
-      l.exitedAt === null ? S.running : l.signal ? say(S.exitedAtSignal, at, l.signal) : l.exitCode !== null ? say(S.exitedAtCode, at, l.exitCode) : say(S.exitedAt, at);
     const tags = [l.name, say(S.pid, l.pid)];
     if (l.daemon) tags.push(S.daemon);
     if (l.kind === 'pool-worker') tags.push(S.poolWorker);
-    const lines = [tags.join(' · '), say(S.startedAt, fmtTime(l.start), end)];
-    if (l.state === 'zombie') lines.push(S.zombieNotJoined);
+    const lines = [tags.join(' · '), say(S.startedAt, fmtTime(l.start), stateWords(l))];
+    const pts = usage.get(l.key);
+    if (pts && pts.length) {
+      let cpu = 0;
+      let mb = 0;
+      for (const p of pts) {
+        if (p[1] > cpu) cpu = p[1];
+        if (p[2] > mb) mb = p[2];
+      }
+      lines.push(say(S.usagePeaks, cpu, mb));
+    }
     if (l.hint) lines.push('⚠ ' + l.hint);
     lines.push(S.clickToReveal);
     tip.textContent = lines.join('\n');
@@ -332,25 +555,35 @@
     tip.style.top = Math.min(e.clientY + 14, window.innerHeight - tip.offsetHeight - 4) + 'px';
   });
   scroller.addEventListener('mouseleave', () => {
-    hoverRow = -1;
+    hoverRow = selectedKey === null ? -1 : order.indexOf(selectedKey);
     tip.hidden = true;
     queueDraw();
   });
   scroller.addEventListener('click', (e) => {
     const row = rowAt(e.clientY);
-    if (row >= 0) vscode.postMessage({ type: 'reveal', key: order[row] });
+    if (row < 0) return;
+    select(row, true);
+    reveal(row);
   });
-  scroller.addEventListener('keydown', (e) => {
-    if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
-      hoverRow = Math.max(0, Math.min(order.length - 1, hoverRow + (e.key === 'ArrowDown' ? 1 : -1)));
-      const y = SECTION + hoverRow * ROW;
-      if (y < scroller.scrollTop + SECTION) scroller.scrollTop = y - SECTION;
-      else if (y + ROW > scroller.scrollTop + scroller.clientHeight) scroller.scrollTop = y + ROW - scroller.clientHeight;
-      queueDraw();
+  rowsEl.addEventListener('keydown', (e) => {
+    if (order.length === 0) return;
+    const at = selectedKey === null ? -1 : order.indexOf(selectedKey);
+    const page = Math.max(1, Math.floor(scroller.clientHeight / ROW) - 1);
+    let to = null;
+    if (e.key === 'ArrowDown') to = at + 1;
+    else if (e.key === 'ArrowUp') to = at - 1;
+    else if (e.key === 'Home') to = 0;
+    else if (e.key === 'End') to = order.length - 1;
+    else if (e.key === 'PageDown') to = at + page;
+    else if (e.key === 'PageUp') to = at - page;
+    else if ((e.key === 'Enter' || e.key === ' ') && at >= 0) {
+      reveal(at);
       e.preventDefault();
-    } else if (e.key === 'Enter' && hoverRow >= 0) {
-      vscode.postMessage({ type: 'reveal', key: order[hoverRow] });
+      return;
     }
+    if (to === null) return;
+    select(Math.max(0, Math.min(order.length - 1, to)), true);
+    e.preventDefault();
   });
 
   // Theme changes swap the body's class: re-read the colours.
@@ -359,16 +592,28 @@
     queueDraw();
   }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
 
+  function takeUsage(list) {
+    for (const u of list || []) {
+      const known = usage.get(u.key);
+      if (u.whole || !known) usage.set(u.key, [...u.points]);
+      else for (const p of u.points) known.push(p);
+      for (const p of u.points) if (p[2] > memoryPeak) memoryPeak = p[2];
+    }
+  }
+
   window.addEventListener('message', (event) => {
     const m = event.data;
     if (!m || typeof m !== 'object') return;
     if (m.type === 'reset') {
       lanes.clear();
       series.clear();
+      usage.clear();
+      memoryPeak = 0;
       for (const l of m.lanes) lanes.set(l.key, l);
       order = m.lanes.map((l) => l.key);
       for (const s of m.series) series.set(s.id, s);
       seriesOrder = m.series.map((s) => s.id);
+      takeUsage(m.usage);
     } else if (m.type === 'update') {
       for (const l of m.lanes) lanes.set(l.key, l);
       if (m.order) order = m.order;
@@ -379,14 +624,20 @@
           if (!known) seriesOrder.push(s.id);
         } else {
           for (const p of s.points) known.points.push(p);
+          known.peak = s.peak;
         }
       }
+      takeUsage(m.usage);
     } else {
       return;
     }
     run = m.run;
     clockSkew = m.now - Date.now();
+    if (selectedKey !== null && !lanes.has(selectedKey)) selectedKey = null;
     header();
+    layout();
+    syncRows();
+    announceSelected(false);
     queueDraw();
     vscode.postMessage({ type: 'ack', seq: m.seq });
   });
@@ -397,5 +648,6 @@
   }, 250);
 
   readColors();
+  showLaneLine();
   vscode.postMessage({ type: 'ready' });
 })();

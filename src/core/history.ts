@@ -21,8 +21,12 @@ export type HistoryEvent =
   | { t: number; type: 'queue'; id: string; depth: number; puts: number; gets: number; unfinished: number | null }
   | { t: number; type: 'pool'; id: string; pending: number; submitted: number; completed: number; state: PoolInfo['state']; workers: number }
   | { t: number; type: 'run'; state: RunInfo['state']; exitCode: number | null; signal: string | null; endedAt: number | null }
-  /** The run's running processes together, after an OS scan moved a figure: CPU % of one core, resident bytes. */
-  | { t: number; type: 'usage'; cpuPercent: number; rssBytes: number };
+  /**
+   * The run's running processes together, after an OS scan moved a figure: CPU % of one core,
+   * resident bytes; `processes`: the figures of each process that moved, [key, CPU %, bytes]
+   * (0, 0 once it stops running), so the timeline can draw each lane's own (absent in older files).
+   */
+  | { t: number; type: 'usage'; cpuPercent: number; rssBytes: number; processes?: Array<[string, number, number]> };
 
 export interface ExportedRun {
   format: typeof EXPORT_FORMAT;
@@ -139,13 +143,16 @@ export class RunHistory implements Disposable {
   private record(change: ModelChange): void {
     const t = this.clock();
     const out: HistoryEvent[] = [];
-    let usageMoved = false;
+    const usageMoved: Array<[string, number, number]> = [];
     for (const key of change.processes) {
       const p = this.source.model.get(key);
       if (p) this.recordProcess(p, t, out);
-      usageMoved = this.trackUsage(key, p) || usageMoved;
+      const moved = this.trackUsage(key, p);
+      if (moved) usageMoved.push(moved);
     }
-    if (usageMoved) out.push({ t, type: 'usage', cpuPercent: Math.max(0, this.usageTotal.cpuPercent), rssBytes: Math.max(0, this.usageTotal.rssBytes) });
+    if (usageMoved.length > 0) {
+      out.push({ t, type: 'usage', cpuPercent: Math.max(0, this.usageTotal.cpuPercent), rssBytes: Math.max(0, this.usageTotal.rssBytes), processes: usageMoved });
+    }
     if (change.queues.length > 0) {
       const wanted = new Set(change.queues);
       for (const q of this.source.model.queues()) if (wanted.has(q.key)) this.recordQueue(q, t, out);
@@ -188,18 +195,18 @@ export class RunHistory implements Disposable {
 
   /**
    * Keeps the run's live totals by difference: only the processes a change names are looked
-   * at, never all of them. True when the totals moved.
+   * at, never all of them. The process's new figures when they moved, else null.
    */
-  private trackUsage(key: string, p: ProcessInfo | undefined): boolean {
+  private trackUsage(key: string, p: ProcessInfo | undefined): [string, number, number] | null {
     const before = this.liveUsage.get(key);
     const cpu = p?.state === 'running' ? p.cpuPercent ?? 0 : 0;
     const rss = p?.state === 'running' ? p.rssBytes ?? 0 : 0;
-    if ((before?.[0] ?? 0) === cpu && (before?.[1] ?? 0) === rss) return false;
+    if ((before?.[0] ?? 0) === cpu && (before?.[1] ?? 0) === rss) return null;
     this.usageTotal.cpuPercent += cpu - (before?.[0] ?? 0);
     this.usageTotal.rssBytes += rss - (before?.[1] ?? 0);
     if (cpu === 0 && rss === 0) this.liveUsage.delete(key);
     else this.liveUsage.set(key, [cpu, rss]);
-    return true;
+    return [key, cpu, rss];
   }
 
   private recordQueue(q: QueueInfo, t: number, out: HistoryEvent[]): void {
@@ -582,8 +589,19 @@ class Validator {
           type,
           cpuPercent: this.nullableAmount(o.cpuPercent, `${path}.cpuPercent`) ?? 0,
           rssBytes: this.nullableAmount(o.rssBytes, `${path}.rssBytes`) ?? 0,
+          ...(o.processes === undefined ? {} : { processes: this.usageEntries(o.processes, `${path}.processes`) }),
         };
     }
+  }
+
+  /** [key, CPU %, resident bytes] per process. */
+  usageEntries(value: unknown, path: string): Array<[string, number, number]> {
+    return this.array(value, path).map((entry, i) => {
+      const at = `${path}[${i}]`;
+      const tuple = this.array(entry, at);
+      if (tuple.length !== 3) throw new RunFileError(`${at}: expected [key, cpuPercent, rssBytes]`);
+      return [this.string(tuple[0], `${at}[0]`), this.nullableAmount(tuple[1], `${at}[1]`) ?? 0, this.nullableAmount(tuple[2], `${at}[2]`) ?? 0];
+    });
   }
 
   hint(value: unknown, path: string): Hint {

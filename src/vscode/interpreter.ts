@@ -84,12 +84,27 @@ async function pythonExtensionInterpreter(resource: vscode.Uri | undefined, log:
     })();
     const timeout = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), PYTHON_EXTENSION_TIMEOUT_MS).unref?.());
     const found = await Promise.race([lookup, timeout]);
-    if (!found) log.warn('The Python extension did not name an interpreter in time; falling back to PATH.');
+    if (!found) {
+      log.warn('The Python extension did not name an interpreter in time; falling back to PATH.');
+      sayFallback(vscode.l10n.t('mptree: the Python extension did not name an interpreter within {0} s; running with the Python found on PATH.', PYTHON_EXTENSION_TIMEOUT_MS / 1000));
+    }
     return found;
   } catch (error) {
     log.warn(`Could not ask the Python extension for its interpreter: ${describe(error)}`);
+    sayFallback(vscode.l10n.t('mptree: could not ask the Python extension for its interpreter ({0}); running with the Python found on PATH.', describe(error)));
     return undefined;
   }
+}
+
+/**
+ * The user chose an interpreter in the Python extension and gets another one: said in a
+ * message that does not block the run, with the setting that avoids the wait.
+ */
+function sayFallback(message: string): void {
+  const openSetting = vscode.l10n.t('Set mptree.pythonPath');
+  void vscode.window.showWarningMessage(message, openSetting).then((choice) => {
+    if (choice === openSetting) void vscode.commands.executeCommand('workbench.action.openSettings', 'mptree.pythonPath');
+  });
 }
 
 /** `${workspaceFolder}` and `~` are what people type into path settings. */

@@ -4,6 +4,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { resolveInterpreter, showInterpreterError } from './interpreter';
+import { LookupCancelled, withLookupProgress } from './lookupProgress';
 import { revealRun, saveIfDirty } from './pythonFiles';
 import type { Run } from './runs';
 import type { Services } from './services';
@@ -17,8 +18,11 @@ export async function startRun(services: Services, uri: vscode.Uri): Promise<Run
   await saveIfDirty(uri);
   let interpreter;
   try {
-    interpreter = await resolveInterpreter(uri, services.log, { uncheckedShims: true });
+    interpreter = await withLookupProgress(vscode.l10n.t('mptree: finding the Python interpreter for {0}…', path.basename(uri.fsPath)), () =>
+      resolveInterpreter(uri, services.log, { uncheckedShims: true }),
+    );
   } catch (error) {
+    if (error instanceof LookupCancelled) return undefined;
     services.log.error((error as Error).message);
     void showInterpreterError(error);
     return undefined;

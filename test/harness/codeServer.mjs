@@ -193,6 +193,10 @@ export async function openWorkbench(options = {}) {
   for (const d of [extensionsDir, join(userDataDir, 'User')]) mkdirSync(d, { recursive: true });
   writeFileSync(join(userDataDir, 'User', 'settings.json'),
     JSON.stringify({ ...DEFAULT_SETTINGS, ...settings }, null, 2) + '\n');
+  // A remote window (code-server is one) reads machine-scoped settings (mptree.pythonPath is
+  // machine-overridable) from the machine's settings, not the user's: the caller's go there too.
+  mkdirSync(join(userDataDir, 'Machine'), { recursive: true });
+  writeFileSync(join(userDataDir, 'Machine', 'settings.json'), JSON.stringify(settings, null, 2) + '\n');
   if (locale) useDisplayLanguage(userDataDir, runDir, locale);
   const serverLog = join(runDir, 'code-server.log');
   if (!existsSync(workspace)) throw new Error(`workspace folder ${workspace} does not exist`);

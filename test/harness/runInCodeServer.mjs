@@ -14,6 +14,7 @@ import { createWriteStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { openWorkbench, repoRoot, timeout } from './codeServer.mjs';
 import { CODE_SERVER_VERSION, VSCODE_VERSION, ensureCodeServer } from './installCodeServer.mjs';
+import { WEBVIEW_REQUEST, performWebviewAction } from './webviewActions.mjs';
 
 const suite = join(repoRoot, 'out', 'test', 'integration', 'index.js');
 const extensionMain = join(repoRoot, 'dist', 'extension.js');
@@ -63,6 +64,14 @@ async function attempt(limit) {
   let markStarted;
   const suiteStarted = new Promise((r) => { markStarted = r; });
   const onLog = (line, type) => {
+    // A test asking for a click inside a webview (see webviewActions.mjs), done in the page.
+    // The request may arrive with or without the tag (the host's console is not always Mocha's).
+    const asked = line.indexOf(WEBVIEW_REQUEST);
+    if (asked >= 0) {
+      const request = JSON.parse(line.slice(asked + WEBVIEW_REQUEST.length));
+      if (session) void performWebviewAction(session.page, request, (m) => console.log(`[integration] ${m}`)).catch((err) => console.log(`[integration] webview action failed: ${err.message}`));
+      return;
+    }
     const at = line.indexOf(TAG);
     if (at >= 0) {
       markStarted();

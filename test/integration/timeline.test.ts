@@ -12,6 +12,10 @@ import { cleanUp, getApi, waitFor } from './helpers';
 // Compiled to out/test/integration/: the sources' fixtures are three folders up.
 const HINT_FIXTURES = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'hints');
 
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
 describe('timeline', () => {
   let api: MptreeApi;
   before(async () => {
@@ -49,6 +53,33 @@ describe('timeline', () => {
     const main = run.model.processByPid(run.info.rootPid!)!;
     assert.equal(await api.revealProcess(run.runId, main.key), true);
   });
+  it('a click on a lane in the webview selects that process in the tree; Arrow Down then Enter the next lane', async function () {
+    // The click is made by the harness in the webview's own DOM (test/harness/webviewActions.mjs):
+    // only code-server's harness has the page. Desktop VS Code (test:electron) has no such hand.
+    if (!process.env.MPTREE_TEST_LOG_TAG) this.skip();
+    const runs = await vscode.commands.executeCommand<Run[]>('mptree.runFile', vscode.Uri.file(path.resolve(HINT_FIXTURES, '..', 'workspace', 'tree_spawn.py')));
+    const run = runs![0];
+    await waitFor('the run to start', () => run.info.rootPid !== null);
+    await waitFor('a child', () => run.model.processes().some((p) => p.parentPid === run.info.rootPid && p.state === 'running'), 30_000);
+    await vscode.commands.executeCommand<TimelinePanel>('mptree.showTimeline', api.treeProvider.runNode(run));
+    await waitFor('the webview to acknowledge an update', () => api.timelineCounts.updatesAcked(run.runId) >= 1, 60_000);
+    const selectedKey = () => {
+      const node = api.treeView.selection[0];
+      return node?.type === 'process' ? node.key : null;
+    };
+    const main = run.model.processByPid(run.info.rootPid!)!;
+    const request = (body: object) => console.log(`@@mptree-webview@@ ${JSON.stringify(body)}`);
+    // The main process's row, by its words: "<name>, pid <pid>" then "," or ".".
+    request({ row: `^${escapeRegExp(main.name)}, pid ${main.pid}[,.]` });
+    await waitFor('the tree to select the clicked lane\'s process', () => selectedKey() === main.key, 30_000);
+    // The keyboard: the clicked row has the focus; Arrow Down moves to the next lane (the first
+    // child, lanes are in tree order) and Enter does what a click does.
+    request({ row: `^${escapeRegExp(main.name)}, pid ${main.pid}[,.]`, keys: ['ArrowDown', 'Enter'] });
+    await waitFor('the tree to select the next lane\'s process', () => selectedKey() !== null && selectedKey() !== main.key, 30_000);
+    const next = run.model.get(selectedKey()!)!;
+    assert.equal(next.parentKey, main.key, `the lane after the main process is its child, not ${next.name}`);
+  });
+
   it('draws a live timeline of 1,000 processes (frame times recorded for npm run bench)', async function () {
     // Starting 1,000 processes on a busy two-core CI machine takes longer than the suite's
     // 60 s default; the waits below carry their own limits and say what they waited for.

@@ -9,11 +9,14 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { RunHistory } from '../../src/core/history';
 import { RunSession } from '../../src/core/session';
-import { TimelineBuilder, type Lane, type ToWebview } from '../../src/vscode/timeline/timelineData';
+import { MAX_LANE_POINTS, TimelineBuilder, type Lane, type ToWebview } from '../../src/vscode/timeline/timelineData';
 
 const root = path.resolve(__dirname, '..', '..', '..');
 const runtimeDir = path.join(root, 'src', 'runtime');
 const fixture = path.join(root, 'test', 'fixtures', 'timeline_run.py');
+const costsFixture = path.join(root, 'test', 'fixtures', 'timeline_costs.py');
+const MiB = 2 ** 20;
+const runInfo = { title: 't', startedAt: 0, endedAt: null, live: true, readOnly: false };
 
 async function until<T>(what: string, check: () => T | undefined | false, ms = 30_000): Promise<T> {
   const deadline = Date.now() + ms;
@@ -90,6 +93,8 @@ describe('timeline data from a real run', { skip: process.platform !== 'linux' &
       assert.match(queue.label, /^Queue q/);
       const depths = queue.points.map((p) => p[1]);
       assert.equal(Math.max(...depths), 3, `queue depths ${depths}`);
+      // The chart's "max" is the series' peak: the queue's maxsize, never above it.
+      assert.equal(queue.peak, 3, `peak of ${depths}`);
       assert.equal(depths[depths.length - 1], 0);
       const times = queue.points.map((p) => p[0]);
       assert.deepEqual(times, [...times].sort((a, b) => a - b), 'points in time order');
@@ -98,6 +103,7 @@ describe('timeline data from a real run', { skip: process.platform !== 'linux' &
       assert.match(pool.label, /^Pool p\S+ pending/);
       const pending = pool.points.map((p) => p[1]);
       assert.ok(Math.max(...pending) > 0, `pool pending ${pending}`);
+      assert.equal(pool.peak, Math.max(...pending));
       assert.equal(pending[pending.length - 1], 0);
 
       // After a reset nothing is left to send; one new event is an update of that lane only.
@@ -111,5 +117,77 @@ describe('timeline data from a real run', { skip: process.platform !== 'linux' &
       session.dispose();
       fs.rmSync(tmp, { recursive: true, force: true });
     }
+  });
+});
+
+describe('each lane\'s own CPU and memory', () => {
+  it('from a real run\'s OS scans: the burner\'s CPU line, the holder\'s memory, the sleeper near 0', { skip: process.platform !== 'linux' && '/proc figures: Linux' }, async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mptree-timeline-costs-'));
+    const truthFile = path.join(tmp, 'truth.json');
+    const session = await RunSession.create({ target: { script: costsFixture, args: [] }, cwd: root, runtimeDir, osScanIntervalMs: 200, env: { ...process.env, MPTREE_TRUTH: truthFile } });
+    const history = new RunHistory(session);
+    try {
+      const child = session.start('pipe');
+      let stdout = '';
+      let stderr = '';
+      child.stdout!.on('data', (d: Buffer) => (stdout += d));
+      child.stderr!.on('data', (d: Buffer) => (stderr += d));
+      await until('ready', () => stdout.includes('ready\n'));
+      const truth = JSON.parse(fs.readFileSync(truthFile, 'utf8')) as Record<'burner' | 'holder' | 'sleeper', number>;
+      const byPid = (pid: number) => session.model.processes().find((p) => p.pid === pid);
+      // What the tree shows live is what the lanes must have drawn: wait until the scans saw it.
+      await until('the burner busy and the holder holding', () => (byPid(truth.burner)?.cpuPercent ?? 0) > 50 && (byPid(truth.holder)?.rssBytes ?? 0) >= 190 * MiB, 60_000);
+      const builder = new TimelineBuilder();
+      builder.consume(history.events);
+      const keyOf = (pid: number) => byPid(pid)!.key;
+      const burner = builder.usageOf(keyOf(truth.burner));
+      const holder = builder.usageOf(keyOf(truth.holder));
+      const sleeper = builder.usageOf(keyOf(truth.sleeper));
+      assert.ok(Math.max(...burner.map((p) => p[1])) > 50, `burner CPU ${burner.map((p) => p[1])}`);
+      assert.ok(Math.max(...holder.map((p) => p[2])) >= 190, `holder MB ${holder.map((p) => p[2])}`);
+      assert.ok(Math.max(...holder.map((p) => p[2])) < 400, 'the holder holds 200 MB, not more');
+      assert.ok(sleeper.length > 0, 'the sleeper has figures too');
+      assert.ok(Math.max(...sleeper.map((p) => p[1])) < 20, `sleeper CPU ${sleeper.map((p) => p[1])}`);
+      assert.ok(Math.max(...sleeper.map((p) => p[2])) < 150, `sleeper MB ${sleeper.map((p) => p[2])}`);
+      // The webview gets them: whole in a reset, then only the points added since.
+      const reset = builder.reset(1, runInfo, Date.now()) as Extract<ToWebview, { type: 'reset' }>;
+      assert.deepEqual(reset.usage.find((u) => u.key === keyOf(truth.burner))?.points, [...burner]);
+      child.stdin!.end('go\n');
+      const info = await session.ended;
+      assert.equal(info.exitCode, 0, stderr);
+      // At their end the lanes' figures go to 0 (they no longer run): the run's totals do too.
+      const after = new TimelineBuilder();
+      after.consume(history.events);
+      const last = after.usageOf(keyOf(truth.burner)).at(-1)!;
+      assert.deepEqual([last[1], last[2]], [0, 0], 'the burner\'s line ends at 0 when it ends');
+    } finally {
+      history.dispose();
+      session.dispose();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it('bounded per lane, the older half thinned; a chart\'s peak survives the thinning', () => {
+    const builder = new TimelineBuilder();
+    builder.consume([{ t: 0, type: 'process', key: 'a', patch: { key: 'a', pid: 1, name: 'a', state: 'running', kind: 'process', daemon: false, parentKey: null, startedAt: 0, createdAt: 0, exitedAt: null, exitCode: null, signal: null } as never }]);
+    builder.reset(1, runInfo, 0);
+    const events = [];
+    // More samples than either bound (a lane's, a chart's 4,000).
+    const samples = Math.max(3 * MAX_LANE_POINTS, 5000);
+    for (let i = 1; i <= samples; i++) {
+      events.push({ t: i, type: 'usage' as const, cpuPercent: i, rssBytes: i * MiB, processes: [['a', i === 2 ? 900 : 10, 5 * MiB] as [string, number, number]] });
+      events.push({ t: i, type: 'queue' as const, id: 'q', depth: i === 2 ? 77 : 1, puts: i, gets: i, unfinished: null });
+    }
+    builder.consume(events);
+    const points = builder.usageOf('a');
+    assert.ok(points.length <= MAX_LANE_POINTS, `${points.length} points`);
+    assert.equal(points.at(-1)![0], samples, 'the newest point is kept');
+    const update = builder.update(2, runInfo, 0) as Extract<ToWebview, { type: 'update' }>;
+    const lane = update.usage.find((u) => u.key === 'a')!;
+    assert.equal(lane.whole, true, 'a thinned lane is sent whole');
+    assert.deepEqual(lane.points, [...points]);
+    const queue = update.series.find((s) => s.id === 'queue:q')!;
+    assert.ok(queue.points.length < samples && !queue.points.some((p) => p[1] === 77), 'the sample of the peak was thinned away');
+    assert.equal(queue.peak, 77, 'the peak of a thinned-away sample');
   });
 });

@@ -16,6 +16,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { findPython } from '../../core/python';
 import { resolveInterpreter, showInterpreterError, type ResolvedInterpreter } from '../interpreter';
+import { LookupCancelled, withLookupProgress } from '../lookupProgress';
 import type { Run } from '../runs';
 import type { Services } from '../services';
 import { startRun } from '../startRun';
@@ -114,20 +115,28 @@ export class DebugWithTree implements vscode.Disposable {
     // A module has no file of its own: the folder stands for it (interpreter, workspace folder).
     const moduleFolder = config.cwd || folder?.uri.fsPath || vscode.workspace.workspaceFolders?.[0]?.uri.fsPath || process.cwd();
     const uri = vscode.Uri.file(program ?? moduleFolder);
-    let interpreter: ResolvedInterpreter;
+    const title = vscode.l10n.t('mptree: finding the Python interpreter and debugpy for {0}…', program ? path.basename(program) : `-m ${module}`);
+    let looked: { interpreter: ResolvedInterpreter; backend: DebugBackend };
     try {
-      // The configuration's own `python` wins, as in a debugpy configuration.
-      interpreter = config.python ? { ...(await findPython({ explicit: config.python })), source: 'setting' } : await resolveInterpreter(uri, this.services.log);
+      looked = await withLookupProgress(title, async () => {
+        // The configuration's own `python` wins, as in a debugpy configuration.
+        const interpreter: ResolvedInterpreter = config.python
+          ? { ...(await findPython({ explicit: config.python })), source: 'setting' }
+          : await resolveInterpreter(uri, this.services.log);
+        const backend: DebugBackend = vscode.extensions.getExtension(PYTHON_DEBUGGER_EXTENSION)
+          ? 'python-debugger'
+          : (await canImportDebugpy(interpreter.command))
+            ? 'bundled-adapter'
+            : 'none';
+        return { interpreter, backend };
+      });
     } catch (error) {
+      if (error instanceof LookupCancelled) return undefined;
       this.services.log.error((error as Error).message);
       void showInterpreterError(error);
       return undefined;
     }
-    const backend: DebugBackend = vscode.extensions.getExtension(PYTHON_DEBUGGER_EXTENSION)
-      ? 'python-debugger'
-      : (await canImportDebugpy(interpreter.command))
-        ? 'bundled-adapter'
-        : 'none';
+    const { interpreter, backend } = looked;
     if (backend === 'none') {
       void this.offerPlainRun(uri, interpreter.command);
       return undefined;

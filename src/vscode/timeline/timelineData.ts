@@ -34,7 +34,19 @@ export interface Series {
   label: string;
   /** maxsize of a bounded queue, pool size; 0: no fixed maximum. */
   limit: number;
+  /** The highest value of its points, kept as they come (the chart's "max"). */
+  peak: number;
   points: Array<[number, number]>;
+}
+
+/** One lane's own CPU and memory over time: [t, CPU % of one core, resident MB]. */
+export type UsagePoint = [number, number, number];
+
+/** A lane's usage points: all of them (`whole`), or those added since the last message. */
+export interface LaneUsage {
+  key: string;
+  whole: boolean;
+  points: UsagePoint[];
 }
 
 export interface TimelineRunInfo {
@@ -46,8 +58,17 @@ export interface TimelineRunInfo {
 }
 
 export type ToWebview =
-  | { type: 'reset'; seq: number; run: TimelineRunInfo; lanes: Lane[]; series: Series[]; now: number }
-  | { type: 'update'; seq: number; run: TimelineRunInfo; lanes: Lane[]; order: string[] | null; series: Array<Pick<Series, 'id' | 'points'> & Partial<Series>>; now: number };
+  | { type: 'reset'; seq: number; run: TimelineRunInfo; lanes: Lane[]; series: Series[]; usage: LaneUsage[]; now: number }
+  | {
+      type: 'update';
+      seq: number;
+      run: TimelineRunInfo;
+      lanes: Lane[];
+      order: string[] | null;
+      series: Array<Pick<Series, 'id' | 'points' | 'peak'> & Partial<Series>>;
+      usage: LaneUsage[];
+      now: number;
+    };
 
 export type FromWebview =
   | { type: 'ready' }
@@ -57,6 +78,8 @@ export type FromWebview =
 
 /** Samples kept per series in the webview's copy; older ones are thinned in the builder. */
 const MAX_POINTS = 4000;
+/** Usage points kept per lane (one per OS scan that moved it: ~15 min at 1 s before thinning). */
+export const MAX_LANE_POINTS = 1000;
 
 export class TimelineBuilder {
   /** The words of lane and chart labels (vscode.l10n.t from the panel). */
@@ -72,6 +95,10 @@ export class TimelineBuilder {
   private newPoints = new Map<string, Array<[number, number]>>();
   private structural = false;
   private hintText = new Map<string, string>();
+  private readonly laneUsage = new Map<string, UsagePoint[]>();
+  private newUsage = new Map<string, UsagePoint[]>();
+  /** Lanes whose usage was thinned since the last message: sent whole. */
+  private wholeUsage = new Set<string>();
 
   /** Queue and pool names and limits; their samples arrive as events. */
   setMeta(queues: readonly QueueInfo[], pools: readonly PoolInfo[]): void {
@@ -101,12 +128,13 @@ export class TimelineBuilder {
       else if (e.type === 'usage') {
         this.addPoint('usage-cpu', 'run', e.t, Math.round(e.cpuPercent));
         this.addPoint('usage-memory', 'run', e.t, Math.round(e.rssBytes / 2 ** 20));
+        for (const [key, cpu, rss] of e.processes ?? []) this.addUsage(key, [e.t, Math.round(cpu), Math.round(rss / 2 ** 20)]);
       }
     }
   }
 
   get hasChanges(): boolean {
-    return this.dirtyLanes.size > 0 || this.newPoints.size > 0 || this.structural;
+    return this.dirtyLanes.size > 0 || this.newPoints.size > 0 || this.newUsage.size > 0 || this.structural;
   }
 
   private onProcess(key: string, patch: Partial<ProcessRecord>, t: number): void {
@@ -141,13 +169,15 @@ export class TimelineBuilder {
     const sid = `${kind}:${id}`;
     let s = this.series.get(sid);
     if (!s) {
-      s = { id: sid, kind, label: this.label(kind, id), limit: this.limit(kind, id), points: [] };
+      s = { id: sid, kind, label: this.label(kind, id), limit: this.limit(kind, id), peak: 0, points: [] };
       this.series.set(sid, s);
       this.structural = true;
     }
     const last = s.points[s.points.length - 1];
     if (last && last[0] === t) last[1] = value;
     else s.points.push([t, value]);
+    // Thinning below drops points, never the peak: it is kept apart.
+    if (value > s.peak) s.peak = value;
     if (s.points.length > MAX_POINTS) {
       // Thin the older half: the recent shape stays exact.
       const half = s.points.length >> 1;
@@ -159,9 +189,34 @@ export class TimelineBuilder {
     fresh.push([t, value]);
   }
 
+  /** A lane's own figures; bounded per lane, the older half thinned as the series are. */
+  private addUsage(key: string, point: UsagePoint): void {
+    let points = this.laneUsage.get(key);
+    if (!points) this.laneUsage.set(key, (points = []));
+    const last = points[points.length - 1];
+    if (last && last[0] === point[0]) points[points.length - 1] = point;
+    else points.push(point);
+    if (points.length > MAX_LANE_POINTS) {
+      const half = points.length >> 1;
+      const thinned = [...points.slice(0, half).filter((_, i) => i % 2 === 0), ...points.slice(half)];
+      this.laneUsage.set(key, thinned);
+      this.wholeUsage.add(key);
+      this.newUsage.delete(key);
+    }
+    if (this.wholeUsage.has(key)) return;
+    let fresh = this.newUsage.get(key);
+    if (!fresh) this.newUsage.set(key, (fresh = []));
+    fresh.push(point);
+  }
+
+  /** A lane's usage points so far (oldest first). */
+  usageOf(key: string): readonly UsagePoint[] {
+    return this.laneUsage.get(key) ?? [];
+  }
+
   private label(kind: Series['kind'], id: string): string {
-    if (kind === 'usage-cpu') return this.t('CPU of the running processes (% of one core)');
-    if (kind === 'usage-memory') return this.t('Memory of the running processes (MB)');
+    if (kind === 'usage-cpu') return this.t('Run CPU (% of one core)');
+    if (kind === 'usage-memory') return this.t('Run memory (MB)');
     if (kind === 'queue') {
       const q = this.queueMeta.get(id);
       return q ? `${q.kind} ${id}${q.site ? ` · ${short(q.site)}` : ''}` : this.t('Queue {0}', id);
@@ -208,6 +263,8 @@ export class TimelineBuilder {
     const order = this.order();
     this.dirtyLanes.clear();
     this.newPoints.clear();
+    this.newUsage.clear();
+    this.wholeUsage.clear();
     this.structural = false;
     return {
       type: 'reset',
@@ -215,6 +272,7 @@ export class TimelineBuilder {
       run,
       lanes: order.map((key) => this.lanes.get(key)!),
       series: [...this.series.values()].map((s) => ({ ...s, points: [...s.points] })),
+      usage: [...this.laneUsage].map(([key, points]) => ({ key, whole: true, points: [...points] })),
       now,
     };
   }
@@ -223,17 +281,23 @@ export class TimelineBuilder {
   update(seq: number, run: TimelineRunInfo, now: number): ToWebview | null {
     const structural = this.structural;
     const order = structural ? this.order() : null;
-    if (!structural && this.dirtyLanes.size === 0 && this.newPoints.size === 0) return null;
+    if (!this.hasChanges) return null;
     const lanes = [...this.dirtyLanes].map((key) => this.lanes.get(key)).filter((l): l is Lane => l !== undefined);
     const series = [...this.newPoints].map(([id, points]) => {
       const s = this.series.get(id)!;
       // A series thinned or first seen is sent whole; otherwise only its new points.
-      return structural ? { ...s, points: [...s.points] } : { id, points };
+      return structural ? { ...s, points: [...s.points] } : { id, points, peak: s.peak };
     });
+    const usage: LaneUsage[] = [
+      ...[...this.wholeUsage].map((key) => ({ key, whole: true, points: [...(this.laneUsage.get(key) ?? [])] })),
+      ...[...this.newUsage].map(([key, points]) => ({ key, whole: false, points })),
+    ];
     this.dirtyLanes.clear();
     this.newPoints.clear();
+    this.newUsage.clear();
+    this.wholeUsage.clear();
     this.structural = false;
-    return { type: 'update', seq, run, lanes, order, series, now };
+    return { type: 'update', seq, run, lanes, order, series, usage, now };
   }
 
   laneCount(): number {

@@ -160,7 +160,7 @@ export class TimelinePanel implements vscode.Disposable {
 }
 
 function runOnly(seq: number, run: TimelineRunInfo): ToWebview {
-  return { type: 'update', seq, run, lanes: [], order: null, series: [], now: Date.now() };
+  return { type: 'update', seq, run, lanes: [], order: null, series: [], usage: [], now: Date.now() };
 }
 
 function html(webview: vscode.Webview, media: vscode.Uri): string {
@@ -190,8 +190,9 @@ function html(webview: vscode.Webview, media: vscode.Uri): string {
 </head>
 <body>
 <header id="header"><span id="title"></span><span id="status"></span>
-<span class="legend"><i class="sw running"></i>${e(s.legendRunning)} <i class="sw zombie"></i>${e(s.legendZombie)} <i class="sw exited"></i>${e(s.legendExited)} <i class="sw failed"></i>${e(s.legendFailed)} <i class="sw daemon"></i>${e(s.legendDaemon)} <i class="sw worker"></i>${e(s.legendWorker)}</span></header>
-<div id="scroller" tabindex="0" role="grid" aria-label="${e(s.gridLabel)}"><div id="spacer"></div></div>
+<span class="legend" role="note"><span><i class="sw running"></i>${e(s.legendRunning)}</span> <span><i class="sw zombie"></i>${e(s.legendZombie)}</span> <span><i class="sw exited"></i>${e(s.legendExited)}</span> <span><i class="sw failed"></i>${e(s.legendFailed)}</span> <span><i class="sw daemon"></i>${e(s.legendDaemon)}</span> <span><i class="sw worker"></i>${e(s.legendWorker)}</span> <button id="lane-line" type="button"></button></span></header>
+<div id="scroller"><div id="spacer"></div><div id="rows" role="listbox" aria-label="${e(s.gridLabel)}"></div></div>
+<div id="announce" class="visually-hidden" role="status" aria-live="polite"></div>
 <canvas id="canvas"></canvas>
 <div id="tip" role="tooltip" hidden></div>
 <script nonce="${nonce}" src="${script}"></script>
