@@ -46,28 +46,33 @@ export interface TruthRecord {
 let runs = 0;
 
 /**
- * Runs `run_program.py METHOD FILE` (bare, or under mptree with a snapshot), in a process
- * group of its own, with the recorder writing to truthDir. Every process of the run carries
- * a variable of its own, so what is left of it afterwards is found in /proc.
+ * Runs `run_program.py METHOD FILE` (bare, or under mptree with a snapshot), with the truth
+ * recorder writing to truthDir.
  */
-export async function runProgram(how: 'bare' | 'mptree', method: string, file: string, truthDir: string, snapshotFile: string, timeoutMs: number): Promise<RunResult> {
-  const mark = `${process.pid}-${++runs}`;
-  const wrapper = [path.join(corpusDir, 'run_program.py'), method, file];
-  const args = how === 'bare' ? wrapper : [cli, 'run', '--quiet', '--snapshot', snapshotFile, ...wrapper];
+export function runProgram(how: 'bare' | 'mptree', method: string, file: string, truthDir: string, snapshotFile: string, timeoutMs: number): Promise<RunResult> {
   fs.mkdirSync(truthDir, { recursive: true });
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
+  const env = {
     PYTHONPATH: [path.join(corpusDir, 'truth_hook'), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
     MPTREE_CORPUS_TRUTH_DIR: truthDir,
-    MPTREE_CORPUS_RUN: mark,
-    PYTHONDONTWRITEBYTECODE: '1',
   };
+  return runPython(how, [path.join(corpusDir, 'run_program.py'), method, file], env, snapshotFile, timeoutMs);
+}
+
+/**
+ * Runs `python3 ARGS...` bare or as `mptree run --quiet --snapshot FILE ARGS...`, in a
+ * process group of its own (killed whole on a time-out), beside the script. Every process
+ * of the run carries a variable of its own, so what is left of it afterwards is found in /proc.
+ */
+export async function runPython(how: 'bare' | 'mptree', scriptArgs: string[], extraEnv: NodeJS.ProcessEnv, snapshotFile: string, timeoutMs: number): Promise<RunResult> {
+  const mark = `${process.pid}-${++runs}`;
+  const args = how === 'bare' ? scriptArgs : [cli, 'run', '--quiet', '--snapshot', snapshotFile, ...scriptArgs];
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extraEnv, MPTREE_CORPUS_RUN: mark, PYTHONDONTWRITEBYTECODE: '1' };
   // Block-buffered output, as a program writing to a pipe has it by default: each process
   // writes what it printed in one piece at its end, so lines of concurrent processes do not
   // cut into each other (unbuffered, they do, bare too), and a daemon killed at exit prints
   // nothing rather than a number of lines that depends on timing.
   delete env.PYTHONUNBUFFERED;
-  const child = spawn(how === 'bare' ? python : process.execPath, args, { cwd: path.dirname(file), env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(how === 'bare' ? python : process.execPath, args, { cwd: path.dirname(scriptArgs[0]), env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
