@@ -139,7 +139,10 @@ export function treeMismatches(snap: SnapshotJson, truth: TruthRecord[]): string
   const problems: string[] = [];
   const main = snap.processes.find((p) => p.kind === 'main');
   if (!main) return ['no main process in the snapshot'];
-  if (!truth.some((r) => r.pid === main.pid)) problems.push(`the main process ${main.pid} recorded nothing (it ended without its exit handler)`);
+  if (!truth.some((r) => r.pid === main.pid)) {
+    // Python loads truth_hook/usercustomize.py only with user site-packages on (no -s, no PYTHONNOUSERSITE).
+    problems.push(`the main process ${main.pid} recorded nothing: it ended without its exit handler, or the truth recorder did not load (${truth.length} records)`);
+  }
   const started = new Map<number, TruthRecord['started'][number] & { parent: number }>();
   for (const r of truth) for (const s of r.started) started.set(s.pid, { ...s, parent: r.pid });
   // The resource tracker and the forkserver are not started through Process.start().
