@@ -334,14 +334,40 @@ function unjoinedChild({ processes, now, live, tracker, o, model }: Ctx): Hint[]
         phrase('{0} exited {1} ago but {2} has not joined it: it is a zombie, holding its process-table entry. Call join() on it in the parent once it is done.', name(p), seconds(zombie), parentText),
       ));
     } else if (!p.joined) {
-      // Collected in the end (by is_alive(), active_children() or the exit handler), but late.
+      // Collected in the end, but late, and not by a join(): say by what, as the tree does.
       hints.push(hint(
         { kind: 'unjoined-child', pid: p.pid, processKey: p.key, severity: 'info', site: processSite(p) },
-        phrase('{0} stayed a zombie for {1}: {2} never joined it. Call join() on every child you start, once it is done.', name(p), seconds(zombie), parentText),
+        lateCollection(p, seconds(zombie), parentText, live),
       ));
     }
   }
   return hints;
+}
+
+/** A zombie that was collected without a join(): the words name who collected it. */
+function lateCollection(p: ProcessInfo, zombie: Phrase, parentText: PhraseArg, live: boolean): Phrase {
+  // While the run lasts the parent may still join it; "never" only once it has ended.
+  const args = [name(p), zombie, parentText] as const;
+  switch (p.collectedBy) {
+    case 'start':
+      return live
+        ? phrase('{0} stayed a zombie for {1} until a later start() in {2} collected it; {2} has not joined it. Call join() on every child you start, once it is done.', ...args)
+        : phrase('{0} stayed a zombie for {1} until a later start() in {2} collected it; {2} never joined it. Call join() on every child you start, once it is done.', ...args);
+    case 'active_children':
+      return live
+        ? phrase('{0} stayed a zombie for {1} until active_children() in {2} collected it; {2} has not joined it. Call join() on every child you start, once it is done.', ...args)
+        : phrase('{0} stayed a zombie for {1} until active_children() in {2} collected it; {2} never joined it. Call join() on every child you start, once it is done.', ...args);
+    case 'poll':
+      return live
+        ? phrase('{0} stayed a zombie for {1} until is_alive() or exitcode in {2} collected it; {2} has not joined it. Call join() on every child you start, once it is done.', ...args)
+        : phrase('{0} stayed a zombie for {1} until is_alive() or exitcode in {2} collected it; {2} never joined it. Call join() on every child you start, once it is done.', ...args);
+    case 'exit':
+      return phrase('{0} stayed a zombie for {1} until the exit handler of {2} collected it at its end; {2} never joined it. Call join() on every child you start, once it is done.', ...args);
+    default:
+      return live
+        ? phrase('{0} stayed a zombie for {1}; {2} has not joined it. Call join() on every child you start, once it is done.', ...args)
+        : phrase('{0} stayed a zombie for {1}; {2} never joined it. Call join() on every child you start, once it is done.', ...args);
+  }
 }
 
 function queueFullBlocked({ model, now, live, tracker, o }: Ctx): Hint[] {
@@ -357,7 +383,7 @@ function queueFullBlocked({ model, now, live, tracker, o }: Ctx): Hint[] {
       { kind: 'queue-full-blocked', queueId: q.id, pid: q.ownerPid, processKey: owner?.key, site: q.site ?? undefined, severity: 'warning' },
       live
         ? phrase('{0} {1}{2} has been full ({3}/{4}) for {5}: every put() on it blocks until a consumer calls get(). Check that a consumer is running and reading, or raise maxsize.', ...args)
-        : phrase('{0} {1}{2} was full ({3}/{4}) for the last {5} of the run: a put() on it was blocked with nobody reading. Make sure consumers keep reading until every producer is done.', ...args),
+        : phrase('{0} {1}{2} stayed full ({3}/{4}) for the last {5} of the run: any put() on it in that time had to wait for a get(). Make sure consumers keep reading until every producer is done.', ...args),
     ));
   }
   return hints;

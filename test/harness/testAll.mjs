@@ -58,6 +58,10 @@ function jobs() {
     // the server, the session, the CLI) again over loopback TCP. The integration suite talks to
     // the same RunSession as the CLI does, so it is not run a second time.
     { name: 'unit:tcp', weight: 160, kind: 'node', cmd: process.execPath, args: ['--test', 'out/test/unit/'], env: { MPTREE_TRANSPORT: 'tcp' } },
+    // Programs of many hands: the seed tutorials' programs (MPTREE_SEEDS_DIR, else ../shared/seeds
+    // beside the clone; missing, the job fails and says so) and test/fixtures/corpus/, each
+    // bare and under mptree per start method, the tree against what the program knew.
+    { name: 'corpus', weight: 90, kind: 'node', cmd: process.execPath, args: ['--test', 'out/test/corpus/'] },
     { name: 'python', weight: 80, kind: 'unittest', cmd: python, args: unittestArgs },
     { name: 'python:tcp', weight: 80, kind: 'unittest', cmd: python, args: unittestArgs, env: { MPTREE_TRANSPORT: 'tcp' } },
     // macOS' and Windows' way for the supervisor to wait, forced here on Linux.

@@ -176,6 +176,33 @@ describe('hint rules on hand-made models', () => {
     assert.equal(hints[0].processKey, child.key);
   });
 
+  it('unjoined-child after the zombie was collected: its words name who collected it, "never" only once the run ended', () => {
+    const ended: Pick<RunInfo, 'state' | 'endedAt' | 'script'> = { state: 'finished', endedAt: 20_000, script: '/w/prog.py' };
+    const words: Record<string, RegExp> = {
+      start: /until a later start\(\) in 'p1' \(pid 1\) collected it; 'p1' \(pid 1\) (has not|never) joined it/,
+      active_children: /until active_children\(\) in 'p1' \(pid 1\) collected it/,
+      poll: /until is_alive\(\) or exitcode in 'p1' \(pid 1\) collected it/,
+      exit: /until the exit handler of 'p1' \(pid 1\) collected it at its end; 'p1' \(pid 1\) never joined it/,
+    };
+    for (const [by, pattern] of Object.entries(words)) {
+      const main = proc({ pid: 1, kind: 'main', startMethod: null });
+      const child = proc({ pid: 2, parentPid: 1, parentKey: main.key, state: 'zombie', exitCode: 0, exitedAt: 5000 });
+      const model = new StaticModel([main, child], [], []);
+      const tracker = new HintTracker();
+      computeHints(model, liveRun, 5000, tracker);
+      computeHints(model, liveRun, 8000, tracker);
+      Object.assign(child, { state: 'exited', reaped: true, collectedBy: by });
+      const [live] = computeHints(model, liveRun, 8100, tracker);
+      const [after] = computeHints(model, ended, 20_000, tracker);
+      for (const h of [live, after]) {
+        assert.equal(h?.kind, 'unjoined-child', by);
+        assert.match(h.message, pattern);
+      }
+      if (by !== 'exit') assert.match(live.message, /has not joined it/, 'the program may still join it while the run lasts');
+      assert.match(after.message, /never joined it/);
+    }
+  });
+
   it('queue-full-blocked: needs the queue full for the whole threshold, as seen by the tracker', () => {
     const main = proc({ pid: 1, kind: 'main' });
     const q = queue({ id: 'q1-1', ownerPid: 1, maxsize: 3, puts: 3, depth: 3 });

@@ -34,10 +34,13 @@ def _in_join():
 
 # Who collected a child, from the frames above the poll that did: multiprocessing's exit
 # handler (its join of every non-daemon child, its active_children()), active_children()
-# or a later start() (both through process._cleanup), the program's join(); else the
-# program's is_alive() / exitcode ('poll'). Walked only once per child, when collected.
+# or a later start() (both through process._cleanup), a manager's shutdown() joining its
+# server, the program's join(); else the program's is_alive() / exitcode ('poll'). Walked
+# only once per child, when collected.
 _COLLECTORS = {('util', '_exit_function'): 'exit', ('process', 'active_children'): 'active_children',
-               ('process', '_cleanup'): 'start'}
+               ('process', '_cleanup'): 'start', ('managers', '_finalize_manager'): 'shutdown'}
+# multiprocessing's own joins, never the program's: the nearest one names the collection.
+OWN_JOINS = ('exit', 'shutdown')
 
 
 def collector(f):
@@ -50,11 +53,11 @@ def collector(f):
             found = found or 'join'
         else:
             name = code.co_name
-            if name in ('_exit_function', 'active_children', '_cleanup'):
+            if name in ('_exit_function', 'active_children', '_cleanup', '_finalize_manager'):
                 mod = os.path.splitext(os.path.basename(code.co_filename))[0]
                 by = _COLLECTORS.get((mod, name))
-                if by == 'exit':
-                    return by   # the exit handler's join is no join() of the program
+                if by in OWN_JOINS:
+                    return by   # the exit handler's or a manager's join is no join() of the program
                 if by is not None and found in (None, 'start'):
                     found = by  # active_children() calls _cleanup(): the outer one names it
         f = f.f_back

@@ -361,9 +361,12 @@ def _after_join(popen, waited):
     rc = popen.returncode
     if rc is None:
         return      # timed out
-    from .popen import collector
-    # Called by our join wrapper: its caller is the program, or the exit handler.
-    by = 'exit' if collector(sys._getframe(2)) == 'exit' else 'join'
+    from .popen import OWN_JOINS, collector
+    # Called by our join wrapper: its caller is the program, the exit handler, or a
+    # manager's shutdown() joining its server process.
+    by = collector(sys._getframe(2))
+    if by not in OWN_JOINS:
+        by = 'join'
     st = getattr(popen, '_mptree_st', None)
     if type(st) is list:
         if by != 'join' or st[J_INFO][0][0][2] is not None or st[J_JOINED]:
