@@ -12,7 +12,17 @@ import { after, describe, it } from 'node:test';
 import type { SnapshotJson } from '../../src/core/types';
 import { mainOf, normalise, programView, readTruth, repoRoot, runProgram, treeMismatches } from './corpusRuns';
 
-const seedsDir = process.env.MPTREE_SEEDS_DIR || path.resolve(repoRoot, '..', 'shared', 'seeds');
+// Where the tutorials are looked for: the folder given, else beside the clone, else the
+// team's machine. Given and missing is a failure; not given and nowhere is a skip named in
+// `npm test`'s last lines (a clone on another machine may not have them).
+const seedsCandidates = process.env.MPTREE_SEEDS_DIR
+  ? [process.env.MPTREE_SEEDS_DIR]
+  : [path.resolve(repoRoot, '..', 'shared', 'seeds'), '/work/shared/seeds'];
+const hasSeeds = (dir: string) => fs.existsSync(dir) && fs.readdirSync(dir).some((f) => f.endsWith('.txt'));
+const seedsDir = seedsCandidates.find(hasSeeds) ?? seedsCandidates[0];
+const seedsMissing = !process.env.MPTREE_SEEDS_DIR && !hasSeeds(seedsDir)
+  ? `the seed tutorials are not on this machine (looked in ${seedsCandidates.join(', ')}); set MPTREE_SEEDS_DIR to the folder holding their .txt files`
+  : null;
 
 interface Listing {
   seed: string;
@@ -24,7 +34,8 @@ interface Listing {
 }
 
 function listings(): Listing[] {
-  // A missing corpus fails, loudly: a clean clone has no ../shared beside it.
+  if (seedsMissing) return [];
+  // A corpus that was named and is not there fails, loudly.
   const txt = fs.existsSync(seedsDir) ? fs.readdirSync(seedsDir).filter((f) => f.endsWith('.txt')) : [];
   if (txt.length === 0) {
     throw new Error(`the seed tutorials are not at ${seedsDir}: set MPTREE_SEEDS_DIR to the folder holding their .txt files (on the team's machine, /work/shared/seeds)`);
@@ -42,7 +53,7 @@ const timeoutMs = 60_000;
 describe('seed programs of the tutorials', { concurrency: 4 }, () => {
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-  it('the seeds hold the programs this test was written for', () => {
+  it('the seeds hold the programs this test was written for', { skip: seedsMissing ?? false }, () => {
     // If the tutorials change, the counts below say so before anything else does.
     const runnable = found.filter((l) => l.status === 'run');
     assert.ok(found.length >= 20, `only ${found.length} listings found in ${seedsDir}`);

@@ -59,7 +59,7 @@ function jobs() {
     // the same RunSession as the CLI does, so it is not run a second time.
     { name: 'unit:tcp', weight: 160, kind: 'node', cmd: process.execPath, args: ['--test', 'out/test/unit/'], env: { MPTREE_TRANSPORT: 'tcp' } },
     // Programs of many hands: the seed tutorials' programs (MPTREE_SEEDS_DIR, else ../shared/seeds
-    // beside the clone; missing, the job fails and says so) and test/fixtures/corpus/, each
+    // beside the clone, else /work/shared/seeds; none: a named skip) and test/fixtures/corpus/, each
     // bare and under mptree per start method, the tree against what the program knew.
     { name: 'corpus', weight: 90, kind: 'node', cmd: process.execPath, args: ['--test', 'out/test/corpus/'] },
     { name: 'python', weight: 80, kind: 'unittest', cmd: python, args: unittestArgs },
