@@ -72,6 +72,8 @@ WORKER = []
 TASK_CHECK = [None]
 TASK_ROWS = [None, None]     # tasks.worker_rows, tasks.unsend_rows (read by counters.flush)
 TASK_WATCH = [False]
+# (task, since) of the task a pool worker runs now, None between tasks (see tasks).
+CURRENT_TASK = [None]
 # Fork children started and not reported yet: entries made by patches.process (whose
 # comment tells why and how), reported in batches by the supervisor.
 JOURNAL = []

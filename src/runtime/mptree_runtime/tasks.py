@@ -20,7 +20,7 @@ _time = time.time
 # (task, since) of the task this worker runs now, None while it waits for one; and the
 # pair whose task.begin was sent (its task.end is still owed). A pair, not the task: the
 # same task object may come twice (a test's constant), each run its own.
-CURRENT = [None]
+CURRENT = state.CURRENT_TASK
 REPORTED = [None]
 
 # How many items a task is, as the pool counts its tasks (patches.pool): each item of a
