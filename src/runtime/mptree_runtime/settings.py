@@ -45,10 +45,6 @@ DEPTH_IDLE = 0.5 * _SCALE
 # A pool worker's task still running after this many seconds is reported (task.begin); a
 # quicker one costs a note in the worker and nothing on the wire (see tasks).
 TASK_THRESHOLD = 0.2 * _SCALE
-# A pool worker's counts are flushed this soon after it finished a task and waits for the
-# next (at most this often), not at FLUSH_INTERVAL: a pool terminates its workers as soon as
-# the last result is in, and what they had not sent then is lost.
-IDLE_FLUSH = 0.005 * _SCALE
 MAX_LINE = 1 << 20
 # A process that connected with nothing for a supervisor to watch starts one this long after,
 # to read the session's requests (stacks on demand): brief children never pay for it.

@@ -8,8 +8,7 @@ import _socket
 import _thread
 
 from . import children, connection, counters, state
-from .settings import (DEPTH_IDLE, DEPTH_INTERVAL, FLUSH_INTERVAL, GRACE, IDLE_FLUSH, MAX_LINE,
-                       TICK, fail)
+from .settings import DEPTH_IDLE, DEPTH_INTERVAL, FLUSH_INTERVAL, GRACE, MAX_LINE, TICK, fail
 from .control import handle_control
 from .stacks import answer as answer_stacks
 from .waiters import WAITERS, waiter_kind
@@ -35,7 +34,6 @@ class Supervisor(object):
         self.ticking = False
         self.retry = []          # [due, delay, ChildState]
         self.flush_due = None
-        self.flushed = 0.0       # when the counts were last flushed on the deadline
         self.depth_due = None    # next read of the sampled queues' depths
         self.depth_every = DEPTH_INTERVAL
         self.task_due = None     # next look at a pool worker's current task (time.time())
@@ -156,8 +154,6 @@ class Supervisor(object):
             if self.flush_due is None:
                 self.flush_due = now + FLUSH_INTERVAL
             t = max(0.0, self.flush_due - now)
-            if state.WORKER:
-                t = min(t, max(0.0, self.flushed + IDLE_FLUSH - now))
         if self.ticking:
             t = TICK if t is None else min(t, TICK)
         if self.retry:
@@ -194,13 +190,7 @@ class Supervisor(object):
                 self.retry = [r for r in self.retry if r[0] > now]
                 for _, delay, st in due:
                     self._child_ready(st, min(delay * 2, 1.0))
-        if state.WORKER and state.DIRTY[0] and state.CURRENT_TASK[0] is None and \
-                _monotonic() >= self.flushed + IDLE_FLUSH:
-            # A pool worker between tasks: its counts go now, not at the deadline, for the
-            # pool may terminate it (SIGTERM) the moment its last result is in.
-            self.flush_due = _monotonic()
         if state.DIRTY[0] and self.flush_due is not None and _monotonic() >= self.flush_due:
-            self.flushed = _monotonic()
             self.flush_due = None
             counters.flush()
         elif not state.DIRTY[0]:

@@ -41,14 +41,14 @@ def start_worker(pool_id, kind, tasks_in, results_out):
     state.TASK_CHECK[0] = check
     state.TASK_ROWS[:] = [worker_rows, unsend_rows]
     sup = state.ensure_supervisor()
-    weigh = _pool_items if kind == 'pool' else _executor_items
     get = tasks_in.get
     put = results_out.put
     if kind == 'pool':
         tasks_in.get = _pool_get(get, sup)
+        results_out.put = _pool_put(put, counts, p)
     else:
         tasks_in.get = _executor_get(get, sup)
-    results_out.put = _result_put(put, weigh, counts, p)
+        results_out.put = _executor_put(put, counts, p)
 
 
 def _noted(sup):
@@ -85,11 +85,15 @@ def _executor_get(orig, sup):
     return get
 
 
-def _result_put(orig, weigh, counts, p):
+def _pool_put(orig, counts, p):
+    """The result queue's put in a Pool worker: ends the current task and counts it (a
+    map's chunk as its items). Written out, not shared with the executor's: it runs once
+    per task, and every call and lookup saved here is the pool's throughput."""
     current = CURRENT
     reported = REPORTED
     count = counts.c[0]
     dirty = state.DIRTY
+    chunked = tuple(POOL_CHUNKS)     # mapstar, starmapstar
     unput = [None]     # a result whose put failed: the worker puts an error in its place
 
     def put(obj):
@@ -106,11 +110,11 @@ def _result_put(orig, weigh, counts, p):
             raise
         if cur is not None:
             try:
-                n = weigh(cur[0])
-                if n == 1:
-                    next(count)
+                task = cur[0]
+                if task[2] in chunked and len(task[3][0][1]) != 1:
+                    counts.add(0, len(task[3][0][1]))
                 else:
-                    counts.add(0, n)
+                    next(count)
                 if not dirty[0]:
                     mark_dirty()
             except Exception:
@@ -118,18 +122,40 @@ def _result_put(orig, weigh, counts, p):
     return put
 
 
-def _pool_items(task):
-    func = task[2]
-    if func in POOL_CHUNKS:
-        return len(task[3][0][1])
-    return 1
+def _executor_put(orig, counts, p):
+    """The result queue's put in a ProcessPoolExecutor worker (also given the worker's pid
+    when it leaves: no task then)."""
+    current = CURRENT
+    reported = REPORTED
+    count = counts.c[0]
+    dirty = state.DIRTY
+    chunk = EXECUTOR_CHUNK[0]
+    unput = [None]
 
-
-def _executor_items(item):
-    fn = item.fn
-    if type(fn) is functools.partial and fn.func is EXECUTOR_CHUNK[0]:
-        return len(item.args[0]) if item.args else 1
-    return 1
+    def put(obj):
+        cur = current[0]
+        current[0] = None
+        if cur is None:
+            cur, unput[0] = unput[0], None
+        elif reported[0] is not None:
+            _end(p, cur)
+        try:
+            orig(obj)
+        except BaseException:
+            unput[0] = cur
+            raise
+        if cur is not None:
+            try:
+                fn = cur[0].fn
+                if type(fn) is functools.partial and fn.func is chunk and cur[0].args:
+                    counts.add(0, len(cur[0].args[0]))
+                else:
+                    next(count)
+                if not dirty[0]:
+                    mark_dirty()
+            except Exception:
+                fail('task done')
+    return put
 
 
 def _end(p, cur):
