@@ -22,6 +22,8 @@ _time = time.time
 # same task object may come twice (a test's constant), each run its own.
 CURRENT = state.CURRENT_TASK
 REPORTED = [None]
+# The supervisor's previous look found the worker between tasks.
+IDLE_LOOK = [False]
 
 # How many items a task is, as the pool counts its tasks (patches.pool): each item of a
 # map chunk; and the user's call inside a chunk. Filled by the patches that know the
@@ -175,11 +177,17 @@ def check(p, now):
         return None
     cur = CURRENT[0]
     if cur is None:
+        if not IDLE_LOOK[0]:
+            # Between two quick tasks, most likely: look once more before letting the next
+            # get wake us (woken at once and stopping again, we would be woken per task).
+            IDLE_LOOK[0] = True
+            return now + TASK_THRESHOLD
         state.TASK_WATCH[0] = False
         cur = CURRENT[0]         # a get that read the flag before we cleared it
         if cur is None:
             return None
         state.TASK_WATCH[0] = True
+    IDLE_LOOK[0] = False
     if REPORTED[0] is cur:
         return now + TASK_THRESHOLD
     since = cur[1]
