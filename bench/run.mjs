@@ -19,6 +19,9 @@ const cli = path.join(root, 'dist', 'cli.js');
 const quick = process.argv.includes('--quick');
 const onlyArg = process.argv.find((a) => a.startsWith('--only='));
 const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : null;
+// [-- --case=TEXT]: only the overhead cases whose name contains TEXT.
+const caseArg = process.argv.find((a) => a.startsWith('--case='));
+const caseFilter = caseArg ? caseArg.slice('--case='.length) : null;
 const python = process.env.MPTREE_BENCH_PYTHON || 'python3';
 const baselineArg = process.argv.find((a) => a.startsWith('--baseline='));
 const baselineCli = baselineArg ? path.join(path.resolve(baselineArg.slice('--baseline='.length)), 'dist', 'cli.js') : null;
@@ -94,12 +97,15 @@ async function overhead() {
   const cases = [
     { name: 'process start+join, fork', script: 'proc_start.py', args: ['fork', quick ? '100' : '300'], target: 1.1 },
     { name: 'process start+join, spawn', script: 'proc_start.py', args: ['spawn', quick ? '12' : '40'], target: 1.1 },
+    // Ten started, then the ten joined, batch after batch: several children live at once,
+    // so their exits reach the supervisor, not only join().
+    { name: 'fork children ten at a time, then joined', script: 'proc_batch.py', args: ['fork', quick ? '100' : '200', '10'], target: 1.1 },
     { name: 'process start+join, forkserver', script: 'proc_start.py', args: ['forkserver', quick ? '40' : '150'], target: 1.1 },
     { name: 'Queue 1 producer → 1 consumer', script: 'queue_throughput.py', args: [quick ? '30000' : '100000'], target: 1.05 },
     { name: 'Pool(2).map chunksize=1', script: 'pool_map.py', args: [quick ? '5000' : '20000'], target: 1.05 },
   ];
   const out = [];
-  for (const c of cases) {
+  for (const c of cases.filter((k) => !caseFilter || k.name.includes(caseFilter))) {
     const bare = [];
     const instrumented = [];
     // CPU seconds of program + children + session, where the program reports them: less

@@ -24,7 +24,8 @@ DETERMINISTIC = ['process_basics.py', 'exit_codes.py', 'pipe_lock_value.py',
                  'queue_patterns.py', 'nested.py', 'pool_patterns.py']
 KNOWN_TYPES = {'hello', 'process.started', 'process.exited', 'process.exiting', 'process.atexit',
                'process.usage', 'process.reaped', 'queue.created', 'queue.counts', 'queue.depth', 'pool.created',
-               'pool.workers', 'pool.counts', 'pool.state', 'control.result'}
+               'pool.workers', 'pool.counts', 'pool.state', 'control.result',
+               'task.begin', 'task.end', 'worker.counts'}
 
 RESULTS = {}
 # No start method set, the default being forkserver (Python 3.14 on Linux; emulated before
@@ -161,6 +162,17 @@ class PatternTests(unittest.TestCase):
             if tp['states']:
                 match = [p for p in f.pools.values() if sorted(p['workers']) == tp['workers']]
                 self.assertEqual(match[0]['states'], tp['states'])
+        # Tasks done per worker, as each worker counted them, add up to what the pool
+        # completed, and only the pool's own workers count for it.
+        done = {}
+        for m in r.messages:
+            if m['type'] == 'worker.counts':
+                for pool_id, worker, n, cpu in m['counts']:
+                    self.assertIn(worker, f.pools[pool_id]['workers'])
+                    self.assertTrue(cpu is None or cpu >= 0, m)
+                    done[pool_id] = done.get(pool_id, 0) + n
+        for pl_id, pl in f.pools.items():
+            self.assertEqual(done.get(pl_id, 0), pl['completed'], pl_id)
         return r
 
 

@@ -169,6 +169,7 @@ def flush():
         depths = take_depths() if state.SAMPLED else None
         q = _take(p.qcounts, p.unsent_q, 3)
         pl = _take(p.pcounts, p.unsent_p, 2)
+        wl = state.TASK_ROWS[0](p) if state.WORKER else None
         lines = []
         if depths:
             lines.append(encode({'type': 'queue.depth', 'depths': depths}))
@@ -176,6 +177,8 @@ def flush():
             lines.append(encode({'type': 'queue.counts', 'counts': q}))
         if pl:
             lines.append(encode({'type': 'pool.counts', 'counts': pl}))
+        if wl:
+            lines.append(encode({'type': 'worker.counts', 'counts': wl}))
         if not lines:
             return False
         with p.lock:
@@ -186,5 +189,7 @@ def flush():
             if p.reconnecting:
                 _unsend(p.unsent_q, q)
                 _unsend(p.unsent_p, pl)
+                if wl:
+                    state.TASK_ROWS[1](wl)
         return bool(depths)
 

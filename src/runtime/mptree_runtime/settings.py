@@ -42,6 +42,9 @@ TICK = 0.008 * _SCALE
 # many seconds while a depth changes, backing off to DEPTH_IDLE while it does not.
 DEPTH_INTERVAL = 0.05 * _SCALE
 DEPTH_IDLE = 0.5 * _SCALE
+# A pool worker's task still running after this many seconds is reported (task.begin); a
+# quicker one costs a note in the worker and nothing on the wire (see tasks).
+TASK_THRESHOLD = 0.2 * _SCALE
 MAX_LINE = 1 << 20
 # A process that connected with nothing for a supervisor to watch starts one this long after,
 # to read the session's requests (stacks on demand): brief children never pay for it.

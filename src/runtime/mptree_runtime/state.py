@@ -65,6 +65,15 @@ describe = [None]
 # pid -> CPU seconds of a killed child read from its zombie (zombies.note_zombie_cpu), until
 # its exit is reported (children.zombie_cpu_line).
 ZOMBIE_CPU = {}
+# In a pool worker (tasks.start_worker): [pool id, worker pid, Counters of items done,
+# items whose report could not be sent]; empty elsewhere. The supervisor's look at the
+# current task (tasks.check) and whether it is looking (a worker's get wakes it if not).
+WORKER = []
+TASK_CHECK = [None]
+TASK_ROWS = [None, None]     # tasks.worker_rows, tasks.unsend_rows (read by counters.flush)
+TASK_WATCH = [False]
+# (task, since) of the task a pool worker runs now, None between tasks (see tasks).
+CURRENT_TASK = [None]
 # Fork children started and not reported yet: entries made by patches.process (whose
 # comment tells why and how), reported in batches by the supervisor.
 JOURNAL = []
@@ -214,7 +223,7 @@ def identity_now(p):
 
 def has_counts(p):
     """Whether a flush has anything to send (counters.flush)."""
-    return DIRTY[0] or bool(SAMPLED) or bool(p.qcounts) or bool(p.pcounts) or bool(p.unsent_q) or bool(p.unsent_p)
+    return DIRTY[0] or bool(SAMPLED) or bool(WORKER) or bool(p.qcounts) or bool(p.pcounts) or bool(p.unsent_q) or bool(p.unsent_p)
 
 
 def ensure_supervisor():

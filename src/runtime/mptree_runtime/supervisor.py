@@ -36,6 +36,7 @@ class Supervisor(object):
         self.flush_due = None
         self.depth_due = None    # next read of the sampled queues' depths
         self.depth_every = DEPTH_INTERVAL
+        self.task_due = None     # next look at a pool worker's current task (time.time())
         self.sock_fd = None
         self.rbuf = b''
         self.waiter = WAITERS[waiter_kind()](self.lock)
@@ -158,6 +159,9 @@ class Supervisor(object):
         if self.retry:
             d = max(0.0, min(r[0] for r in self.retry) - now)
             t = d if t is None else min(t, d)
+        if state.TASK_WATCH[0]:
+            d = 0.0 if self.task_due is None else max(0.0, self.task_due - time.time())
+            t = d if t is None else min(t, d)
         if state.SAMPLED:
             if self.depth_due is None:
                 self.depth_due = now + self.depth_every
@@ -193,6 +197,12 @@ class Supervisor(object):
             self.flush_due = None
         if self.depth_due is not None and _monotonic() >= self.depth_due:
             self._sample_depths()
+        if state.TASK_WATCH[0]:
+            now = time.time()
+            if self.task_due is None or now >= self.task_due:
+                self.task_due = state.TASK_CHECK[0](self.p, now)
+        elif self.task_due is not None:
+            self.task_due = None
 
     def _sample_depths(self):
         # Often while a depth moves or a queue holds items, rarely while every queue we read

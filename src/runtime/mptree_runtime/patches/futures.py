@@ -8,7 +8,8 @@ import sys
 from .. import connection, state
 from ..settings import fail
 from . import Internal, call_site, hide, wrap
-from .pool import count_tasks
+from .pool import count_tasks, remember_queue, start_worker
+from .. import tasks
 
 
 def patch_futures_process(mod):
@@ -26,6 +27,7 @@ def patch_futures_process(mod):
                 pid = state.new_id('p')
                 self.__dict__['_mptree_pool'] = pid
                 self._call_queue.__dict__['_mptree_pool'] = pid
+                remember_queue(self._call_queue, pid)
                 connection.announce(pid, {'type': 'pool.created', 'id': pid,
                                     'kind': 'ProcessPoolExecutor', 'ownerPid': state.current().pid,
                                     'size': int(self._max_workers), 'site': call_site()})
@@ -74,6 +76,24 @@ def patch_futures_process(mod):
             return r
         return shutdown
 
+    def make_worker(orig):
+        # In a worker process, before concurrent.futures' loop: our get/put on its call
+        # and result queues (tasks).
+        def _process_worker(*args, **kwargs):
+            try:
+                if len(args) >= 2:
+                    start_worker(args[0], args[1], 'executor')
+            except Exception:
+                fail('executor worker')
+            try:
+                return orig(*args, **kwargs)
+            except BaseException as e:
+                hide(e, sys._getframe())
+                raise
+        return _process_worker
+
+    tasks.EXECUTOR_CHUNK[0] = mod._process_chunk
+    wrap(mod, '_process_worker', make_worker)
     wrap(Executor, '__init__', make_init)
     wrap(Executor, 'submit', make_submit)
     wrap(Executor, 'shutdown', make_shutdown)

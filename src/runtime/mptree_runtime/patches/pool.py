@@ -4,12 +4,18 @@ state (closed, terminated, joined)."""
 
 import sys
 
-from .. import connection, counters, state
+from .. import connection, counters, state, tasks
 from ..settings import fail
 from . import Internal, call_site, hide, wrap
 
+# Semaphore name of a pool's task queue -> pool id, for its spawn and forkserver workers
+# (they unpickle the queue, without our attribute): rides in the preparation data
+# (patches.spawn), as the user queues' names do.
+POOL_QUEUES = {}
+
 _PC = state.PC           # the same dicts for the process's whole life (cleared after a fork)
 _DIRTY = state.DIRTY
+CHUNKS = tasks.POOL_CHUNKS     # mapstar, starmapstar: a task that is a chunk of items
 
 
 def count_tasks(pool_id, index, n):
@@ -59,6 +65,7 @@ def patch_pool(mod):
                     pid = state.new_id('p')
                     self.__dict__['_mptree_pool'] = pid
                     self._inqueue.__dict__['_mptree_pool'] = pid
+                    remember_queue(self._inqueue, pid)
                     connection.announce(pid, {'type': 'pool.created', 'id': pid, 'kind': 'Pool',
                                         'ownerPid': state.current().pid,
                                         'size': int(self._processes), 'site': call_site()})
@@ -102,7 +109,7 @@ def patch_pool(mod):
                 res = None
             if res is None or not isinstance(res, mod.IMapIterator):
                 return gen
-            return _counted_tasks(gen, pid)
+            return _counted_tasks(gen, pid, res)
         return _guarded_task_generation
 
     def submitted(self, pool, weight_of):
@@ -142,12 +149,13 @@ def patch_pool(mod):
         return __init__
 
     def make_set(weight_of_item):
-        # weight_of_item None: every _set is one task (apply, imap chunks, map with
-        # chunksize 1), the common hot path.
+        sized = weight_of_item is map_item_weight   # a MapResult: its _chunksize says
+        # weight_of_item None: every _set is one task (apply), as is a map's with chunksize
+        # 1, the common hot path; an imap chunk's weight was noted when it was generated.
         def completed(self, i):
             pid = self._mptree_pool
             if pid is not None:
-                if weight_of_item is None or self._chunksize == 1:
+                if weight_of_item is None or (sized and self._chunksize == 1):
                     count_tasks(pid, 1, 1)
                 else:
                     count_tasks(pid, 1, weight_of_item(self, i))
@@ -173,7 +181,7 @@ def patch_pool(mod):
                     pid = self._mptree_pool
                     if pid is not None:
                         try:
-                            if weight_of_item is None or self._chunksize == 1:
+                            if weight_of_item is None or (sized and self._chunksize == 1):
                                 next(_PC[pid][1])
                                 if not _DIRTY[0]:
                                     counters.mark_dirty()
@@ -204,6 +212,22 @@ def patch_pool(mod):
         cs = res._chunksize
         return max(0, min(cs, n - i * cs))
 
+    def make_worker(orig):
+        # In a worker process, before multiprocessing's loop: our get/put on its queues
+        # (tasks). A ThreadPool runs this too, on queue.SimpleQueue (no _writer): left alone.
+        def worker(*args, **kwargs):
+            try:
+                if len(args) >= 2 and hasattr(args[0], '_writer'):
+                    start_worker(args[0], args[1], 'pool')
+            except Exception:
+                fail('pool worker')
+            try:
+                return orig(*args, **kwargs)
+            except BaseException as e:
+                hide(e, sys._getframe())
+                raise
+        return worker
+
     # A class default None: results of pools we do not track (a ThreadPool) read it as a
     # plain attribute miss (see the same for queues). IMapIterator is not an ApplyResult.
     for cls in (mod.ApplyResult, mod.IMapIterator):
@@ -221,18 +245,50 @@ def patch_pool(mod):
     wrap(mod.MapResult, '__init__', make_result_init(map_weight))
     wrap(mod.MapResult, '_set', *make_set(map_item_weight))
     wrap(mod.IMapIterator, '__init__', make_result_init(lambda r: 0))
-    wrap(mod.IMapIterator, '_set', *make_set(None))
-    wrap(mod.IMapUnorderedIterator, '_set', *make_set(None))
+    wrap(mod.IMapIterator, '_set', *make_set(imap_item_weight))
+    wrap(mod.IMapUnorderedIterator, '_set', *make_set(imap_item_weight))
+    CHUNKS[mod.mapstar] = False
+    CHUNKS[mod.starmapstar] = True
+    wrap(mod, 'worker', make_worker)
 
 
 def _apply_weight(res):
     return 1
 
 
-def _counted_tasks(gen, pid):
+def _counted_tasks(gen, pid, res):
+    # A chunk of imap(chunksize=n) is its n items, as a map's is; _set learns the weight
+    # of each chunk here (its items are gone by then when the chunk failed).
     for task in gen:
         try:
-            count_tasks(pid, 0, 1)
+            n = 1
+            if task[2] in CHUNKS:
+                n = len(task[3][0][1])
+                if n != 1:
+                    res.__dict__.setdefault('_mptree_w', {})[task[1]] = n
+            count_tasks(pid, 0, n)
         except Exception:
             fail('pool imap')
         yield task
+
+
+def imap_item_weight(res, i):
+    w = res.__dict__.get('_mptree_w')
+    return w.pop(i, 1) if w else 1
+
+
+def remember_queue(q, pool_id):
+    """A pool's (or executor's) task queue, known by its semaphore's name in spawn and
+    forkserver workers."""
+    try:
+        name = q._rlock._semlock.name
+    except Exception:
+        name = None
+    if name:
+        POOL_QUEUES[name] = pool_id
+
+
+def start_worker(tasks_in, results_out, kind):
+    pool_id = tasks.known_pool(tasks_in, POOL_QUEUES)
+    if pool_id is not None:
+        tasks.start_worker(pool_id, kind, tasks_in, results_out)

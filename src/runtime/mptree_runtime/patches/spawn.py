@@ -8,6 +8,7 @@ from ..settings import fail
 from . import hide, wrap
 
 _QUEUES = __name__.rpartition('.')[0] + '.queues'   # patches.queues, once imported
+_POOL = __name__.rpartition('.')[0] + '.pool'       # patches.pool, once imported
 
 
 def patch_spawn(mod):
@@ -22,6 +23,9 @@ def patch_spawn(mod):
                     queues = sys.modules.get(_QUEUES)
                     if queues is not None and queues.QUEUE_NAMES:
                         d['mptree_queues'] = dict(queues.QUEUE_NAMES)
+                    pool = sys.modules.get(_POOL)
+                    if pool is not None and pool.POOL_QUEUES:
+                        d['mptree_pools'] = dict(pool.POOL_QUEUES)
                     if identity.boot_seconds[0] is not None:
                         # Saves the child reading /proc/stat (~100 us) for its hello.
                         d['mptree_btime'] = identity.boot_seconds[0]
@@ -38,6 +42,11 @@ def patch_spawn(mod):
                     # This child will unpickle user queues: their patches come now.
                     from .queues import QUEUE_NAMES
                     QUEUE_NAMES.update(q)
+                q = data.get('mptree_pools') if isinstance(data, dict) else None
+                if isinstance(q, dict) and q:
+                    # A pool's worker: the task queue it unpickles is known by this.
+                    from .pool import POOL_QUEUES
+                    POOL_QUEUES.update(q)
                 b = data.get('mptree_btime') if isinstance(data, dict) else None
                 if type(b) is int and identity.boot_seconds[0] is None:
                     identity.boot_seconds[0] = b
