@@ -307,7 +307,8 @@ async function run(options: CliOptions): Promise<number> {
     const tree = renderTree(session.model, info, { color, t });
     writeErr((options.quiet ? stripAnsi(tree.split('\n')[0]) : tree) + '\n');
     // The hints seen during the run, under the tree, in the words the VS Code tree uses.
-    if (!options.quiet) for (const hint of hintsSeen.values()) writeErr(paintHint(hintLine(hint, t), color) + '\n');
+    // A deadlock is said by the tree itself (its ✖ line), once.
+    if (!options.quiet) for (const hint of hintsSeen.values()) if (hint.kind !== 'deadlock') writeErr(paintHint(hintLine(hint, t), color) + '\n');
   }
   if (options.snapshot) {
     try {

@@ -609,13 +609,15 @@ class Validator {
     const hint: Hint = {
       kind: this.oneOf(o.kind, HINT_KINDS as readonly HintKind[], `${path}.kind`),
       message: this.string(o.message, `${path}.message`),
-      severity: o.severity === 'info' ? 'info' : 'warning',
+      severity: o.severity === 'info' ? 'info' : o.severity === 'error' ? 'error' : 'warning',
     };
     if (o.pid !== undefined && o.pid !== null) hint.pid = this.int(o.pid, `${path}.pid`);
     if (o.processKey !== undefined) hint.processKey = this.string(o.processKey, `${path}.processKey`);
     if (o.queueId !== undefined) hint.queueId = this.string(o.queueId, `${path}.queueId`);
     if (o.poolId !== undefined) hint.poolId = this.string(o.poolId, `${path}.poolId`);
     if (o.site !== undefined) hint.site = this.string(o.site, `${path}.site`);
+    if (o.processKeys !== undefined) hint.processKeys = this.array(o.processKeys, `${path}.processKeys`).map((k, i) => this.string(k, `${path}.processKeys[${i}]`));
+    if (o.sites !== undefined) hint.sites = this.array(o.sites, `${path}.sites`).map((k, i) => this.string(k, `${path}.sites[${i}]`));
     return hint;
   }
 }
