@@ -86,7 +86,7 @@ export interface ProcessInfo {
   waitingThreads: number;
   /** The program's live threads in it, as its latest wait.begin said; null when never said. */
   threads: number | null;
-  /** A pool worker's task running past the threshold; null when idle or not a worker. */
+  /** A pool worker's task running past the threshold (once it ended: the task it died in); null when idle or not a worker. */
   task: TaskInfo | null;
   /** A pool worker's tasks done (worker.counts); 0 for other processes. */
   tasksDone: number;

@@ -167,7 +167,7 @@ export class WaitTable {
       }
     }
     for (const holders of this.earlyHolders.values()) for (const h of holders) if (h.pid === node.pid) h.holderDead = true;
-    if (node.task) this.processes.patch(node, { task: null });
+    // Its task stays: the one it died in (the tree shows a task only while it runs).
     if (touched) this.mark(t);
   }
 
