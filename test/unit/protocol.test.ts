@@ -255,7 +255,7 @@ describe('parseMessage', () => {
     assert.equal(m.thread, '');
     const stacks = parseMessage(JSON.stringify({ v: 1, type: 'stacks', id: 1, pid: 2, threads: [{ threadId: 3, name: 'M', frames: [{ file: 'a.py', line: 1, function: 'f', locals: {} }], x: 1 }] }));
     assert.ok(stacks.ok && stacks.message.type === 'stacks');
-    assert.deepEqual(stacks.message.threads, [{ threadId: 3, name: 'M', daemon: false, runtime: false, frames: [{ file: 'a.py', line: 1, function: 'f' }] }]);
+    assert.deepEqual(stacks.message.threads, [{ threadId: 3, name: 'M', daemon: false, runtime: false, frames: [{ file: 'a.py', line: 1, function: 'f' }], omitted: 0 }]);
   });
 
   it('never evaluates: code-like strings stay strings', () => {
