@@ -72,6 +72,7 @@
       hover: v('--vscode-list-hoverBackground', 'rgba(128,128,128,0.15)'),
       chart: v('--vscode-charts-blue', '#3794ff'),
       limit: v('--vscode-charts-orange', '#d18616'),
+      waiting: v('--vscode-descriptionForeground', '#999'),
       font: v('--vscode-font-family', 'sans-serif'),
       fontSize: v('--vscode-font-size', '12px'),
     };
@@ -163,6 +164,37 @@
     ctx.lineWidth = 1;
   }
 
+  let waitPatternCache = null;
+  /** Diagonal stripes: waiting time reads apart from busy time by its shape, not only its colour. */
+  function waitPattern() {
+    const key = colors.waiting + '|' + colors.bg;
+    if (waitPatternCache && waitPatternCache.key === key) return waitPatternCache.pattern;
+    const tile = document.createElement('canvas');
+    tile.width = tile.height = 6;
+    const t = tile.getContext('2d');
+    t.fillStyle = colors.bg;
+    t.fillRect(0, 0, 6, 6);
+    t.strokeStyle = colors.waiting;
+    t.lineWidth = 1.5;
+    t.beginPath();
+    t.moveTo(0, 6);
+    t.lineTo(6, 0);
+    t.moveTo(-1, 1);
+    t.lineTo(1, -1);
+    t.moveTo(5, 7);
+    t.lineTo(7, 5);
+    t.stroke();
+    waitPatternCache = { key, pattern: ctx.createPattern(tile, 'repeat') };
+    return waitPatternCache.pattern;
+  }
+
+  /** Milliseconds a lane spent waiting, up to `until` for a wait that lasts. */
+  function waitedMs(l, until) {
+    let ms = 0;
+    for (const [since, end] of l.waits || []) ms += Math.max(0, (end ?? until) - since);
+    return ms;
+  }
+
   function laneColor(l) {
     if (l.state === 'zombie') return colors.zombie;
     if (l.state === 'exited') return failed(l) ? colors.failed : colors.exited;
@@ -248,6 +280,15 @@
       ctx.globalAlpha = exited === null ? 0.9 : 0.45;
       ctx.fillRect(start, barY, Math.max(2, xOf(end) - start), barH);
       ctx.globalAlpha = 1;
+      // Waiting time over the bar, hatched: idle and busy workers tell apart at a glance.
+      if (l.waits && l.waits.length > 0) {
+        ctx.fillStyle = waitPattern();
+        for (const [since, until] of l.waits) {
+          const a = xOf(Math.max(since, l.start));
+          const b = xOf(until ?? end);
+          if (b > a) ctx.fillRect(a, barY, Math.max(1, b - a), barH);
+        }
+      }
       if (exited !== null) {
         const reaped = l.reapedAt ?? (l.state === 'zombie' ? (run && run.live ? now() : t1) : exited);
         if (reaped > exited) {
@@ -547,6 +588,8 @@
       }
       lines.push(say(S.usagePeaks, cpu, mb));
     }
+    const waited = waitedMs(l, l.exitedAt ?? (run && run.live ? now() : timeRange()[1]));
+    if (waited > 0) lines.push(say(S.waitedInAll, fmtSeconds(waited)));
     if (l.hint) lines.push('⚠ ' + l.hint);
     lines.push(S.clickToReveal);
     tip.textContent = lines.join('\n');

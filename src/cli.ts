@@ -9,7 +9,7 @@ import { fitWidth, renderTree, stripAnsi } from './core/renderTree';
 import { RunSession, type StopOptions } from './core/session';
 import { processGroupOf } from './core/runMembers';
 import { SignalWitness } from './core/signalOrigin';
-import { computeHints, hintId, hintLine, HintTracker, snapshotHints, type Hint } from './core/hints';
+import { computeHints, hintId, hintLine, hintText, HintTracker, snapshotHints, type Hint } from './core/hints';
 import { checkTarget, type LaunchTarget, type WhenViewerGone } from './core/launcher';
 import { publishDump } from './core/runDump';
 import { dumpCommand } from './cliDump';
@@ -283,7 +283,13 @@ async function run(options: CliOptions): Promise<number> {
   const hintTracker = new HintTracker();
   const hintsSeen = new Map<string, Hint>();
   const collectHints = () => {
-    for (const hint of computeHints(session.model, session.info, Date.now(), hintTracker)) hintsSeen.set(hintId(hint), hint);
+    for (const hint of computeHints(session.model, session.info, Date.now(), hintTracker)) {
+      const id = hintId(hint);
+      // A hung program's log should say why as soon as it is known: without a live view (a pipe,
+      // a CI log, --no-live) a deadlock is written once when found, like the program's own output.
+      if (hint.kind === 'deadlock' && !hintsSeen.has(id) && !area && !options.quiet) writeErr(paint(`✖ ${hintText(hint, t)}`, color) + '\n');
+      hintsSeen.set(id, hint);
+    }
   };
   // Zombie→collected transitions and queue activity are only visible as they happen: each
   // change is observed (incrementally, so a run of thousands of processes stays linear).
@@ -307,7 +313,8 @@ async function run(options: CliOptions): Promise<number> {
     const tree = renderTree(session.model, info, { color, t });
     writeErr((options.quiet ? stripAnsi(tree.split('\n')[0]) : tree) + '\n');
     // The hints seen during the run, under the tree, in the words the VS Code tree uses.
-    if (!options.quiet) for (const hint of hintsSeen.values()) writeErr(paintHint(hintLine(hint, t), color) + '\n');
+    // A deadlock is said by the tree itself (its ✖ line), once.
+    if (!options.quiet) for (const hint of hintsSeen.values()) if (hint.kind !== 'deadlock') writeErr(paintHint(hintLine(hint, t), color) + '\n');
   }
   if (options.snapshot) {
     try {
@@ -381,6 +388,11 @@ main(process.argv.slice(2)).then(
     process.exit(70);
   },
 );
+
+/** A deadlock's line, in red like the tree's own ✖ line. */
+function paint(line: string, color: boolean): string {
+  return color ? `\x1b[31m${line}\x1b[0m` : line;
+}
 
 function paintHint(line: string, color: boolean): string {
   return color ? `\x1b[33m${line}\x1b[0m` : line;

@@ -5,6 +5,7 @@
 // docs/hints.md explains every hint to users; keep the two in step.
 import type { ModelChange, PoolInfo, ProcessInfo, QueueInfo, RunInfo } from './types';
 import { english, phrase, render, type Localizer, type Phrase, type PhraseArg } from './l10n';
+import type { Deadlock } from './deadlocks';
 
 export type HintKind =
   | 'unjoined-child'
@@ -13,7 +14,8 @@ export type HintKind =
   | 'non-daemon-blocks-exit'
   | 'daemon-killed-with-parent'
   | 'pool-not-closed'
-  | 'missing-main-guard';
+  | 'missing-main-guard'
+  | 'deadlock';
 
 export const HINT_KINDS: readonly HintKind[] = [
   'unjoined-child',
@@ -23,6 +25,7 @@ export const HINT_KINDS: readonly HintKind[] = [
   'daemon-killed-with-parent',
   'pool-not-closed',
   'missing-main-guard',
+  'deadlock',
 ];
 
 export interface Hint {
@@ -38,8 +41,12 @@ export interface Hint {
   text?: Phrase;
   /** "file:line" where the object was created, when the runtime reported it. */
   site?: string;
-  /** warning: the program is stuck or leaks; info: a surprise worth knowing about. */
-  severity: 'warning' | 'info';
+  /** Every process it names, processKey first (a deadlock's badge goes on each). */
+  processKeys?: string[];
+  /** Every "file:line" it is about, site first (a deadlock's problem goes on each). */
+  sites?: string[];
+  /** error: the program can never go on; warning: it is stuck or leaks; info: a surprise worth knowing about. */
+  severity: 'error' | 'warning' | 'info';
 }
 
 /** The CLI snapshot's `hints[]` entries. */
@@ -89,6 +96,10 @@ export interface HintModelView {
   get(key: string): ProcessInfo | undefined;
   processByPid(pid: number): ProcessInfo | undefined;
   children(parentKey: string | null): ProcessInfo[];
+  /** The run's deadlocks now (RunModel; an imported run has none to compute). */
+  deadlocks?(now: number): Deadlock[];
+  /** Every deadlock found while the run lived. */
+  deadlocksSeen?(): Deadlock[];
 }
 
 export type HintRunView = Pick<RunInfo, 'state' | 'endedAt' | 'script'>;
@@ -224,12 +235,25 @@ export function snapshotHints(hints: readonly Hint[]): SnapshotHint[] {
 export function hintsByProcess(hints: readonly Hint[]): Map<string, Hint[]> {
   const map = new Map<string, Hint[]>();
   for (const hint of hints) {
-    if (!hint.processKey) continue;
-    let list = map.get(hint.processKey);
-    if (!list) map.set(hint.processKey, (list = []));
-    list.push(hint);
+    for (const key of hintProcessKeys(hint)) {
+      let list = map.get(key);
+      if (!list) map.set(key, (list = []));
+      list.push(hint);
+    }
   }
   return map;
+}
+
+/** Every process a hint is about: its own, and each one a deadlock names. */
+export function hintProcessKeys(h: Pick<Hint, 'processKey' | 'processKeys'>): string[] {
+  const keys = h.processKeys ?? [];
+  return h.processKey && !keys.includes(h.processKey) ? [h.processKey, ...keys] : [...keys];
+}
+
+/** Every line a hint is about, "file:line". */
+export function hintSites(h: Pick<Hint, 'site' | 'sites'>): string[] {
+  const sites = h.sites ?? [];
+  return h.site && !sites.includes(h.site) ? [h.site, ...sites] : [...sites];
 }
 
 /** "file:line" → its parts; null when the text is not of that shape. */
@@ -271,7 +295,7 @@ interface Ctx {
 
 type Rule = (ctx: Ctx) => Hint[];
 
-const RULES: Rule[] = [unjoinedChild, queueFullBlocked, queueEmptyNoProducers, exitPhaseHints, poolNotClosed, missingMainGuard];
+const RULES: Rule[] = [unjoinedChild, queueFullBlocked, queueEmptyNoProducers, exitPhaseHints, poolNotClosed, missingMainGuard, deadlockHints];
 
 /** A hint with its English message filled in from its phrase. */
 function hint(fields: Omit<Hint, 'message' | 'text'>, text: Phrase): Hint {
@@ -598,4 +622,27 @@ function firstSite(children: ProcessInfo[], queues: QueueInfo[], pools: PoolInfo
 function sameFile(site: string, script: string): boolean {
   const parsed = parseSite(site);
   return parsed !== null && parsed.file === script;
+}
+
+/**
+ * The deadlocks of the run (src/core/deadlocks.ts): while it lives, those found now; once it
+ * ended (it was stopped, its waits are gone), every one found while it lived.
+ */
+function deadlockHints({ model, live, now }: Ctx): Hint[] {
+  const found = live ? model.deadlocks?.(now) ?? [] : model.deadlocksSeen?.() ?? [];
+  return found.map((d) => deadlockHint(d));
+}
+
+export function deadlockHint(d: Deadlock): Hint {
+  return {
+    kind: 'deadlock',
+    pid: d.pids[0],
+    processKey: d.processKeys[0],
+    processKeys: [...d.processKeys],
+    site: d.sites[0],
+    sites: [...d.sites],
+    severity: 'error',
+    message: d.message,
+    text: d.text,
+  };
 }

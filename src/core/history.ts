@@ -8,7 +8,7 @@ import type { Event } from './event';
 import { Emitter } from './event';
 import type { Hint, HintKind, SnapshotHint } from './hints';
 import { HINT_KINDS, snapshotHints } from './hints';
-import type { Disposable, ModelChange, PoolInfo, ProcessInfo, QueueInfo, RunInfo, SnapshotJson } from './types';
+import type { Disposable, ModelChange, PoolInfo, ProcessInfo, QueueInfo, RunInfo, SnapshotJson, WaitInfo } from './types';
 
 export const EXPORT_FORMAT = 'mptree-run';
 export const EXPORT_VERSION = 1;
@@ -74,6 +74,8 @@ const PROCESS_FIELDS: ReadonlyArray<keyof ProcessRecord> = [
   // Measured at the end: they change once. The live figures (cpuPercent, rssBytes) change at
   // every OS scan and are not history: a record has them null.
   'cpuSeconds', 'peakRssBytes',
+  // What it waits on: a new object per wait (never mutated), so the history has each one once.
+  'wait',
 ];
 
 export class RunHistory implements Disposable {
@@ -502,6 +504,8 @@ class Validator {
     // Absent from files written before mptree measured them: unknown.
     field('cpuSeconds', (v, p) => this.nullableAmount(v, p));
     field('peakRssBytes', (v, p) => this.nullableAmount(v, p));
+    // Absent from files written before mptree saw waits: none.
+    if (!partial || 'wait' in o) out.wait = o.wait === undefined || o.wait === null ? null : this.wait(o.wait, `${path}.wait`);
     if (!partial) out.cpuPercent = out.rssBytes = null;
     return out as unknown as ProcessRecord;
   }
@@ -604,18 +608,42 @@ class Validator {
     });
   }
 
+  wait(value: unknown, path: string): WaitInfo {
+    const o = this.object(value, path);
+    const object = this.object(o.object, `${path}.object`);
+    const site = o.site === null || o.site === undefined ? null : this.object(o.site, `${path}.site`);
+    return {
+      pid: this.int(o.pid, `${path}.pid`),
+      threadId: this.int(o.threadId, `${path}.threadId`),
+      thread: this.string(o.thread, `${path}.thread`),
+      call: this.string(o.call, `${path}.call`),
+      object: {
+        kind: this.oneOf(object.kind, ['queue', 'lock', 'process', 'pool', 'connection', 'future', 'manager', 'other'] as const, `${path}.object.kind`),
+        id: this.nullableString(object.id ?? null, `${path}.object.id`),
+        pid: object.pid === null || object.pid === undefined ? null : this.int(object.pid, `${path}.object.pid`),
+        address: this.nullableString(object.address ?? null, `${path}.object.address`),
+      },
+      timeout: this.nullableAmount(o.timeout ?? null, `${path}.timeout`),
+      site: site ? { file: this.string(site.file, `${path}.site.file`), line: this.int(site.line, `${path}.site.line`), function: this.nullableString(site.function ?? null, `${path}.site.function`) } : null,
+      since: this.number(o.since, `${path}.since`),
+      endedAt: this.nullableNumber(o.endedAt ?? null, `${path}.endedAt`),
+    };
+  }
+
   hint(value: unknown, path: string): Hint {
     const o = this.object(value, path);
     const hint: Hint = {
       kind: this.oneOf(o.kind, HINT_KINDS as readonly HintKind[], `${path}.kind`),
       message: this.string(o.message, `${path}.message`),
-      severity: o.severity === 'info' ? 'info' : 'warning',
+      severity: o.severity === 'info' ? 'info' : o.severity === 'error' ? 'error' : 'warning',
     };
     if (o.pid !== undefined && o.pid !== null) hint.pid = this.int(o.pid, `${path}.pid`);
     if (o.processKey !== undefined) hint.processKey = this.string(o.processKey, `${path}.processKey`);
     if (o.queueId !== undefined) hint.queueId = this.string(o.queueId, `${path}.queueId`);
     if (o.poolId !== undefined) hint.poolId = this.string(o.poolId, `${path}.poolId`);
     if (o.site !== undefined) hint.site = this.string(o.site, `${path}.site`);
+    if (o.processKeys !== undefined) hint.processKeys = this.array(o.processKeys, `${path}.processKeys`).map((k, i) => this.string(k, `${path}.processKeys[${i}]`));
+    if (o.sites !== undefined) hint.sites = this.array(o.sites, `${path}.sites`).map((k, i) => this.string(k, `${path}.sites[${i}]`));
     return hint;
   }
 }

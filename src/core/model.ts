@@ -2,7 +2,8 @@
 // and the one change it fires. Each concern keeps its own maps in its own part:
 //   model/processes.ts  ProcessTable  members, incarnations, the tree, running → zombie → exited
 //   model/queues.ts     QueueTable    depths, counts, producers, depth readers
-//   model/pools.ts      PoolTable     workers, tasks, state
+//   model/pools.ts      PoolTable     workers, tasks, state, each worker's current task
+//   model/waits.ts      WaitTable     each thread's wait, the locks and their holders
 // RunModel routes each message to its part, opens and closes the batch (model/changes.ts)
 // and answers the queries the tree, the CLI and the hints make.
 // It is pure bookkeeping (no I/O, no timers), so every rule is unit-testable with
@@ -10,12 +11,14 @@
 import { Emitter } from './event';
 import type { LiveUsage } from './processUsage';
 import type { RuntimeMessage } from './protocol';
-import type { ModelChange, PoolInfo, ProcessInfo, QueueInfo, RunInfo, SnapshotJson } from './types';
+import type { LockInfo, ModelChange, PoolInfo, ProcessInfo, QueueInfo, RunInfo, SnapshotJson, WaitInfo } from './types';
 import { BatchChanges } from './model/changes';
 import { PoolTable } from './model/pools';
 import { type OsScanResult, ProcessTable } from './model/processes';
 import { QueueTable } from './model/queues';
 import { snapshotOf } from './model/snapshot';
+import { WaitTable } from './model/waits';
+import { findDeadlocks, type Deadlock } from './deadlocks';
 
 export { exitCodeOf, signalName, signalNumber } from './model/signals';
 export type { OsScanResult } from './model/processes';
@@ -39,6 +42,9 @@ export class RunModel {
   private readonly processTable: ProcessTable;
   private readonly queueTable: QueueTable;
   private readonly poolTable: PoolTable;
+  private readonly waitTable: WaitTable;
+  /** Every deadlock found while the run lived, by identity: the snapshot and the final tree keep them once their processes are gone. */
+  private readonly deadlocksFound = new Map<string, Deadlock>();
   private readonly changeEmitter = new Emitter<ModelChange>();
   readonly onDidChange = this.changeEmitter.event;
 
@@ -53,10 +59,13 @@ export class RunModel {
       onForget: (key) => {
         this.queueTable.forgetOwner(key);
         this.poolTable.forgetOwner(key);
+        this.waitTable.forgetProcess(key);
       },
+      onEnd: (node, t) => this.waitTable.onProcessEnd(node, t),
     });
     this.queueTable = new QueueTable(runId, this.changes, this.processTable, options.maxQueues ?? 2000);
     this.poolTable = new PoolTable(runId, this.changes, this.processTable, options.maxPools ?? 500);
+    this.waitTable = new WaitTable(runId, this.changes, this.processTable);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -111,6 +120,51 @@ export class RunModel {
 
   pools(): PoolInfo[] {
     return this.poolTable.all();
+  }
+
+  /** Every thread's wait of a process now. */
+  waitsOf(processKey: string): WaitInfo[] {
+    return this.waitTable.waitsOf(processKey);
+  }
+
+  lock(id: string): LockInfo | undefined {
+    return this.waitTable.lock(id);
+  }
+
+  locks(): LockInfo[] {
+    return this.waitTable.allLocks();
+  }
+
+  /** Pids seen waiting in a get on the queue. */
+  gettersOf(queueId: string): readonly number[] {
+    return this.waitTable.gettersOf(queueId);
+  }
+
+  queue(id: string): QueueInfo | undefined {
+    return this.queueTable.all().find((q) => q.id === id);
+  }
+
+  /** When what the run waits on last changed (a wait, a hold, an end). */
+  get waitsChangedAt(): number {
+    return this.waitTable.lastChangeAt;
+  }
+
+  /**
+   * The deadlocks of the run at `now` (src/core/deadlocks.ts); each one found is also kept,
+   * so the snapshot and the final tree still name it after the run was stopped.
+   */
+  deadlocks(now: number = Date.now()): Deadlock[] {
+    const found = findDeadlocks(this, now);
+    for (const d of found) {
+      const kept = this.deadlocksFound.get(d.id);
+      this.deadlocksFound.set(d.id, kept ? { ...d, foundAt: kept.foundAt } : d);
+    }
+    return found;
+  }
+
+  /** Every deadlock found so far, oldest first. */
+  deadlocksSeen(): Deadlock[] {
+    return [...this.deadlocksFound.values()];
   }
 
   /** Depth-first, parents before children: the order the tree shows. */
@@ -217,7 +271,24 @@ export class RunModel {
         return this.poolTable.onCounts(message);
       case 'pool.state':
         return this.poolTable.onState(message);
+      case 'lock.created':
+        return this.waitTable.onLockCreated(message);
+      case 'wait.begin':
+        return this.waitTable.onWaitBegin(message);
+      case 'wait.end':
+        return this.waitTable.onWaitEnd(message);
+      case 'lock.held':
+        return this.waitTable.onLockHeld(message);
+      case 'lock.released':
+        return this.waitTable.onLockReleased(message);
+      case 'task.begin':
+        return this.poolTable.onTaskBegin(message);
+      case 'task.end':
+        return this.poolTable.onTaskEnd(message);
+      case 'worker.counts':
+        return this.poolTable.onWorkerCounts(message);
       case 'control.result':
+      case 'stacks':
         // Answers are matched by the server; nothing to show.
         return;
     }

@@ -2,7 +2,9 @@
 // Everything received is untrusted data: JSON.parse only, then field-by-field checks, and a
 // typed copy that holds only the fields we know (never the parsed object itself).
 import { COLLECTORS, type CollectedBy } from './collectedBy';
-import type { HelperRole, PoolKind, QueueKind } from './types';
+import type { HelperRole, LockKind, PoolKind, QueueKind, SiteInfo, WaitObject, WaitObjectKind } from './types';
+
+export type { LockKind, SiteInfo, WaitObject, WaitObjectKind } from './types';
 
 export const PROTOCOL_VERSION = 1;
 export const MAX_LINE_BYTES = 1024 * 1024;
@@ -176,6 +178,94 @@ export interface ControlResultMessage {
   t: number;
 }
 
+export interface LockCreatedMessage {
+  v: 1;
+  type: 'lock.created';
+  id: string;
+  kind: LockKind;
+  ownerPid: number;
+  site: SiteInfo | null;
+  /** The variable name at the creating line, when the runtime found it cheaply. */
+  label: string | null;
+  t: number;
+}
+
+export interface WaitBeginMessage {
+  v: 1;
+  type: 'wait.begin';
+  pid: number;
+  threadId: number;
+  thread: string;
+  call: string;
+  object: WaitObject;
+  /** Seconds, or null for a wait without a timeout. */
+  timeout: number | null;
+  site: SiteInfo | null;
+  /** When the call began (not when it was reported). */
+  since: number;
+  /** The program's live threads in that process (not the runtime's nor multiprocessing's helpers), when sent. */
+  threads: number | null;
+  t: number;
+}
+
+export interface WaitEndMessage {
+  v: 1;
+  type: 'wait.end';
+  pid: number;
+  threadId: number;
+  t: number;
+}
+
+export interface LockHeldMessage {
+  v: 1;
+  type: 'lock.held';
+  id: string;
+  pid: number;
+  threadId: number;
+  thread: string;
+  site: SiteInfo | null;
+  since: number;
+  t: number;
+}
+
+export interface LockReleasedMessage {
+  v: 1;
+  type: 'lock.released';
+  id: string;
+  pid: number;
+  threadId: number;
+  t: number;
+}
+
+export interface TaskBeginMessage {
+  v: 1;
+  type: 'task.begin';
+  pid: number;
+  poolId: string;
+  /** Function and arguments, cut to ~60 characters: `crunch(7)`. */
+  call: string;
+  since: number;
+  t: number;
+}
+
+export interface TaskEndMessage {
+  v: 1;
+  type: 'task.end';
+  pid: number;
+  poolId: string;
+  t: number;
+}
+
+/** `[poolId, workerPid, tasksDoneDelta, cpuSecondsTotal | null]`. */
+export type WorkerCountEntry = [string, number, number, number | null];
+
+export interface WorkerCountsMessage {
+  v: 1;
+  type: 'worker.counts';
+  counts: WorkerCountEntry[];
+  t: number;
+}
+
 /** One frame of a Python stack (stacks answers). */
 export interface StackFrame {
   file: string;
@@ -221,7 +311,15 @@ export type RuntimeMessage =
   | PoolCountsMessage
   | PoolStateMessage
   | ControlResultMessage
-  | StacksMessage;
+  | StacksMessage
+  | LockCreatedMessage
+  | WaitBeginMessage
+  | WaitEndMessage
+  | LockHeldMessage
+  | LockReleasedMessage
+  | TaskBeginMessage
+  | TaskEndMessage
+  | WorkerCountsMessage;
 
 export type RuntimeMessageType = RuntimeMessage['type'];
 
@@ -400,19 +498,52 @@ function copyThread(v: unknown): ThreadStack {
   return { threadId: th.threadId as number, name: th.name as string, daemon: th.daemon === true, runtime: th.runtime === true, frames, omitted: (th.omitted as number | undefined) ?? 0 };
 }
 
+/** Strings from the peer that the tree shows (a call, a name): bounded, so one line cannot bloat every row. */
+const isShortString: Check = (v) => typeof v === 'string' && v.length <= 1000;
+const isPositiveInt: Check = (v) => Number.isSafeInteger(v) && (v as number) > 0;
+const isSite: Check = (v) => {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const o = v as Record<string, unknown>;
+  return typeof o.file === 'string' && o.file.length <= 4096 && isPositiveInt(o.line) && (o.function === undefined || o.function === null || isShortString(o.function));
+};
+const isWaitObject: Check = (v) => {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const o = v as Record<string, unknown>;
+  if (!oneOf(...WAIT_OBJECT_KINDS)(o.kind)) return false;
+  const optional = (field: string, check: Check) => o[field] === undefined || o[field] === null || check(o[field]);
+  if (!optional('id', isShortString) || !optional('pid', isPid) || !optional('address', isShortString)) return false;
+  // A join names the process joined: without it the wait is about nothing we can show.
+  return o.kind !== 'process' || isPid(o.pid);
+};
+
 const RUNTIME_KINDS = ['python', 'process', 'pool-worker', 'helper'] as const;
 const ROLES = ['resource-tracker', 'forkserver', 'manager'] as const;
 const QUEUE_KINDS = ['Queue', 'JoinableQueue', 'SimpleQueue', 'ManagerQueue', 'ManagerJoinableQueue'] as const;
 const POOL_KINDS = ['Pool', 'ProcessPoolExecutor'] as const;
 const POOL_STATES = ['closed', 'terminated', 'joined', 'shutdown'] as const;
+const LOCK_KINDS = ['Lock', 'RLock', 'Semaphore', 'BoundedSemaphore', 'Condition', 'Event', 'Barrier'] as const;
+const WAIT_OBJECT_KINDS = ['queue', 'lock', 'process', 'pool', 'connection', 'future', 'manager', 'other'] as const;
 
 /** required: the field must be present and pass; optional: absent means null (or the default). */
 interface FieldSpec {
   check: Check;
   required: boolean;
+  /** A typed copy of a checked nested value (sites, wait objects): never the parsed object itself. */
+  copy?: (value: unknown) => unknown;
 }
-const req = (check: Check): FieldSpec => ({ check, required: true });
-const opt = (check: Check): FieldSpec => ({ check, required: false });
+const req = (check: Check, copy?: (value: unknown) => unknown): FieldSpec => ({ check, required: true, copy });
+const opt = (check: Check, copy?: (value: unknown) => unknown): FieldSpec => ({ check, required: false, copy });
+
+type Raw = Record<string, unknown>;
+const copySite = (v: unknown): SiteInfo | null => {
+  if (v === null) return null;
+  const o = v as Raw;
+  return { file: o.file as string, line: o.line as number, function: (o.function as string | null | undefined) ?? null };
+};
+const copyWaitObject = (v: unknown): WaitObject => {
+  const o = v as Raw;
+  return { kind: o.kind as WaitObjectKind, id: (o.id as string | null | undefined) ?? null, pid: (o.pid as number | null | undefined) ?? null, address: (o.address as string | null | undefined) ?? null };
+};
 
 // `t` is optional on the wire in our reading: a message without it is stamped on arrival.
 const SCHEMAS: Record<RuntimeMessageType, Record<string, FieldSpec>> = {
@@ -481,9 +612,43 @@ const SCHEMAS: Record<RuntimeMessageType, Record<string, FieldSpec>> = {
     t: opt(isNumber),
   },
   stacks: { id: req(isInt), pid: req(isPid), threads: req(arrayOf(isThreadStack, 10_000)), t: opt(isNumber) },
+  'lock.created': {
+    id: req(isShortString),
+    kind: req(oneOf(...LOCK_KINDS)),
+    ownerPid: req(isPid),
+    site: opt(orNull(isSite), copySite),
+    label: opt(orNull(isShortString)),
+    t: opt(isNumber),
+  },
+  'wait.begin': {
+    pid: req(isPid),
+    threadId: req(isInt),
+    thread: opt(isShortString),
+    call: req(isShortString),
+    object: req(isWaitObject, copyWaitObject),
+    timeout: opt(orNull(isAmount)),
+    site: opt(orNull(isSite), copySite),
+    since: req(isNumber),
+    threads: opt(orNull(isPositiveInt)),
+    t: opt(isNumber),
+  },
+  'wait.end': { pid: req(isPid), threadId: req(isInt), t: opt(isNumber) },
+  'lock.held': {
+    id: req(isShortString),
+    pid: req(isPid),
+    threadId: req(isInt),
+    thread: opt(isShortString),
+    site: opt(orNull(isSite), copySite),
+    since: req(isNumber),
+    t: opt(isNumber),
+  },
+  'lock.released': { id: req(isShortString), pid: req(isPid), threadId: req(isInt), t: opt(isNumber) },
+  'task.begin': { pid: req(isPid), poolId: req(isShortString), call: req(isShortString), since: req(isNumber), t: opt(isNumber) },
+  'task.end': { pid: req(isPid), poolId: req(isShortString), t: opt(isNumber) },
+  'worker.counts': { counts: req(arrayOf(tuple(isString, isPid, isCount, orNull(isAmount)))), t: opt(isNumber) },
 };
 
-const DEFAULTS: Record<string, unknown> = { name: '', daemon: false, joined: false, timedOut: false, maxsize: 0, size: 0 };
+const DEFAULTS: Record<string, unknown> = { name: '', daemon: false, joined: false, timedOut: false, maxsize: 0, size: 0, thread: '' };
 
 export function isKnownType(type: string): type is RuntimeMessageType {
   return Object.prototype.hasOwnProperty.call(SCHEMAS, type);
@@ -537,6 +702,10 @@ function parseUnchecked(line: string, now: () => number): ParseResult {
       return { ok: false, kind: 'field', type, reason: `${type}: field "${field}" has the wrong type` };
     }
     const fieldValue = raw[field];
+    if (spec.copy) {
+      message[field] = spec.copy(fieldValue);
+      continue;
+    }
     if (type === 'stacks' && field === 'threads') {
       message[field] = (fieldValue as unknown[]).map(copyThread);
       continue;

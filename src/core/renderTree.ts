@@ -3,9 +3,10 @@ import { poolHeaderParts } from './poolText';
 import { collectedByText } from './collectedBy';
 import type { RunModel } from './model';
 import type { PoolInfo, ProcessInfo, QueueInfo, RunInfo } from './types';
-import { english, type Localizer } from './l10n';
+import { english, render, type Localizer } from './l10n';
 import { noticeText } from './session';
 import { formatCpuSeconds, usageParts, usageTotals } from './usageText';
+import { activityWords } from './waitText';
 
 export interface RenderOptions {
   /** ANSI colours; the CLI enables them only for a TTY without NO_COLOR. */
@@ -16,6 +17,8 @@ export interface RenderOptions {
   width?: number;
   /** The words' language (the CLI's follows LANG); the snapshot JSON never goes through it. */
   t?: Localizer;
+  /** The clock for how long waits and tasks have lasted (tests). */
+  now?: number;
 }
 
 const ANSI = { reset: '\x1b[0m', dim: '\x1b[2m', red: '\x1b[31m', green: '\x1b[32m', yellow: '\x1b[33m', cyan: '\x1b[36m', bold: '\x1b[1m' };
@@ -65,6 +68,7 @@ export function printable(text: string): string {
 export function renderTree(model: RunModel, run?: RunInfo, options: RenderOptions = {}): string {
   const paint = (colour: Colour, text: string) => (options.color ? `${ANSI[colour]}${text}${ANSI.reset}` : text);
   const t = options.t ?? english;
+  const now = options.now ?? Date.now();
   const lines: string[] = [];
 
   if (run) {
@@ -93,7 +97,10 @@ export function renderTree(model: RunModel, run?: RunInfo, options: RenderOption
     const name = p.state === 'exited' ? paint('dim', printable(p.name)) : printable(p.name);
     const usage = usageParts(p, t);
     const usageText = usage.length ? paint('dim', ` · ${usage.join(' · ')}`) : '';
-    return `${name} ${paint('dim', `[${p.pid}]`)}${tagText}  ${paint(stateColour(p), describeState(p, t))}${usageText}`;
+    // What it waits on or runs, where `running` alone said nothing about a hung process.
+    const activity = activityWords(p, model, now, t);
+    const state = activity ? paint(p.wait ? 'yellow' : 'green', activity) : paint(stateColour(p), describeState(p, t));
+    return `${name} ${paint('dim', `[${p.pid}]`)}${tagText}  ${state}${usageText}`;
   };
   const queueLabel = (q: QueueInfo): string => {
     const extra = q.unfinished !== null ? ` · ${t('{0} unfinished', q.unfinished)}` : '';
@@ -139,6 +146,8 @@ export function renderTree(model: RunModel, run?: RunInfo, options: RenderOption
       visit(top.children(), '');
     }
   if (tops.length === 0) lines.push(paint('dim', t('(no processes yet)')));
+  // Deadlocks found while the run lived, still said once it was stopped and its waits are gone.
+  for (const d of model.deadlocksSeen()) lines.push(paint('red', `✖ ${printable(render(d.text, t))}`));
 
   let out = lines;
   if (options.maxLines !== undefined && out.length > options.maxLines) {

@@ -3,6 +3,25 @@
 
 import type { CollectedBy } from './collectedBy';
 
+/** The user's source line of a call: the first frame outside the standard library and the runtime. */
+export interface SiteInfo {
+  file: string;
+  line: number;
+  function: string | null;
+}
+
+export type LockKind = 'Lock' | 'RLock' | 'Semaphore' | 'BoundedSemaphore' | 'Condition' | 'Event' | 'Barrier';
+
+export type WaitObjectKind = 'queue' | 'lock' | 'process' | 'pool' | 'connection' | 'future' | 'manager' | 'other';
+
+/** What a blocking call waits on: `id` for queues, locks, pools, connections; `pid` for a join; `address` for a manager. */
+export interface WaitObject {
+  kind: WaitObjectKind;
+  id: string | null;
+  pid: number | null;
+  address: string | null;
+}
+
 export type ProcessKind = 'main' | 'process' | 'pool-worker' | 'helper' | 'os';
 export type ProcessState = 'running' | 'zombie' | 'exited';
 export type HelperRole = 'resource-tracker' | 'forkserver' | 'manager';
@@ -59,6 +78,69 @@ export interface ProcessInfo {
   cpuSeconds: number | null;
   /** At its end, measured: its peak resident memory in bytes (its own ru_maxrss); null where unknown. */
   peakRssBytes: number | null;
+  /** What it waits on now (its main thread's wait, else its oldest); null when no thread waits past the threshold. */
+  wait: WaitInfo | null;
+  /** Its latest wait that ended, or the one it was in when it died; null when it never waited. */
+  lastWait: WaitInfo | null;
+  /** Threads of it in a wait now. */
+  waitingThreads: number;
+  /** The program's live threads in it, as its latest wait.begin said; null when never said. */
+  threads: number | null;
+  /** A pool worker's task running past the threshold (once it ended: the task it died in); null when idle or not a worker. */
+  task: TaskInfo | null;
+  /** A pool worker's tasks done (worker.counts); 0 for other processes. */
+  tasksDone: number;
+  /** A pool worker's CPU seconds so far, as it reported with its counts; null when not reported. */
+  workerCpuSeconds: number | null;
+}
+
+/** One thread's blocking call past the threshold (wait.begin). */
+export interface WaitInfo {
+  pid: number;
+  threadId: number;
+  thread: string;
+  /** `Queue.get`, `Lock.acquire`, `Process.join`, … */
+  call: string;
+  object: WaitObject;
+  /** Seconds, or null: it waits for ever. */
+  timeout: number | null;
+  site: SiteInfo | null;
+  /** When the call began. */
+  since: number;
+  /** When it ended (lastWait only); null while it lasts. */
+  endedAt: number | null;
+}
+
+export interface TaskInfo {
+  poolId: string;
+  /** `crunch(7)`, as the worker cut it. */
+  call: string;
+  since: number;
+}
+
+export interface LockHolder {
+  pid: number;
+  threadId: number;
+  thread: string;
+  /** The line of the acquire. */
+  site: SiteInfo | null;
+  since: number;
+  /** Its process ended while holding it: the lock stays locked (multiprocessing's truth). */
+  holderDead: boolean;
+}
+
+/** A Lock, RLock, Semaphore, Condition, Event or Barrier the runtime announced, and who holds it. */
+export interface LockInfo {
+  readonly key: string; // `${runId}:lock:${id}`
+  readonly id: string;
+  kind: LockKind;
+  ownerPid: number;
+  site: SiteInfo | null;
+  /** The variable name at the creating line (`lock_a`, `counter.get_lock()`), when known. */
+  label: string | null;
+  /** Holders past the threshold (several for a Semaphore). */
+  holders: LockHolder[];
+  createdAt: number;
 }
 
 export type QueueKind = 'Queue' | 'JoinableQueue' | 'SimpleQueue' | 'ManagerQueue' | 'ManagerJoinableQueue';
@@ -156,6 +238,12 @@ export interface SnapshotJson {
     cpuSeconds: number | null;
     /** Peak resident memory in bytes, measured at its end; null where unknown. */
     peakRssBytes: number | null;
+    /** Its current wait, else its last one (endedAt set); null when it never waited past the threshold. */
+    wait: WaitInfo | null;
+    /** A pool worker's current task; null when none. */
+    task: TaskInfo | null;
+    /** A pool worker's tasks done; absent for other processes. */
+    tasksDone?: number;
   }>;
   queues: Array<{
     id: string;
@@ -177,8 +265,29 @@ export interface SnapshotJson {
     completed: number;
     pending: number;
   }>;
+  /** The locks announced, with their holders (a dead holder's lock stays locked). */
+  locks: Array<{ id: string; kind: LockKind; ownerPid: number; label: string | null; site: SiteInfo | null; holders: LockHolder[] }>;
+  /** The deadlocks found while the run lived (src/core/deadlocks.ts). */
+  deadlocks: DeadlockJson[];
   /** Classic mistakes recognised in the run (src/core/hints.ts, docs/hints.md); the CLI fills it. */
   hints?: Array<{ kind: string; pid: number | null; message: string; site?: string }>;
+}
+
+export type DeadlockKind = 'lock-cycle' | 'join-queue' | 'all-waiting';
+
+/** A deadlock as a snapshot carries it. */
+export interface DeadlockJson {
+  kind: DeadlockKind;
+  /** The processes in it, in the order of the cycle or the chain. */
+  pids: number[];
+  /** What each waits on, as the tree says it (`Lock lock_a`, `Queue q4242-1`, `process 4243`). */
+  objects: string[];
+  /** The user's source lines of the waits, "file:line". */
+  sites: string[];
+  /** English sentence (the hint's). */
+  message: string;
+  /** When it was first found. */
+  foundAt: number;
 }
 
 /** What changed in one reduction step; the tree refreshes only these. */

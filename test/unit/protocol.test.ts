@@ -142,6 +142,18 @@ describe('parseMessage', () => {
       { v: 1, type: 'pool.state', id: 'p4242-1', state: 'closed', t: 1 },
       { v: 1, type: 'control.result', id: 7, ok: true, exitCode: 0, t: 1 },
       { v: 1, type: 'control.result', id: 8, ok: false, error: 'still running after 5 s', timedOut: true, t: 1 },
+      // The messages of waits, lock holders, workers' tasks and stacks.
+      { v: 1, type: 'lock.created', id: 'l4242-1', kind: 'Lock', ownerPid: 4242, site: { file: '/w/app.py', line: 5, function: '<module>' }, label: 'lock_a', t: 1 },
+      { v: 1, type: 'wait.begin', pid: 4243, threadId: 139871, thread: 'MainThread', call: 'Queue.get', object: { kind: 'queue', id: 'q4242-1' }, timeout: null, site: { file: '/w/app.py', line: 12, function: 'consumer' }, since: 1765000000123, threads: 1, t: 1 },
+      { v: 1, type: 'wait.begin', pid: 4242, threadId: 1, call: 'Process.join', object: { kind: 'process', pid: 4243 }, timeout: 2.5, site: null, since: 1 },
+      { v: 1, type: 'wait.begin', pid: 4242, threadId: 1, call: 'Manager.call', object: { kind: 'manager', address: '/tmp/pymp-x/listener' }, since: 1 },
+      { v: 1, type: 'wait.end', pid: 4243, threadId: 139871, t: 1 },
+      { v: 1, type: 'lock.held', id: 'l4242-1', pid: 4244, threadId: 139871, thread: 'MainThread', site: { file: '/w/app.py', line: 13, function: 'takes_a_then_b' }, since: 1, t: 1 },
+      { v: 1, type: 'lock.released', id: 'l4242-1', pid: 4244, threadId: 139871, t: 1 },
+      { v: 1, type: 'task.begin', pid: 4250, poolId: 'p4242-1', call: 'crunch(7)', since: 1, t: 1 },
+      { v: 1, type: 'task.end', pid: 4250, poolId: 'p4242-1', t: 1 },
+      { v: 1, type: 'worker.counts', counts: [['p4242-1', 4250, 12, 3.25], ['p4242-1', 4251, 0, null]], t: 1 },
+      { v: 1, type: 'stacks', id: 12, pid: 4243, threads: [{ threadId: 139871, name: 'MainThread', daemon: false, runtime: false, frames: [{ file: '/w/app.py', line: 12, function: 'consumer' }] }], t: 1 },
     ];
     for (const value of lines) {
       const result = parseMessage(JSON.stringify(value));
@@ -189,6 +201,22 @@ describe('parseMessage', () => {
       [{ v: 1, type: 'pool.state', id: 'p', state: 'paused' }, 'state'],
       [{ v: 1, type: 'control.result', id: 'x', ok: true }, 'id'],
       [{ v: 1, type: 'process.reaped', pid: 5, t: 'now' }, 't'],
+      [{ v: 1, type: 'lock.created', id: 'l', kind: 'Mutex', ownerPid: 1 }, 'kind'],
+      [{ v: 1, type: 'lock.created', id: 'l', kind: 'Lock', ownerPid: 1, site: '/w/app.py:5' }, 'site'],
+      [{ v: 1, type: 'wait.begin', pid: 1, threadId: 1, call: 'Queue.get', object: { kind: 'queue', id: 7 }, since: 1 }, 'object'],
+      [{ v: 1, type: 'wait.begin', pid: 1, threadId: 1, call: 'Process.join', object: { kind: 'process', pid: 0 }, since: 1 }, 'object'],
+      [{ v: 1, type: 'wait.begin', pid: 1, threadId: 1, call: 'Queue.get', object: null, since: 1 }, 'object'],
+      [{ v: 1, type: 'wait.begin', pid: 1, threadId: 1, call: 'Queue.get', object: { kind: 'queue', id: 'q' } }, 'since'],
+      [{ v: 1, type: 'wait.begin', pid: 1, threadId: 1, call: 'Queue.get', object: { kind: 'queue', id: 'q' }, since: 1, timeout: -1 }, 'timeout'],
+      [{ v: 1, type: 'wait.begin', pid: 1, threadId: 1, call: 'Queue.get', object: { kind: 'queue', id: 'q' }, since: 1, threads: 0 }, 'threads'],
+      [{ v: 1, type: 'wait.begin', pid: 1, threadId: 1, call: 'x'.repeat(5000), object: { kind: 'queue', id: 'q' }, since: 1 }, 'call'],
+      [{ v: 1, type: 'wait.begin', pid: 1, threadId: 1, call: 'Queue.get', object: { kind: 'queue', id: 'q' }, since: 1, site: { file: 'a.py', line: 0 } }, 'site'],
+      [{ v: 1, type: 'wait.end', pid: 1, threadId: 1.5 }, 'threadId'],
+      [{ v: 1, type: 'lock.held', id: 'l', pid: 1, threadId: 1 }, 'since'],
+      [{ v: 1, type: 'task.begin', pid: 1, poolId: 'p', since: 1 }, 'call'],
+      [{ v: 1, type: 'worker.counts', counts: [['p', 1, -1, null]] }, 'counts'],
+      [{ v: 1, type: 'worker.counts', counts: [['p', 1, 1, 'x']] }, 'counts'],
+      [{ v: 1, type: 'stacks', id: 1, pid: 1, threads: [{ threadId: 1, name: 'M', frames: [{ file: 'a.py', line: 'x', function: 'f' }] }] }, 'threads'],
     ];
     for (const [value, field] of cases) {
       const result = parseMessage(JSON.stringify(value));
@@ -212,6 +240,22 @@ describe('parseMessage', () => {
     assert.equal(kindOf('{"v":1}'), 'unknown-type');
     assert.equal(kindOf('{"v":1,"type":"toString"}'), 'unknown-type');
     assert.equal(kindOf('{"v":1,"type":"__proto__"}'), 'unknown-type');
+  });
+
+  it('copies nested sites, wait objects and stacks: nothing kept aliases the parsed value, unknown keys dropped', () => {
+    const result = parseMessage(
+      JSON.stringify({ v: 1, type: 'wait.begin', pid: 2, threadId: 3, call: 'Lock.acquire', object: { kind: 'lock', id: 'l1-1', evil: 1 }, site: { file: '/a.py', line: 4, extra: 'x' }, since: 5, t: 6 }),
+    );
+    assert.ok(result.ok && result.message.type === 'wait.begin');
+    const m = result.message;
+    assert.deepEqual(m.object, { kind: 'lock', id: 'l1-1', pid: null, address: null });
+    assert.deepEqual(m.site, { file: '/a.py', line: 4, function: null });
+    assert.equal(m.timeout, null, 'a missing timeout is none');
+    assert.equal(m.threads, null);
+    assert.equal(m.thread, '');
+    const stacks = parseMessage(JSON.stringify({ v: 1, type: 'stacks', id: 1, pid: 2, threads: [{ threadId: 3, name: 'M', frames: [{ file: 'a.py', line: 1, function: 'f', locals: {} }], x: 1 }] }));
+    assert.ok(stacks.ok && stacks.message.type === 'stacks');
+    assert.deepEqual(stacks.message.threads, [{ threadId: 3, name: 'M', daemon: false, runtime: false, frames: [{ file: 'a.py', line: 1, function: 'f' }], omitted: 0 }]);
   });
 
   it('never evaluates: code-like strings stay strings', () => {

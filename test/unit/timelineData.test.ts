@@ -4,10 +4,12 @@
 // real runtime and socket; compared with the pids the program wrote itself.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { RunHistory } from '../../src/core/history';
+import { connectOptions } from '../../src/core/server';
 import { RunSession } from '../../src/core/session';
 import { MAX_LANE_POINTS, TimelineBuilder, type Lane, type ToWebview } from '../../src/vscode/timeline/timelineData';
 
@@ -189,5 +191,54 @@ describe('each lane\'s own CPU and memory', () => {
     const queue = update.series.find((s) => s.id === 'queue:q')!;
     assert.ok(queue.points.length < samples && !queue.points.some((p) => p[1] === 77), 'the sample of the peak was thinned away');
     assert.equal(queue.peak, 77, 'the peak of a thinned-away sample');
+  });
+});
+
+describe('waiting time on the lanes', () => {
+  it("each wait past the threshold is an interval of its lane, from the call's start to its end or the process's", async () => {
+    // The runtime's side over the session's own socket: a consumer that waits twice, then dies mid-wait.
+    const session = await RunSession.create({ target: { script: fixture, args: [] }, cwd: root, runtimeDir });
+    const history = new RunHistory(session);
+    const server = session['server'];
+    const socket = await new Promise<net.Socket>((resolve, reject) => {
+      const s = net.createConnection(connectOptions(server.address), () => resolve(s));
+      s.once('error', reject);
+    });
+    const send = (...messages: object[]) => new Promise<void>((resolve) => socket.write(messages.map((m) => JSON.stringify({ v: 1, ...m }) + '\n').join(''), () => resolve()));
+    try {
+      const t0 = Date.now() - 10_000;
+      await send({ type: 'hello', token: server.token, runId: session.runId, pid: 100, kind: 'python', name: 'MainProcess', t: t0 });
+      await send(
+        { type: 'process.started', pid: 101, parentPid: 100, name: 'consumer', kind: 'process', startMethod: 'fork', t: t0 + 100 },
+        { type: 'queue.created', id: 'q100-1', kind: 'Queue', ownerPid: 100, maxsize: 0, site: null, t: t0 + 100 },
+      );
+      await until('the consumer', () => session.model.processByPid(101));
+      const get = (since: number, t: number) => ({ type: 'wait.begin', pid: 101, threadId: 1, thread: 'MainThread', call: 'Queue.get', object: { kind: 'queue', id: 'q100-1' }, timeout: null, site: null, since, threads: 1, t });
+      await send(get(t0 + 1000, t0 + 1200));
+      await until('the first wait', () => session.model.processByPid(101)?.wait);
+      await send({ type: 'wait.end', pid: 101, threadId: 1, t: t0 + 3000 });
+      await until('its end', () => session.model.processByPid(101)?.wait === null);
+      const endOfFirst = history.events.filter((e) => e.type === 'process' && 'wait' in e.patch && e.patch.wait === null).pop()!.t;
+      await send(get(t0 + 4000, t0 + 4200));
+      await until('the second wait', () => session.model.processByPid(101)?.wait?.since === t0 + 4000);
+      await send({ type: 'process.exited', pid: 101, exitCode: -9, t: t0 + 6000 });
+      await until('its death', () => session.model.processByPid(101)?.state === 'zombie');
+
+      const builder = new TimelineBuilder();
+      builder.consume(history.events);
+      const reset = builder.reset(1, { title: 't', startedAt: t0, endedAt: null, live: true, readOnly: false }, Date.now()) as Extract<ToWebview, { type: 'reset' }>;
+      const consumer = reset.lanes.find((l) => l.pid === 101)!;
+      const main = reset.lanes.find((l) => l.pid === 100)!;
+      // The first from its call to when its end was recorded; the second until the process died.
+      assert.deepEqual(consumer.waits, [
+        [t0 + 1000, endOfFirst],
+        [t0 + 4000, t0 + 6000],
+      ]);
+      assert.deepEqual(main.waits, [], 'a process that never waited has no waiting time');
+    } finally {
+      socket.destroy();
+      history.dispose();
+      session.dispose();
+    }
   });
 });

@@ -1,7 +1,15 @@
 // The pools of one run (multiprocessing.Pool, concurrent.futures executors): their workers,
 // tasks submitted and completed, and their state. Owns every map about pools, including what
 // arrives before a pool's pool.created; a worker it accepts joins the pool in the process table.
-import type { PoolCountsMessage, PoolCreatedMessage, PoolStateMessage, PoolWorkersMessage } from '../protocol';
+import type {
+  PoolCountsMessage,
+  PoolCreatedMessage,
+  PoolStateMessage,
+  PoolWorkersMessage,
+  TaskBeginMessage,
+  TaskEndMessage,
+  WorkerCountsMessage,
+} from '../protocol';
 import type { PoolInfo } from '../types';
 import type { BatchChanges } from './changes';
 import type { ProcessTable } from './processes';
@@ -113,6 +121,36 @@ export class PoolTable {
     this.touch(pool);
   }
 
+  /** A worker's task ran past the threshold: the worker's row says what it runs, its pool counts it busy. */
+  onTaskBegin(m: TaskBeginMessage): void {
+    const worker = this.workerNode(m.pid, m.type);
+    if (!worker) return;
+    this.processes.patch(worker, { task: { poolId: m.poolId, call: m.call, since: m.since } });
+    this.touchPoolOf(m.poolId);
+  }
+
+  onTaskEnd(m: TaskEndMessage): void {
+    const worker = this.workerNode(m.pid, m.type);
+    if (!worker || !worker.task) return;
+    this.processes.patch(worker, { task: null });
+    this.touchPoolOf(m.poolId);
+  }
+
+  /** `[poolId, workerPid, tasksDoneDelta, cpuSecondsTotal | null]`: each worker's own tally. */
+  onWorkerCounts(m: WorkerCountsMessage): void {
+    for (const [poolId, pid, done, cpu] of m.counts) {
+      if (!this.processes.isMember(pid)) {
+        this.processes.dropForeign(m.type, pid);
+        continue;
+      }
+      // Its current node even once ended: the last counts come at its exit.
+      const worker = this.processes.byPid(pid);
+      if (!worker) continue;
+      this.processes.patch(worker, { tasksDone: worker.tasksDone + done, ...(cpu !== null ? { workerCpuSeconds: cpu } : {}) });
+      this.touchPoolOf(poolId);
+    }
+  }
+
   /** Its owner node was forgotten: its pools are no longer listed under it. */
   forgetOwner(processKey: string): void {
     for (const id of this.byOwner.get(processKey) ?? []) this.ownerOf.delete(id);
@@ -144,6 +182,21 @@ export class PoolTable {
     this.activity.delete(pool.id);
     this.activity.add(pool.id);
     this.changes.pool(pool.key);
+  }
+
+  /** A running member's node: a task of a process that ended is late news. */
+  private workerNode(pid: number, type: string) {
+    if (!this.processes.isMember(pid)) {
+      this.processes.dropForeign(type, pid);
+      return undefined;
+    }
+    const node = this.processes.byPid(pid);
+    return node && node.state === 'running' ? node : undefined;
+  }
+
+  private touchPoolOf(poolId: string): void {
+    const pool = this.byId.get(poolId);
+    if (pool) this.changes.pool(pool.key);
   }
 
   private earlyWorkersOf(poolId: string): Set<number> | undefined {

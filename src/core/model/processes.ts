@@ -32,6 +32,8 @@ export interface ProcessTableOptions {
   log?: (kind: string, message: string) => void;
   /** A node was forgotten: what was listed under it (its queues, its pools) goes too. */
   onForget: (key: string) => void;
+  /** A running node ended (zombie or exited): its waits end with it, its locks' holders are dead. */
+  onEnd?: (node: ProcessInfo, t: number) => void;
 }
 
 /** The key the top-level nodes are indexed under in childIndex. */
@@ -318,6 +320,14 @@ export class ProcessTable {
     if (node && node.state === 'running') this.update(node, { paused: reason });
   }
 
+  /**
+   * What the other parts of the model keep on a node (waits, a worker's task): they own those
+   * facts, the table only records the change.
+   */
+  patch(node: ProcessInfo, patch: Partial<Pick<ProcessInfo, 'wait' | 'lastWait' | 'waitingThreads' | 'threads' | 'task' | 'tasksDone' | 'workerCpuSeconds'>>): void {
+    this.update(node, patch);
+  }
+
   /** A pool announced this pid as one of its workers: a running process not yet in a pool joins it. */
   joinPool(pid: number, poolId: string): void {
     const node = this.byPid(pid);
@@ -468,6 +478,13 @@ export class ProcessTable {
       rssBytes: null,
       cpuSeconds: null,
       peakRssBytes: null,
+      wait: null,
+      lastWait: null,
+      waitingThreads: 0,
+      threads: null,
+      task: null,
+      tasksDone: 0,
+      workerCpuSeconds: null,
       ...fields,
     };
     if (pid === this.rootPidValue) node.parentPid = null;
@@ -557,6 +574,7 @@ export class ProcessTable {
       this.exitedOrder.add(node.key);
     }
     if (wasRunning) {
+      this.options.onEnd?.(node, t);
       for (const child of this.children(node.key)) {
         // One that already said it is exiting (its parent waited for it) is no orphan.
         if (child.state === 'running' && !this.selfReportedExit.has(child.key)) this.update(child, { orphaned: true });

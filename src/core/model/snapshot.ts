@@ -1,12 +1,15 @@
 // The model as the JSON a snapshot (`mptree run --snapshot`, Export Run's tree) carries: a
 // plain copy of what the tree shows, processes parents first, nothing that is only bookkeeping.
-import type { PoolInfo, ProcessInfo, QueueInfo, RunInfo, SnapshotJson } from '../types';
+import type { DeadlockJson, LockInfo, PoolInfo, ProcessInfo, QueueInfo, RunInfo, SnapshotJson } from '../types';
 
 /** What a snapshot is made of; `processes` in the tree's order (parents before children). */
 export interface SnapshotSource {
   walk(): ProcessInfo[];
   queues(): QueueInfo[];
   pools(): PoolInfo[];
+  locks(): LockInfo[];
+  /** Every deadlock found while the run lived. */
+  deadlocksSeen(): readonly DeadlockJson[];
 }
 
 export function snapshotOf(model: SnapshotSource, run: RunInfo): SnapshotJson {
@@ -39,6 +42,10 @@ export function snapshotOf(model: SnapshotSource, run: RunInfo): SnapshotJson {
       orphaned: p.orphaned,
       cpuSeconds: p.cpuSeconds,
       peakRssBytes: p.peakRssBytes,
+      // Copies: the snapshot must not change when the model does.
+      wait: p.wait ? { ...p.wait, object: { ...p.wait.object } } : p.lastWait ? { ...p.lastWait, object: { ...p.lastWait.object } } : null,
+      task: p.task ? { ...p.task } : null,
+      ...(p.kind === 'pool-worker' ? { tasksDone: p.tasksDone } : {}),
     })),
     queues: model.queues().map((q) => ({
       id: q.id,
@@ -59,6 +66,22 @@ export function snapshotOf(model: SnapshotSource, run: RunInfo): SnapshotJson {
       submitted: p.submitted,
       completed: p.completed,
       pending: p.pending,
+    })),
+    locks: model.locks().map((l) => ({
+      id: l.id,
+      kind: l.kind,
+      ownerPid: l.ownerPid,
+      label: l.label,
+      site: l.site,
+      holders: l.holders.map((h) => ({ ...h })),
+    })),
+    deadlocks: model.deadlocksSeen().map((d) => ({
+      kind: d.kind,
+      pids: [...d.pids],
+      objects: [...d.objects],
+      sites: [...d.sites],
+      message: d.message,
+      foundAt: d.foundAt,
     })),
   };
 }

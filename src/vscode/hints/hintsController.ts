@@ -4,7 +4,7 @@
 // (coalesced) and on a slow tick while a run is live (durations grow without any change).
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
-import { computeHints, hintId, hintLine, hintText, HintTracker, parseSite, type Hint, type HintOptions } from '../../core/hints';
+import { computeHints, hintId, hintLine, hintProcessKeys, hintSites, hintText, HintTracker, parseSite, type Hint, type HintOptions } from '../../core/hints';
 import type { ModelChange, ProcessInfo } from '../../core/types';
 import { decorationUri } from '../tree/decorations';
 import type { RunView } from '../tree/runView';
@@ -133,12 +133,13 @@ export class HintsController implements vscode.FileDecorationProvider, vscode.Di
     const sameSet = before.size === after.size && [...before].every((id) => after.has(id));
     const sameText = sameSet && entry.hints.every((h, i) => hints[i]?.message === h.message);
     if (sameSet && sameText) return;
+    // A deadlock names several processes: each gets its badge and tooltip line.
     const touched = new Set<string>();
-    for (const h of entry.hints) if (h.processKey) touched.add(h.processKey);
-    for (const h of hints) if (h.processKey) touched.add(h.processKey);
+    for (const h of entry.hints) for (const key of hintProcessKeys(h)) touched.add(key);
+    for (const h of hints) for (const key of hintProcessKeys(h)) touched.add(key);
     entry.hints = hints;
     for (const key of touched) this.byKey.delete(key);
-    for (const e of this.perRun.values()) for (const h of e.hints) if (h.processKey && touched.has(h.processKey)) push(this.byKey, h.processKey, h);
+    for (const e of this.perRun.values()) for (const h of e.hints) for (const key of hintProcessKeys(h)) if (touched.has(key)) push(this.byKey, key, h);
     this.decorationEmitter.fire([...touched].map(decorationUri));
     this.updateDiagnostics();
     this.changeEmitter.fire(entry.run.info.runId);
@@ -148,11 +149,12 @@ export class HintsController implements vscode.FileDecorationProvider, vscode.Di
     if (uri.scheme !== 'mptree-process') return undefined;
     const hints = this.byKey.get(decodeURIComponent(uri.path.slice(1)));
     if (!hints || hints.length === 0) return undefined;
+    const error = hints.some((h) => h.severity === 'error');
     const warning = hints.some((h) => h.severity === 'warning');
     return new vscode.FileDecoration(
       '!',
       hints.map((h) => hintText(h, vscode.l10n.t)).join('\n'),
-      warning ? new vscode.ThemeColor('list.warningForeground') : undefined,
+      error ? new vscode.ThemeColor('list.errorForeground') : warning ? new vscode.ThemeColor('list.warningForeground') : undefined,
     );
   }
 
@@ -166,15 +168,16 @@ export class HintsController implements vscode.FileDecorationProvider, vscode.Di
     const byFile = new Map<string, vscode.Diagnostic[]>();
     for (const e of newest.values()) {
       for (const h of e.hints) {
-        const at = locate(h, e.run);
-        if (!at) continue;
-        const range = new vscode.Range(at.line - 1, 0, at.line - 1, Number.MAX_SAFE_INTEGER);
-        const d = new vscode.Diagnostic(range, hintText(h, vscode.l10n.t), h.severity === 'warning' ? vscode.DiagnosticSeverity.Warning : vscode.DiagnosticSeverity.Information);
-        d.source = 'mptree';
-        d.code = h.kind;
-        let list = byFile.get(at.file);
-        if (!list) byFile.set(at.file, (list = []));
-        list.push(d);
+        // A deadlock is about several lines (each wait, each holder's acquire): a problem on each.
+        for (const at of locateAll(h, e.run)) {
+          const range = new vscode.Range(at.line - 1, 0, at.line - 1, Number.MAX_SAFE_INTEGER);
+          const d = new vscode.Diagnostic(range, hintText(h, vscode.l10n.t), diagnosticSeverity(h.severity));
+          d.source = 'mptree';
+          d.code = h.kind;
+          let list = byFile.get(at.file);
+          if (!list) byFile.set(at.file, (list = []));
+          list.push(d);
+        }
       }
     }
     this.diagnostics.clear();
@@ -199,6 +202,21 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   let list = map.get(key);
   if (!list) map.set(key, (list = []));
   list.push(value);
+}
+
+function diagnosticSeverity(severity: Hint['severity']): vscode.DiagnosticSeverity {
+  if (severity === 'error') return vscode.DiagnosticSeverity.Error;
+  return severity === 'warning' ? vscode.DiagnosticSeverity.Warning : vscode.DiagnosticSeverity.Information;
+}
+
+/** Every line a hint is about: each of its sites, else the one line locate() finds. */
+export function locateAll(h: Hint, run: HintRun): Array<{ file: string; line: number }> {
+  const sites = hintSites(h)
+    .map(parseSite)
+    .filter((s): s is { file: string; line: number } => s !== null);
+  if (sites.length > 0) return sites;
+  const at = locate(h, run);
+  return at ? [at] : [];
 }
 
 const sourceCache = new Map<string, { mtime: number; lines: string[] }>();

@@ -25,6 +25,8 @@ export interface Lane {
   signal: string | null;
   /** The first hint about it, in words; null when none. */
   hint: string | null;
+  /** Its waits past the threshold, `[since, end]`, end null while it lasts: drawn hatched on the bar. */
+  waits: Array<[number, number | null]>;
 }
 
 export interface Series {
@@ -80,6 +82,8 @@ export type FromWebview =
 const MAX_POINTS = 4000;
 /** Usage points kept per lane (one per OS scan that moved it: ~15 min at 1 s before thinning). */
 export const MAX_LANE_POINTS = 1000;
+/** Waiting intervals kept per lane. */
+const MAX_WAITS_PER_LANE = 500;
 
 export class TimelineBuilder {
   /** The words of lane and chart labels (vscode.l10n.t from the panel). */
@@ -145,6 +149,8 @@ export class TimelineBuilder {
     if (!prev || prev.parentKey !== record.parentKey) this.structural = true;
     const lane = this.lanes.get(key);
     const reapedAt = prev && prev.state !== 'exited' && record.state === 'exited' ? t : lane?.reapedAt ?? null;
+    const waits = lane?.waits ?? [];
+    if ('wait' in patch || 'state' in patch) this.followWait(waits, record, t);
     this.lanes.set(key, {
       key,
       pid: record.pid,
@@ -161,8 +167,25 @@ export class TimelineBuilder {
       exitCode: record.exitCode,
       signal: record.signal,
       hint: this.hintText.get(key) ?? null,
+      waits,
     });
     this.dirtyLanes.add(key);
+  }
+
+  /**
+   * A lane's waiting time from its record's wait: a new wait opens an interval at the call's
+   * start, its end (or the process's) closes it. Bounded: the oldest intervals are merged away.
+   */
+  private followWait(waits: Array<[number, number | null]>, record: ProcessRecord, t: number): void {
+    const open = waits.length > 0 && waits[waits.length - 1][1] === null ? waits[waits.length - 1] : null;
+    const wait = record.state === 'running' ? record.wait ?? null : null;
+    if (open && (!wait || wait.since !== open[0])) open[1] = Math.max(open[0], record.state === 'running' ? t : record.exitedAt ?? t);
+    if (wait && (!open || wait.since !== open[0])) waits.push([wait.since, null]);
+    if (waits.length > MAX_WAITS_PER_LANE) {
+      // Merge the two oldest: the early picture coarsens, the recent one stays exact.
+      const [a, b] = waits.splice(0, 2);
+      waits.unshift([a[0], b[1]]);
+    }
   }
 
   private addPoint(kind: Series['kind'], id: string, t: number, value: number): void {

@@ -190,7 +190,7 @@ function html(webview: vscode.Webview, media: vscode.Uri): string {
 </head>
 <body>
 <header id="header"><span id="title"></span><span id="status"></span>
-<span class="legend" role="note"><span><i class="sw running"></i>${e(s.legendRunning)}</span> <span><i class="sw zombie"></i>${e(s.legendZombie)}</span> <span><i class="sw exited"></i>${e(s.legendExited)}</span> <span><i class="sw failed"></i>${e(s.legendFailed)}</span> <span><i class="sw daemon"></i>${e(s.legendDaemon)}</span> <span><i class="sw worker"></i>${e(s.legendWorker)}</span> <button id="lane-line" type="button"></button></span></header>
+<span class="legend" role="note"><span><i class="sw running"></i>${e(s.legendRunning)}</span> <span><i class="sw zombie"></i>${e(s.legendZombie)}</span> <span><i class="sw exited"></i>${e(s.legendExited)}</span> <span><i class="sw failed"></i>${e(s.legendFailed)}</span> <span><i class="sw daemon"></i>${e(s.legendDaemon)}</span> <span><i class="sw worker"></i>${e(s.legendWorker)}</span> <span><i class="sw waiting"></i>${e(s.legendWaiting)}</span> <button id="lane-line" type="button"></button></span></header>
 <div id="scroller"><div id="spacer"></div><div id="rows" role="listbox" aria-label="${e(s.gridLabel)}"></div></div>
 <div id="announce" class="visually-hidden" role="status" aria-live="polite"></div>
 <canvas id="canvas"></canvas>

@@ -36,6 +36,7 @@ export function timelineStrings() {
     poolWorker: t('pool worker'),
     startedAt: t('started at {0}, {1}'),
     zombieNotJoined: t('zombie: not joined yet'),
+    waitedInAll: t('waiting (hatched): {0} in all'),
     clickToReveal: t('Click (or Enter) to show it in the tree'),
     legendRunning: t('running'),
     legendZombie: t('zombie'),
@@ -44,6 +45,7 @@ export function timelineStrings() {
     legendDaemon: t('D daemon'),
     legendWorker: t('W pool worker'),
     gridLabel: t('Processes of the run, one lane each: arrow keys move, Enter shows the process in the tree'),
+    legendWaiting: t('waiting'),
   };
 }
 

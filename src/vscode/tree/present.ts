@@ -8,6 +8,7 @@ import type { PoolInfo, ProcessInfo, QueueInfo, RunInfo } from '../../core/types
 import { english, type Localizer } from '../../core/l10n';
 import { poolStateText } from '../../core/renderTree';
 import { formatCpuSeconds, liveTotalsText, usageParts, type UsageTotals } from '../../core/usageText';
+import { activityWords, durationText, type WaitTextView } from '../../core/waitText';
 
 function helperRole(role: string | null | undefined, t: Localizer): string {
   if (role === 'resource-tracker') return t('helper: resource tracker');
@@ -32,7 +33,11 @@ export function exitText(exitCode: number | null, signal: string | null, t: Loca
   return t('exit {0}', exitCode);
 }
 
-export function processDescription(p: ProcessInfo, t: Localizer = english): string {
+/**
+ * `pid 4242 · waiting: Queue.get q4242-1 · 12 s`: a running process that waits (or a worker
+ * with a task) says so instead of `running`; `view` names a lock's holder and a joined process.
+ */
+export function processDescription(p: ProcessInfo, t: Localizer = english, view?: WaitTextView, now = Date.now()): string {
   // Labelled: a bare number beside a name reads as a count or an id of ours, not the OS pid.
   const parts: string[] = [t('pid {0}', p.pid)];
   // Pool workers are always daemons; saying so on each would crowd out what differs.
@@ -40,7 +45,8 @@ export function processDescription(p: ProcessInfo, t: Localizer = english): stri
   if (p.kind === 'helper') parts.push(helperRole(p.role, t));
   if (!p.instrumented) parts.push(t('OS only'));
   if (p.orphaned && p.state === 'running') parts.push(t('orphaned'));
-  parts.push(processStateText(p, t));
+  const activity = p.paused || !view ? '' : activityWords(p, view, now, t);
+  parts.push(activity || processStateText(p, t));
   // `98 % · 212 MB` while it runs, `3.0 s CPU · 312 MB peak` once it ended (what is known).
   parts.push(...usageParts(p, t));
   return parts.join(' · ');
@@ -83,6 +89,8 @@ export function hintShortText(kind: HintKind, t: Localizer = english): string {
       return t('pool never closed');
     case 'missing-main-guard':
       return t("no if __name__ == '__main__' guard");
+    case 'deadlock':
+      return t('deadlock');
   }
 }
 
@@ -92,7 +100,15 @@ export function queueIsFull(q: QueueInfo): boolean {
 
 export function poolDescription(p: PoolInfo, liveWorkers: number, workers: readonly ProcessInfo[] = [], t: Localizer = english): string {
   const [size, ...counts] = poolHeaderParts(p, t);
-  const parts = [size, t('{0} alive', liveWorkers), ...counts];
+  const parts = [size, t('{0} alive', liveWorkers)];
+  // Busy: a task running past the threshold (shorter ones are not reported, so a worker
+  // between quick tasks counts as idle); said once the runtime reports workers' tasks at all.
+  const reportsTasks = workers.some((w) => w.task != null || (w.tasksDone ?? 0) > 0);
+  if (liveWorkers > 0 && p.state === 'running' && reportsTasks) {
+    const busy = workers.filter((w) => w.state === 'running' && w.task != null).length;
+    parts.push(t('{0} busy', busy), t('{0} idle', Math.max(0, liveWorkers - busy)));
+  }
+  parts.push(...counts);
   const spread = workerCpuText(workers, t);
   if (spread) parts.push(spread);
   if (p.state !== 'running') parts.push(poolStateText(p.state, t));
@@ -142,13 +158,7 @@ export function formatElapsed(ms: number, t: Localizer): string {
 }
 
 export function formatDuration(ms: number, t: Localizer): string {
-  if (!Number.isFinite(ms) || ms < 0) ms = 0;
-  if (ms < 10_000) return t('{0} s', (ms / 1000).toFixed(1));
-  const s = Math.floor(ms / 1000);
-  if (s < 60) return t('{0} s', s);
-  const m = Math.floor(s / 60);
-  if (m < 60) return t('{0} min {1} s', m, s % 60);
-  return t('{0} h {1} min', Math.floor(m / 60), m % 60);
+  return durationText(ms, t);
 }
 
 export function formatTime(t: number | null): string {

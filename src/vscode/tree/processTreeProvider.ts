@@ -33,6 +33,7 @@ import {
 import { decorationUri } from './decorations';
 import { poolStateText } from '../../core/renderTree';
 import { noticeText } from '../../core/session';
+import { siteShort, waitObjectWords } from '../../core/waitText';
 
 // Every word of the tree in the user's language (a plain function: vscode.l10n.t needs no `this`).
 const t = vscode.l10n.t;
@@ -367,6 +368,10 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
     }
   }
 
+  private markTicking(run: RunView): void {
+    for (const p of run.model.liveProcesses()) if (p.state === 'running' && (p.wait || p.task)) this.markDirty(this.processNode(run, p.key));
+  }
+
   private markRunIfChanged(node: RunNode): void {
     if (this.shownRunText.get(node) !== this.runText(node).description) this.markDirty(node);
   }
@@ -417,6 +422,8 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
     if (wanted && !this.durationTimer) {
       this.durationTimer = setInterval(() => {
         for (const run of this.source.runs) if (isLive(run)) this.markRunIfChanged(this.runNode(run));
+        // How long a process has waited, or a worker has run its task, grows without a change.
+        for (const run of this.source.runs) if (isLive(run)) this.markTicking(run);
         this.schedule();
         this.updateDurationTimer();
       }, DURATION_TICK_MS);
@@ -494,14 +501,15 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
     item.id = node.id;
     // The uri only carries the key to the decoration provider, which dims exited labels.
     item.resourceUri = decorationUri(p.key);
-    item.description = withHints(processDescription(p, t), this.processHintShorts(p));
+    const now = Date.now();
+    item.description = withHints(processDescription(p, t, node.run.model, now), this.processHintShorts(p));
     item.contextValue = processContextValue(p);
     this.shownState.set(p.key, item.contextValue);
     item.iconPath = processIcon(p);
     item.tooltip = this.processTooltip(node.run, p);
     // Read out whole: the state and each hint in words, not the row's glyphs and dots.
     item.accessibilityInformation = {
-      label: spoken(t('Process {0}: {1}', processLabel(p), processDescription(p, t)), this.hints.hintsForProcess(p.key)),
+      label: spoken(t('Process {0}: {1}', processLabel(p), processDescription(p, t, node.run.model, now)), this.hints.hintsForProcess(p.key)),
     };
     return item;
   }
@@ -540,9 +548,27 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
       [t('Exited'), formatTime(p.exitedAt)],
       [t('Lifetime'), ended === null ? '—' : formatDuration(ended - (p.createdAt ?? p.startedAt), t)],
       ...this.usageRows(p),
+      ...this.activityRows(run, p),
     ]);
     if (p.command) tip.appendMarkdown('\n\n').appendCodeblock(p.command, 'shell');
     return tip;
+  }
+
+  /** What it waits on (each waiting thread, the line of the call), and a worker's task and tally. */
+  private activityRows(run: RunView, p: ProcessInfo): Array<[string, string]> {
+    const rows: Array<[string, string]> = [];
+    const now = Date.now();
+    if (p.task && p.state === 'running') rows.push([t('Task'), `${code(p.task.call)} · ${formatDuration(now - p.task.since, t)}`]);
+    if (p.kind === 'pool-worker' && p.tasksDone != null) rows.push([t('Tasks done'), String(p.tasksDone)]);
+    const waits = p.state === 'running' ? run.model.waitsOf?.(p.key) ?? (p.wait ? [p.wait] : []) : [];
+    for (const w of waits) {
+      const thread = waits.length > 1 || w.thread !== 'MainThread' ? t(' (thread {0})', w.thread) : '';
+      rows.push([t('Waiting{0}', thread), `${md(waitObjectWords(w, run.model, t))} · ${formatDuration(now - w.since, t)}${w.timeout !== null ? t(' (timeout {0} s)', w.timeout) : ''}`]);
+      rows.push([t('Waiting at'), w.site ? `${code(`${w.site.file}:${w.site.line}`)}${w.site.function ? ` ${md(w.site.function)}()` : ''}` : '—']);
+    }
+    if (waits.length > 0 && p.threads !== null) rows.push([t('Threads waiting'), t('{0} of {1}', p.waitingThreads, p.threads)]);
+    if (p.state !== 'running' && p.lastWait) rows.push([t('Last wait'), md(`${p.lastWait.call} ${siteShort(p.lastWait.site)}`.trim())]);
+    return rows;
   }
 
   /** What it costs: live from the OS scan while it runs, measured at its end after. */
@@ -629,6 +655,10 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
       [t('Created at'), pool.site ? code(pool.site) : '—'],
       [t('Created by pid'), String(pool.ownerPid)],
       ...workers.map((w): [string, string] => [t('CPU of {0}', md(processLabel(w))), usageParts(w, t).join(' · ') || t('unknown')]),
+      ...workers.map((w): [string, string] => [
+        t('Tasks done by {0}', md(processLabel(w))),
+        w.task && w.state === 'running' ? t('{0}, now {1}', w.tasksDone ?? 0, code(w.task.call)) : String(w.tasksDone ?? 0),
+      ]),
     ]);
     item.tooltip = tip;
     return item;

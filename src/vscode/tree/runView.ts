@@ -1,7 +1,7 @@
 // What the tree reads from a run: its RunInfo and the model's queries. The RunModel of the
 // core satisfies ModelView structurally; the tree never writes to either.
 
-import type { ModelChange, PoolInfo, ProcessInfo, QueueInfo, RunInfo } from '../../core/types';
+import type { LockInfo, ModelChange, PoolInfo, ProcessInfo, QueueInfo, RunInfo, WaitInfo } from '../../core/types';
 import type { Event } from '../../core/event';
 
 export interface ModelView {
@@ -12,6 +12,11 @@ export interface ModelView {
   /** Every process the model still holds, exited ones included. */
   processes(): ProcessInfo[];
   processByPid(pid: number): ProcessInfo | undefined;
+  /** Running or zombie processes. */
+  liveProcesses(): ProcessInfo[];
+  /** Every thread's wait of a process now (a live run's model; an imported run has only each process's wait). */
+  waitsOf?(processKey: string): WaitInfo[];
+  lock?(id: string): LockInfo | undefined;
 }
 
 export interface RunView {
