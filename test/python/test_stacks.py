@@ -78,6 +78,10 @@ class StacksOfABlockedProgram(unittest.TestCase):
                 self.assertTrue(c.wait_for(lambda msgs, pid=pid: pid in c.conns), 'pid %d never connected' % pid)
             # Past the moment every thread blocked: the main thread's second acquire.
             self.assertTrue(_wait_blocked(main, 'main-lock', lines, c), 'the main thread never blocked')
+            # And each child at its blocking call (on a loaded machine a child may still be
+            # on its way there when the parent has blocked).
+            self.assertTrue(_wait_blocked(pids['piped'], 'recv', lines, c, innermost=False), 'the piped child never blocked')
+            self.assertTrue(_wait_blocked(pids['locked'], 'child-lock', lines, c, innermost=False), 'the locked child never blocked')
             answers = {}
             for rid, pid in enumerate((main, pids['piped'], pids['locked']), 1):
                 c.send(pid, {'type': 'stacks.request', 'id': rid})
@@ -164,18 +168,23 @@ def _answer(c, rid, timeout=5):
     return c.wait_for(find, timeout)
 
 
-def _wait_blocked(pid, mark, lines, c, timeout=10):
-    """True once `pid`'s main thread is on the marked line (asked until it is)."""
+_request_ids = iter(range(1000, 10 ** 9))
+
+
+def _wait_blocked(pid, mark, lines, c, timeout=10, innermost=True):
+    """True once `pid`'s main thread is on the marked line (asked until it is): as its
+    innermost frame, or (innermost=False) anywhere on its stack, for a call that blocks
+    inside multiprocessing's own code."""
     import time
     deadline = time.monotonic() + timeout
-    rid = 1000
     while time.monotonic() < deadline:
-        rid += 1
+        rid = next(_request_ids)
         c.send(pid, {'type': 'stacks.request', 'id': rid})
         answer = _answer(c, rid)
         if answer:
             for th in answer['threads']:
-                if th['name'] == 'MainThread' and th['frames'] and th['frames'][-1]['line'] == lines[mark]:
+                frames = th['frames'][-1:] if innermost else th['frames']
+                if th['name'] == 'MainThread' and any(fr['line'] == lines[mark] for fr in frames):
                     return True
         time.sleep(0.05)
     return False
