@@ -2,7 +2,7 @@
 // how far the TypeScript side scales, what an OS scan costs, and start-up figures.
 // Every target is a ratio or a percentile measured side by side in this one run; nothing here
 // is a pass/fail test. Usage: npm run bench [-- --quick] [-- --only=overhead,latency,...]
-// [-- --baseline=DIR]: DIR is another checkout, built (its dist/cli.js), whose runtime is
+// [-- --cases=queue_throughput,pool_map,...] [-- --baseline=DIR]: DIR is another checkout, built (its dist/cli.js), whose runtime is
 // measured in the same interleaved rounds as this one's, so "not worse than before" is a
 // ratio from one run too.
 import { spawn, spawnSync } from 'node:child_process';
@@ -23,6 +23,9 @@ const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : nul
 const caseArg = process.argv.find((a) => a.startsWith('--case='));
 const caseFilter = caseArg ? caseArg.slice('--case='.length) : null;
 const python = process.env.MPTREE_BENCH_PYTHON || 'python3';
+// --cases=a,b: only the overhead cases whose program is named so (lock_counter, queue_bounded...).
+const casesArg = process.argv.find((a) => a.startsWith('--cases='));
+const onlyCases = casesArg ? new Set(casesArg.slice('--cases='.length).split(',')) : null;
 const baselineArg = process.argv.find((a) => a.startsWith('--baseline='));
 const baselineCli = baselineArg ? path.join(path.resolve(baselineArg.slice('--baseline='.length)), 'dist', 'cli.js') : null;
 if (baselineCli && !fs.existsSync(baselineCli)) {
@@ -103,9 +106,12 @@ async function overhead() {
     { name: 'process start+join, forkserver', script: 'proc_start.py', args: ['forkserver', quick ? '40' : '150'], target: 1.1 },
     { name: 'Queue 1 producer → 1 consumer', script: 'queue_throughput.py', args: [quick ? '30000' : '100000'], target: 1.05 },
     { name: 'Pool(2).map chunksize=1', script: 'pool_map.py', args: [quick ? '5000' : '20000'], target: 1.05 },
+    { name: '2 processes × `with lock: counter.value += 1`', script: 'lock_counter.py', args: [quick ? '30000' : '100000'], target: 1.15 },
+    { name: 'main → consumer through a bounded Queue(1000)', script: 'queue_bounded.py', args: [quick ? '30000' : '100000'], target: 1.05 },
   ];
   const out = [];
   for (const c of cases.filter((k) => !caseFilter || k.name.includes(caseFilter))) {
+    if (onlyCases && !onlyCases.has(c.script.replace(/\.py$/, ''))) continue;
     const bare = [];
     const instrumented = [];
     // CPU seconds of program + children + session, where the program reports them: less

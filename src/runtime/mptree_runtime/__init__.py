@@ -23,7 +23,8 @@ PATCHED = ('multiprocessing.util', 'multiprocessing.process', 'multiprocessing.p
            'multiprocessing.popen_forkserver', 'multiprocessing.popen_spawn_posix',
            'multiprocessing.popen_spawn_win32',
            'multiprocessing.queues', 'multiprocessing.spawn', 'multiprocessing.pool',
-           'multiprocessing.managers', 'concurrent.futures.process')
+           'multiprocessing.managers', 'concurrent.futures.process', 'concurrent.futures._base',
+           'multiprocessing.synchronize', 'multiprocessing.connection')
 
 
 def _patcher(name):

@@ -16,6 +16,7 @@ from .settings import (ANNOUNCED_MAX, BACKLOG_MAX, LISTEN_AFTER, MAX_LINE, RECON
                        SEND_TIMEOUT, SOCKET_PATH, STOP_WHEN_GONE, TOKEN, fail)
 
 _NOSIGNAL = getattr(_socket, 'MSG_NOSIGNAL', 0)
+_WAITS = __name__.rpartition('.')[0] + '.waits'     # waits, once a patch loaded it
 
 
 def hello(p):
@@ -237,6 +238,9 @@ def _resync_lines(p):
     process made and the children it has not collected yet, each line with its original
     time (a process.started with a later `t` than the exit would read as a new process)."""
     lines = list(p.announced.values())
+    waits = sys.modules.get(_WAITS)
+    if waits is not None:
+        lines.extend(waits.resync_lines(p))
     if not p.children:
         return lines
     from .children import EXITED    # loaded already: it made these ChildStates
@@ -337,6 +341,14 @@ def final_flush(p):
     for entry in list(state.SAMPLED.values()):
         entry[1] = -1
     state.flush_journal(p, ending=True)
+    waits = sys.modules.get(_WAITS)
+    if waits is not None:
+        # A sampled wait over, or a lock reported held and released, since the last tick:
+        # say so now, or the session would keep a wait, or take the lock for held by a dead
+        # process. One still held stays so (it is).
+        waits.ended_at_exit(p)
+        if state.HELD:
+            waits.released_at_exit(p)
     if state.has_counts(p):
         from .counters import flush    # loaded already: it made the counts
         flush()

@@ -49,6 +49,10 @@ MAX_LINE = 1 << 20
 # A process that connected with nothing for a supervisor to watch starts one this long after,
 # to read the session's requests (stacks on demand): brief children never pay for it.
 LISTEN_AFTER = 0.3 * _SCALE
+# A blocking call that lasts this long is reported as a wait (waits.py), and a lock held this
+# long as held; the supervisor looks every WAIT_TICK while there is something to look at.
+WAIT_THRESHOLD = 0.2 * _SCALE
+WAIT_TICK = 0.1 * _SCALE
 # A dropped connection is retried in the background after these pauses (2 s in all): a
 # session that restarted on the same path is back by then. Lines said meanwhile wait in a
 # bounded backlog. If none succeeds, the session that owns the run is gone for good, and

@@ -54,6 +54,15 @@ DIRTY = [False]          # some count changed since the last flush
 # Queues whose depth this process reads (see counters.sample_queue):
 # id -> [weak ref to the queue, depth last sent, its semaphore, its maxsize].
 SAMPLED = {}
+# Waits (see waits.py): thread ident -> the wait it is in; thread ident -> (slot, pid) of
+# those reported; [the supervisor looks at them]. A fork child clears the first two when it
+# builds its state (their threads are not its own), and the fork hook turns the flag off.
+SLOTS = {}
+REPORTED = {}
+WATCHING = [False]
+# lock id -> [first seen held, reported?, thread ident]: the user locks this process holds
+# (waits.tick). Inherited by a fork child with the locks' counts reset (see waits).
+HELD = {}
 # A fork child's ancestry: for each fork, the parent's state (kept so GC never closes its
 # fds) or, if the parent had none, its pid. The last entry is this process's parent.
 _stale = []
@@ -118,6 +127,12 @@ def _child_state():
     SAMPLED.clear()
     # The parent's threads of ours do not exist here (a new thread may get one's ident).
     OUR_THREADS.clear()
+    # The parent's waits: only the forking thread came along, and it was in none.
+    REPORTED.clear()
+    if SLOTS:
+        live = sys._current_frames()
+        for tid in [t for t in SLOTS if t not in live]:
+            SLOTS.pop(tid, None)
     # Thread-local flags (e.g. "inside Pool.__init__") were the forking thread's.
     tls = _thread._local()
     P = p
@@ -173,6 +188,9 @@ def after_fork_child():
             PC.clear()
         if DIRTY[0]:
             DIRTY[0] = False
+        # The parent's supervisor watched its waits; this child has no supervisor yet.
+        if WATCHING[0]:
+            WATCHING[0] = False
     except Exception:
         fail('after_fork_child')
 

@@ -8,7 +8,8 @@ import _socket
 import _thread
 
 from . import children, connection, counters, state
-from .settings import DEPTH_IDLE, DEPTH_INTERVAL, FLUSH_INTERVAL, GRACE, MAX_LINE, TICK, fail
+from .settings import (DEPTH_IDLE, DEPTH_INTERVAL, FLUSH_INTERVAL, GRACE, MAX_LINE, TICK,
+                       WAIT_TICK, fail)
 from .control import handle_control
 from .stacks import answer as answer_stacks
 from .waiters import WAITERS, waiter_kind
@@ -37,6 +38,7 @@ class Supervisor(object):
         self.depth_due = None    # next read of the sampled queues' depths
         self.depth_every = DEPTH_INTERVAL
         self.task_due = None     # next look at a pool worker's current task (time.time())
+        self.wait_due = None     # next look at the waits and holds (waits.tick)
         self.sock_fd = None
         self.rbuf = b''
         self.waiter = WAITERS[waiter_kind()](self.lock)
@@ -45,6 +47,12 @@ class Supervisor(object):
 
     def wake(self):
         self.waiter.wake()
+
+    def watch_waits(self):
+        # A wait was recorded (or a user lock registered) while the wait tick was off.
+        if self.wait_due is None:
+            self.wait_due = _monotonic() + WAIT_TICK
+            self.wake()
 
     def watch_socket(self):
         conn = self.p.conn
@@ -167,6 +175,9 @@ class Supervisor(object):
                 self.depth_due = now + self.depth_every
             d = max(0.0, self.depth_due - now)
             t = d if t is None else min(t, d)
+        if self.wait_due is not None:
+            d = max(0.0, self.wait_due - now)
+            t = d if t is None else min(t, d)
         return t
 
     def _step(self):
@@ -203,6 +214,27 @@ class Supervisor(object):
                 self.task_due = state.TASK_CHECK[0](self.p, now)
         elif self.task_due is not None:
             self.task_due = None
+        if self.wait_due is not None and _monotonic() >= self.wait_due:
+            self._look_at_waits()
+
+    def _look_at_waits(self):
+        from . import waits     # loaded: a wait of the program turned the tick on
+        try:
+            every = waits.tick(self.p)
+        except Exception:
+            fail('waits')
+            every = WAIT_TICK
+        if every is not None:
+            self.wait_due = _monotonic() + every
+            return
+        # Off, in this order: a waiter writes its slot, then reads WATCHING, then (finding
+        # it off) reads wait_due; so a slot recorded meanwhile is seen below, or its waiter
+        # finds both off and turns the tick on again (watch_waits).
+        self.wait_due = None
+        waits.WATCHING[0] = False
+        if waits.SLOTS or waits.LOCKS:
+            waits.WATCHING[0] = True
+            self.wait_due = _monotonic() + WAIT_TICK
 
     def _sample_depths(self):
         # Often while a depth moves or a queue holds items, rarely while every queue we read

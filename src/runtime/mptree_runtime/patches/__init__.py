@@ -31,6 +31,9 @@ PATCHERS = {
     'multiprocessing.pool': ('pool', 'patch_pool'),
     'multiprocessing.managers': ('managers', 'patch_managers'),
     'concurrent.futures.process': ('futures', 'patch_futures_process'),
+    'concurrent.futures._base': ('futures_waits', 'patch_futures_base'),
+    'multiprocessing.synchronize': ('synchronize', 'patch_synchronize'),
+    'multiprocessing.connection': ('pipes', 'patch_connection'),
 }
 
 

@@ -97,6 +97,9 @@ def patch_futures_process(mod):
     wrap(Executor, '__init__', make_init)
     wrap(Executor, 'submit', make_submit)
     wrap(Executor, 'shutdown', make_shutdown)
+    # shutdown(wait=True) waits for the workers (pool_waits.rewrap: around the wrapper above).
+    from .futures_waits import patch_executor_waits
+    patch_executor_waits(mod)
 
 
 def _done_counter(pid, n):

@@ -4,7 +4,7 @@ it is announced and counted there."""
 import functools
 import sys
 
-from .. import connection, state
+from .. import connection, state, waits
 from ..settings import fail
 from . import hide, wrap
 from .queues import count
@@ -69,3 +69,20 @@ def patch_managers(mod):
         return create
 
     wrap(Server, 'create', make_create)
+    wrap(mod.BaseProxy, '_callmethod', _make_callmethod)
+
+
+def _make_callmethod(orig):
+    # Every call through a proxy is a round trip to the manager's server, which may wait
+    # (a manager queue's get, a manager lock's acquire): a wait of the caller's.
+    def _callmethod(self, *args, **kwargs):
+        try:
+            address = str(self._token.address)
+        except Exception:
+            address = None
+        try:
+            return waits.call_waiting('Manager.call', 'manager', address, None, orig, self, *args, **kwargs)
+        except BaseException as e:
+            hide(e, sys._getframe())
+            raise
+    return _callmethod

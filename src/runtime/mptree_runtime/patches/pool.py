@@ -250,6 +250,9 @@ def patch_pool(mod):
     CHUNKS[mod.mapstar] = False
     CHUNKS[mod.starmapstar] = True
     wrap(mod, 'worker', make_worker)
+    # The parent's waits on the pool (map, apply, results, join).
+    from .pool_waits import patch_pool_waits
+    patch_pool_waits(mod)
 
 
 def _apply_weight(res):

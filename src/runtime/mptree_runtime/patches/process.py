@@ -60,6 +60,17 @@ def classify(proc, t=_UNSET, args=_UNSET):
     return 'process', None, None, _target_name(proc, t)
 
 
+_waits_mod = []
+
+
+def _waits():
+    # waits (and the supervisor it needs) only with the first join that may wait.
+    if not _waits_mod:
+        from .. import waits
+        _waits_mod.append(waits)
+    return _waits_mod[0]
+
+
 def _popen_method(proc, popen):
     return getattr(popen, 'method', None) or getattr(proc, '_start_method', None)
 
@@ -117,7 +128,13 @@ def patch_process(mod):
                 waiting = popen is not None and popen.returncode is None
             except Exception:
                 popen = None
+                waiting = False
             try:
+                if waiting:
+                    # A child not collected yet: the join may wait (see waits).
+                    timeout = args[0] if args else kwargs.get('timeout')
+                    return _waits().call_waiting('Process.join', 'process', popen.pid,
+                                                 timeout, orig, self, *args, **kwargs)
                 return orig(self, *args, **kwargs)
             except BaseException as e:
                 hide(e, _getframe())

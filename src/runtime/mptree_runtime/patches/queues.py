@@ -1,12 +1,16 @@
 """Patches of multiprocessing.queues: a user queue gets an id when made (and again when
 unpickled in another process), its puts (and, where its depth cannot be read, its gets)
-are counted, and its depth is read from its semaphore (counters.sample_queue)."""
+are counted, and its depth is read from its semaphore (counters.sample_queue). A get or
+put that blocks is found on its thread's stack by the supervisor (waits._sample); a
+JoinableQueue's join and the flush of a feeder thread at exit record their wait."""
 
 import sys
 
-from .. import connection, counters, state
+from .. import connection, counters, state, waits
 from ..settings import fail
 from . import call_site, hide, internal, wrap
+
+_WATCHING = state.WATCHING
 
 # Semaphore name of a user queue's read lock -> queue id. The name travels with the queue
 # when it is pickled for a spawn/forkserver child, so the child can recognise user queues
@@ -93,6 +97,8 @@ def _queue_op(index):
 
     def put4(orig):    # Queue.put, JoinableQueue.put
         def put(self, obj, block=True, timeout=None):
+            if not _WATCHING[0]:
+                waits.touch()       # a put may wait: the supervisor looks (waits._sample)
             try:
                 r = orig(self, obj, block, timeout)
             except BaseException as e:
@@ -111,23 +117,26 @@ def _queue_op(index):
             return r
         return put
 
-    def get3(orig):    # Queue.get
+    def get3(orig):    # Queue.get: may wait; counted where no depth can be read
         def get(self, block=True, timeout=None):
+            if not _WATCHING[0]:
+                waits.touch()
             try:
                 r = orig(self, block, timeout)
             except BaseException as e:
                 hide(e, sys._getframe())
                 raise
-            qid = self._mptree_id
-            if qid is not None:
-                try:
-                    next(_QC[qid][index])
-                    if not _DIRTY[0]:
-                        counters.mark_dirty()
-                except KeyError:
-                    _count_slow(qid, index, self)
-                except Exception:
-                    fail('count')
+            if not DEPTH_SAMPLED:
+                qid = self._mptree_id
+                if qid is not None:
+                    try:
+                        next(_QC[qid][index])
+                        if not _DIRTY[0]:
+                            counters.mark_dirty()
+                    except KeyError:
+                        _count_slow(qid, index, self)
+                    except Exception:
+                        fail('count')
             return r
         return get
 
@@ -151,8 +160,10 @@ def _queue_op(index):
             return r
         return put
 
-    def self1(orig):   # SimpleQueue.get, JoinableQueue.task_done
+    def self1(orig):   # SimpleQueue.get (may wait), JoinableQueue.task_done
         def method(self):
+            if not _WATCHING[0]:
+                waits.touch()
             try:
                 r = orig(self)
             except BaseException as e:
@@ -225,11 +236,62 @@ def patch_queues(mod):
             cls._mptree_id = None
     put, get, done = _queue_op(0), _queue_op(1), _queue_op(2)
     wrap(mod.Queue, 'put', *put)
-    if not DEPTH_SAMPLED:
-        wrap(mod.Queue, 'get', *get)
+    # Counted only where no depth can be read (DEPTH_SAMPLED), a wait everywhere.
+    wrap(mod.Queue, 'get', *get)
     wrap(mod.JoinableQueue, 'put', *put)
     wrap(mod.JoinableQueue, 'task_done', *done)
     wrap(mod.SimpleQueue, '__init__', make_init(simple_kind))
     wrap(mod.SimpleQueue, '__setstate__', make_setstate)
     wrap(mod.SimpleQueue, 'put', *put)
     wrap(mod.SimpleQueue, 'get', *get)
+    wrap(mod.JoinableQueue, 'join', _make_join)
+    # Found on the waiting thread's stack by the supervisor (waits._sample): nothing recorded.
+    waits.sampled(mod.Queue.get, waits.match_queue('Queue.get'))
+    waits.sampled(mod.Queue.put, waits.match_queue('Queue.put'))
+    waits.sampled(mod.JoinableQueue.put, waits.match_queue('Queue.put'))
+    waits.sampled(mod.SimpleQueue.get, waits.match_queue('SimpleQueue.get'))
+    wrap(mod.Queue, '_start_thread', _make_start_thread)
+    wrap(mod.Queue, '_finalize_join', _make_finalize_join)
+
+
+def _make_join(orig):
+    def join(self):
+        qid = self._mptree_id
+        if qid is None:
+            return orig(self)
+        try:
+            return waits.call_waiting('JoinableQueue.join', 'queue', qid, None, orig, self)
+        except BaseException as e:
+            hide(e, sys._getframe())
+            raise
+    return join
+
+
+def _make_start_thread(orig):
+    # The feeder thread of a user queue knows its queue, for the flush at exit below.
+    def _start_thread(self, *args, **kwargs):
+        r = orig(self, *args, **kwargs)
+        try:
+            qid = self._mptree_id
+            if qid is not None and self._thread is not None:
+                self._thread._mptree_q = qid
+        except Exception:
+            fail('feeder')
+        return r
+    return _start_thread
+
+
+def _make_finalize_join(orig):
+    # At exit a process joins the feeder thread of each queue it put into: the thread
+    # cannot end before the pipe took every item, so a process whose reader stopped reading
+    # waits here for ever (the "joining processes that use queues" pitfall).
+    def _finalize_join(twr, *args, **kwargs):
+        try:
+            thread = twr()
+            qid = getattr(thread, '_mptree_q', None) if thread is not None else None
+        except Exception:
+            qid = None
+        if qid is None:
+            return orig(twr, *args, **kwargs)
+        return waits.call_waiting('Queue.flush', 'queue', qid, None, orig, twr, *args, **kwargs)
+    return _finalize_join

@@ -9,6 +9,7 @@ from . import hide, wrap
 
 _QUEUES = __name__.rpartition('.')[0] + '.queues'   # patches.queues, once imported
 _POOL = __name__.rpartition('.')[0] + '.pool'       # patches.pool, once imported
+_LOCKS = __name__.rpartition('.')[0] + '.synchronize'   # patches.synchronize, likewise
 
 
 def patch_spawn(mod):
@@ -26,6 +27,10 @@ def patch_spawn(mod):
                     pool = sys.modules.get(_POOL)
                     if pool is not None and pool.POOL_QUEUES:
                         d['mptree_pools'] = dict(pool.POOL_QUEUES)
+                    locks = sys.modules.get(_LOCKS)
+                    if locks is not None and locks.LOCK_NAMES:
+                        d['mptree_locks'] = dict(locks.LOCK_NAMES)
+                        d['mptree_value_locks'] = sorted(locks.VALUE_LOCKS)
                     if identity.boot_seconds[0] is not None:
                         # Saves the child reading /proc/stat (~100 us) for its hello.
                         d['mptree_btime'] = identity.boot_seconds[0]
@@ -47,6 +52,13 @@ def patch_spawn(mod):
                     # A pool's worker: the task queue it unpickles is known by this.
                     from .pool import POOL_QUEUES
                     POOL_QUEUES.update(q)
+                k = data.get('mptree_locks') if isinstance(data, dict) else None
+                if isinstance(k, dict) and k:
+                    from .synchronize import LOCK_NAMES, VALUE_LOCKS
+                    LOCK_NAMES.update(k)
+                    v = data.get('mptree_value_locks')
+                    if isinstance(v, list):
+                        VALUE_LOCKS.update(x for x in v if isinstance(x, str))
                 b = data.get('mptree_btime') if isinstance(data, dict) else None
                 if type(b) is int and identity.boot_seconds[0] is None:
                     identity.boot_seconds[0] = b
