@@ -406,7 +406,7 @@ function queueFullBlocked({ model, now, live, tracker, o }: Ctx): Hint[] {
     hints.push(hint(
       { kind: 'queue-full-blocked', queueId: q.id, pid: q.ownerPid, processKey: owner?.key, site: q.site ?? undefined, severity: 'warning' },
       live
-        ? phrase('{0} {1}{2} has been full ({3}/{4}) for {5}: every put() on it blocks until a consumer calls get(). Check that a consumer is running and reading, or raise maxsize.', ...args)
+        ? phrase('{0} {1}{2} has been full ({3}/{4}) for {5}: a put() on it blocks until a consumer calls get() (put_nowait() raises queue.Full instead). Check that a consumer is running and reading, or raise maxsize.', ...args)
         : phrase('{0} {1}{2} stayed full ({3}/{4}) for the last {5} of the run: any put() on it in that time had to wait for a get(). Make sure consumers keep reading until every producer is done.', ...args),
     ));
   }
@@ -444,11 +444,16 @@ function queueEmptyNoProducers({ model, now, live, tracker, o, processes }: Ctx)
     if (waiting.length === 0) continue;
     const consumer = waiting[0];
     const args = [q.kind, q.id, siteText(q.site), nameList(producers), name(consumer)];
+    // Producers the runtime counted puts for are named as such; without per-process counts
+    // they are only the children that ended right after the last put, and said so.
+    const known = q.putters !== undefined && q.putters.length > 0;
     hints.push(hint(
       { kind: 'queue-empty-no-producers', queueId: q.id, pid: consumer.pid, processKey: consumer.key, site: q.site ?? undefined, severity: 'warning' },
-      producers.length === 1
-        ? phrase('{0} {1}{2} is empty and its producer {3} has exited, while {4} is still running: a get() on it waits forever. Have each producer put a sentinel (e.g. None) per consumer when done, or use get(timeout=…).', ...args)
-        : phrase('{0} {1}{2} is empty and its producers {3} have exited, while {4} is still running: a get() on it waits forever. Have each producer put a sentinel (e.g. None) per consumer when done, or use get(timeout=…).', ...args),
+      known
+        ? producers.length === 1
+          ? phrase('{0} {1}{2} is empty and its producer {3} has exited, while {4} is still running: a get() without a timeout on it would wait forever. Have each producer put a sentinel (e.g. None) per consumer when done, or use get(timeout=…).', ...args)
+          : phrase('{0} {1}{2} is empty and its producers {3} have exited, while {4} is still running: a get() without a timeout on it would wait forever. Have each producer put a sentinel (e.g. None) per consumer when done, or use get(timeout=…).', ...args)
+        : phrase('{0} {1}{2} is empty and {3}, which ended right after its last put (probably its producer), has exited, while {4} is still running: a get() without a timeout on it would wait forever. Have each producer put a sentinel (e.g. None) per consumer when done, or use get(timeout=…).', ...args),
     ));
   }
   return hints;
@@ -603,8 +608,10 @@ function missingMainGuard({ model, processes, o, run }: Ctx): Hint[] {
     const methodName = method ?? '?';
     hints.push(hint(
       { kind: 'missing-main-guard', pid: first.pid, processKey: first.key, site: firstSite(strong, queues, pools) ?? processSite(first), severity: 'warning' },
-      strong.length > 0
+      strong.some(reran)
         ? phrase('{0} exited with code 1 right after starting under the \'{1}\' start method, after re-running the main script. A \'{1}\' child imports your main module again; without `if __name__ == "__main__":` around the code that starts processes, the child tries to start them too and fails ("An attempt has been made to start a new process before the current process has finished its bootstrapping phase"). Put that code under the guard.', who, methodName)
+        : strong.length > 0
+        ? phrase('{0} exited with code 1 right after starting under the \'{1}\' start method, before it reached its target (it was still named MainProcess). A \'{1}\' child imports your main module again; without `if __name__ == "__main__":` around the code that starts processes, the child tries to start them too and fails ("An attempt has been made to start a new process before the current process has finished its bootstrapping phase"). Put that code under the guard.', who, methodName)
         : phrase('{0} exited with code 1 right after starting under the \'{1}\' start method: probably a missing main guard. A \'{1}\' child imports your main module again; without `if __name__ == "__main__":` around the code that starts processes, the child tries to start them too and fails ("An attempt has been made to start a new process before the current process has finished its bootstrapping phase"). Put that code under the guard.', who, methodName),
     ));
   }
