@@ -119,7 +119,7 @@ interface Edge {
   from: WaitInfo;
   /** The thread it waits for. */
   to: WaitInfo;
-  /** The holder, for a lock edge (its acquire line is named). */
+  /** The holder's line, for a lock edge: where the holder is now (its own acquire is not recorded). */
   holderSite: SiteInfo | null;
   lock: LockInfo | null;
 }

@@ -122,7 +122,7 @@ export interface LockHolder {
   pid: number;
   threadId: number;
   thread: string;
-  /** The line of the acquire. */
+  /** Where the holder is now (in a deadlock: the acquire it waits in), not the line of its own acquire. */
   site: SiteInfo | null;
   since: number;
   /** Its process ended while holding it: the lock stays locked (multiprocessing's truth). */
