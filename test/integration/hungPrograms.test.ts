@@ -51,7 +51,7 @@ describe('hung programs in the tree', function () {
     it(`${method}: a lock-order deadlock: each row names the lock, its holder and the line; an error hint on both`, async () => {
       const run = await runHung('lock_order.py', method);
       const shown = await waitForShown(api, run, 'takes-a-then-b', (d) => /waiting: Lock lock_b held by takes-b-then-a \(lock_order\.py:\d+\) · \d/.test(d));
-      assert.match(withoutUsage(shown.description), new RegExp(`held by takes-b-then-a \\(lock_order\\.py:${lineOf('lock_order.py', 'HOLD_B')}\\)`));
+      assert.match(withoutUsage(shown.description), new RegExp(`held by takes-b-then-a \\(lock_order\\.py:${lineOf('lock_order.py', 'WAIT_A')}\\)`));
       assert.match(tooltipOf(shown.item), new RegExp(`lock_order\\.py:${lineOf('lock_order.py', 'WAIT_B')}`));
       assert.match(String(shown.item.accessibilityInformation?.label), /waiting: Lock lock_b/);
       const hint = await waitFor('the deadlock hint', () => api.hints.hintsOf(run.runId).find((h) => h.kind === 'deadlock'), 30_000, () => dump(api, run));
@@ -64,11 +64,12 @@ describe('hung programs in the tree', function () {
       const file = vscode.Uri.file(path.join(HUNG, 'lock_order.py'));
       const problems = await waitFor('a problem on each line', () => {
         const list = vscode.languages.getDiagnostics(file).filter((d) => d.source === 'mptree' && d.code === 'deadlock');
-        return list.length >= 4 && list;
+        return list.length >= 2 && list;
       });
       assert.ok(problems.every((p) => p.severity === vscode.DiagnosticSeverity.Error));
       const lines = problems.map((p) => p.range.start.line + 1).sort((a, b) => a - b);
-      for (const mark of ['HOLD_A', 'WAIT_B', 'HOLD_B', 'WAIT_A']) assert.ok(lines.includes(lineOf('lock_order.py', mark)), `${mark} in ${lines}`);
+      // A holder's line is where it is now (the acquire it waits in): the cycle's lines are the two waits.
+      for (const mark of ['WAIT_B', 'WAIT_A']) assert.ok(lines.includes(lineOf('lock_order.py', mark)), `${mark} in ${lines}`);
     });
 
     it(`${method}: a consumer whose producer forgot the sentinel: waiting: Queue.get, and the deadlock`, async () => {
