@@ -158,9 +158,10 @@ describe('process commands', () => {
     const result = await vscode.commands.executeCommand<SignalCommandResult>('mptree.terminateTree', parent);
     assert.deepEqual([...(result?.signalled ?? [])].sort(), [parent.info!.pid, child.info!.pid].sort());
     // The child's exit code may be lost with its parent (which reports it); that it ended is not.
-    await waitForShown(api, run, 'nest-child', (d) => !withoutUsage(d).endsWith('running'));
+    // (By state, not by the row's words: a live nest-parent reads `waiting: Process.join …`.)
+    await waitFor('nest-child ended', () => child.info!.state !== 'running', 30_000, () => dump(api, run));
     // The parent may get its SIGTERM, or exit 0 first as its join() of the child returns.
-    await waitForShown(api, run, 'nest-parent', (d) => !withoutUsage(d).endsWith('running'));
+    await waitFor('nest-parent ended', () => parent.info!.state !== 'running', 30_000, () => dump(api, run));
     assert.match(withoutUsage(findShown(api, run, 'sleeper')!.description), /running$/, 'a process outside the tree was touched');
   });
 

@@ -103,7 +103,8 @@ export function processNodeOf(shown: Pick<Shown, 'node' | 'label'>): ProcessNode
 /** Waits until tree_family.py has started everything it starts. */
 export async function familyReady(api: MptreeApi, run: Run): Promise<void> {
   for (const name of ['daemon-sleeper', 'sleeper', 'victim', 'stubborn', 'nest-parent']) {
-    await waitForShown(api, run, name, (d) => d.includes('running'));
+    // Alive: running, or waiting in a call (nest-parent joins nest-child, which never ends by itself).
+    await waitForShown(api, run, name, (d) => d.includes('running') || d.includes('waiting: '));
   }
   await waitFor('the pool with 2 workers', () => shownTree(api, run).find((s) => isPool(s.node) && api.treeProvider.getChildren(s.node).length === 2), 30_000, () => dump(api, run));
 }

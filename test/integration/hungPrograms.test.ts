@@ -88,7 +88,7 @@ describe('hung programs in the tree', function () {
 
     it(`${method}: one pool task never returns: the worker's row says crunch(7), the pool counts one busy`, async () => {
       const run = await runHung('pool_stuck_task.py', method);
-      await waitFor('a worker in crunch(7)', () => dump(api, run).match(/ForkPoolWorker-\d+|SpawnPoolWorker-\d+/) && /crunch\(7\) · \d/.test(dump(api, run)), 30_000, () => dump(api, run));
+      await waitFor('a worker in crunch(7)', () => /(Fork|Spawn|ForkServer)PoolWorker-\d+/.test(dump(api, run)) && /crunch\(7\) · \d/.test(dump(api, run)), 30_000, () => dump(api, run));
       await waitFor('the pool with one busy worker', () => /1 busy · 1 idle/.test(dump(api, run)), 30_000, () => dump(api, run));
       assert.equal(api.hints.hintsOf(run.runId).filter((h) => h.kind === 'deadlock').length, 0);
     });

@@ -70,7 +70,7 @@ describe('process tree view', () => {
       // The parent reports the ppid at start; the command line comes with the child's own hello.
       const value = (s.item.tooltip as vscode.MarkdownString).value;
       return value.includes(`ppid) | ${mainPid}`) && value.includes('```shell\n');
-    }, 10_000);
+    }, 30_000);
     const tip = (sleeper.item.tooltip as vscode.MarkdownString).value;
     assert.match(tip, new RegExp(`Parent \\(logical\\) \\| MainProcess \\(${mainPid}\\)`), tip);
     assert.match(tip, new RegExp(`OS parent \\(ppid\\) \\| ${mainPid}`), tip);

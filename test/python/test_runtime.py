@@ -1135,12 +1135,18 @@ class DeferredStartReports(unittest.TestCase):
     def test_child_collected_by_is_alive_before_its_report(self):
         truth, msgs = self._run_to_end('polled')
         pid = truth['pid']
-        self.assertEqual(self._kinds(msgs, pid), ['process.started', 'process.exited', 'process.reaped', 'process.reaped'])
-        self.assertEqual(self._of(msgs, pid, 'process.exited')[0]['exitCode'], 0)
+        self.assertEqual([(m['type'], m['exitCode']) for m in self._of(msgs, pid, 'process.exited')],
+                         [('process.exited', 0)])
         # Collected by is_alive() first; the program's join() after it, which returns at once,
-        # is still the program's join and is reported as such.
-        reaped = self._of(msgs, pid, 'process.reaped')
-        self.assertEqual([(m['joined'], m.get('by')) for m in reaped], [(False, 'poll'), (True, 'join')])
+        # is still the program's join and is reported as such. Two interleavings, one story:
+        # the child was announced before the join (a reap by poll, then the join's), or the
+        # start report went out after both (one reap: joined, first collected by poll). Which
+        # one depends on the supervisor's tick (the handles waiter ticks later than epoll).
+        reaped = [(m['joined'], m.get('by')) for m in self._of(msgs, pid, 'process.reaped')]
+        self.assertIn(reaped, ([(False, 'poll'), (True, 'join')], [(True, 'poll')]))
+        kinds = self._kinds(msgs, pid)
+        self.assertEqual(kinds[:2], ['process.started', 'process.exited'])
+        self.assertEqual(kinds[2:], ['process.reaped'] * len(reaped))
         started = self._of(msgs, pid, 'process.started')[0]
         self.assertLessEqual(started['t'], self._of(msgs, pid, 'process.exited')[0]['t'])
 

@@ -332,3 +332,50 @@ class JoinBeforeDrain(WaitsTest):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+CYCLES = r"""
+import gc, io, json, multiprocessing as mp, sys, threading, time, types
+
+def reader(conn):
+    while conn.recv() is not None:
+        pass
+
+if __name__ == '__main__':
+    mp.set_start_method(sys.argv[1])
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)      # keep what a collection finds, to look at it
+    a, b = mp.Pipe()
+    t = threading.Thread(target=reader, args=(a,), daemon=True)
+    t.start()
+    lock = mp.Lock()
+    with lock:
+        time.sleep(0.5)                 # held past the threshold: the holds tick reads stacks
+    for i in range(60):                 # messages read through BytesIO buffers, between ticks
+        b.send(b'x' * 100)
+        time.sleep(0.01)
+    time.sleep(0.5)                     # the reader blocked in recv() past the threshold
+    b.send(None)
+    t.join()
+    gc.collect()
+    ours = sorted({'%s:%s' % (o.f_code.co_filename.rsplit('/', 1)[-1], o.f_code.co_name)
+                   for o in gc.garbage if isinstance(o, types.FrameType)
+                   and 'mptree_runtime' in o.f_code.co_filename})
+    buffers = sum(1 for o in gc.garbage if type(o) in (memoryview, io.BytesIO))
+    print(json.dumps({'runtimeFrames': ours, 'buffers': buffers}), flush=True)
+"""
+
+
+class NoReferenceCycles(WaitsTest):
+    def test_looking_at_stacks_leaves_no_cycles(self):
+        # Reading every thread's frames must not put them in a reference cycle: the frames
+        # (and the BytesIO views their locals hold) would wait for the garbage collector,
+        # and collecting a getbuffer() view in a cycle crashes Python 3.12.1.
+        c, p = self.start(CYCLES, 'fork')
+        out, err = p.communicate(timeout=60)
+        self.assertEqual(p.returncode, 0, err)
+        found = json.loads(out)
+        # The ticks did run (a wait and a hold were reported), and left nothing behind.
+        self.wait_for(c, 'wait.begin', call='Connection.recv')
+        self.wait_for(c, 'lock.held')
+        self.assertEqual(found, {'runtimeFrames': [], 'buffers': 0})

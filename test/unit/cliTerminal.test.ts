@@ -44,7 +44,9 @@ describe('mptree run on a terminal', { skip }, () => {
     assert.ok(hasTmux, 'CI=true but tmux is missing');
     // After mptree, the shell says its exit code and keeps the pane open to be read.
     tmux('new-session', '-d', '-x', '120', '-y', '40', `'${process.execPath}' '${cliPath}' run '${fixture}'; echo "mptree exited $?"; sleep 60`);
-    const live = await screenUntil('the live tree', (s) => /└─ MainProcess \[\d+\]  running/.test(s) && /alpha \[\d+\]  running/.test(s) && /beta \[\d+\]  running/.test(s)
+    // alpha and beta wait on an Event the program sets at Enter: `waiting: Event.wait go` once
+    // the wait has lasted past the threshold, `running` before.
+    const live = await screenUntil('the live tree', (s) => /└─ MainProcess \[\d+\]  running/.test(s) && /alpha \[\d+\]  (running|waiting: Event\.wait go)/.test(s) && /beta \[\d+\]  (running|waiting: Event\.wait go)/.test(s)
       // The queue's depth is read on its own clock, a moment after the children report.
       && /Queue q\d+-\d+  2 \/ 5/.test(s));
     const lines = live.split('\n').filter((l) => l.trim() !== '');

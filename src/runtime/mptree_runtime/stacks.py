@@ -50,8 +50,22 @@ def collect(max_frames=MAX_FRAMES):
     named = _named_threads()
     ours = state.OUR_THREADS
     me = _thread.get_ident()
+    # Our own thread's frame is in this dict: cleared at the end, so that no reference cycle
+    # keeps every thread's frames alive (see state.other_threads_frames).
+    current = sys._current_frames()
+    try:
+        threads = _collect(current, named, ours, me, max_frames)
+    finally:
+        current.clear()
+    # The main thread first, the runtime's own last: the order a reader wants.
+    main = getattr(threading_main(), 'ident', None)
+    threads.sort(key=lambda th: (th['runtime'], th['threadId'] != main))
+    return threads
+
+
+def _collect(current, named, ours, me, max_frames):
     threads = []
-    for ident, frame in sys._current_frames().items():
+    for ident, frame in current.items():
         runtime = ident in ours or ident == me
         frames = _frames(frame, runtime)
         omitted = max(0, len(frames) - max_frames)
@@ -66,9 +80,6 @@ def collect(max_frames=MAX_FRAMES):
         if omitted:
             entry['omitted'] = omitted
         threads.append(entry)
-    # The main thread first, the runtime's own last: the order a reader wants.
-    main = getattr(threading_main(), 'ident', None)
-    threads.sort(key=lambda th: (th['runtime'], th['threadId'] != main))
     return threads
 
 

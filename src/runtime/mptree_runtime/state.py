@@ -130,13 +130,25 @@ def _child_state():
     # The parent's waits: only the forking thread came along, and it was in none.
     REPORTED.clear()
     if SLOTS:
-        live = sys._current_frames()
+        live = set(sys._current_frames())     # the idents only: see other_threads_frames
         for tid in [t for t in SLOTS if t not in live]:
             SLOTS.pop(tid, None)
     # Thread-local flags (e.g. "inside Pool.__init__") were the forking thread's.
     tls = _thread._local()
     P = p
     return p
+
+
+def other_threads_frames():
+    """sys._current_frames() without the calling thread's own entry. With it, the caller's
+    frame is in the dict its own local holds: a reference cycle that keeps every thread's
+    frames, and all their locals, alive until the garbage collector runs. A frame of
+    Connection.recv holds a BytesIO and its getbuffer() view; collecting those in a cycle
+    crashes Python 3.12.1 (\"deallocated BytesIO object has exported buffers\", then a
+    segfault: CPython gh-111049's kin)."""
+    frames = sys._current_frames()
+    frames.pop(_thread.get_ident(), None)
+    return frames
 
 
 def _parent_name(parent_pid):

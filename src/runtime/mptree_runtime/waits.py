@@ -241,7 +241,7 @@ def tick(p):
     """Report waits and holds past the threshold, end the ones that cleared. Returns the
     seconds until the next tick."""
     now = _time()
-    frames = sys._current_frames()
+    frames = state.other_threads_frames()
     pid = p.pid
     for tid, r in list(REPORTED.items()):
         if r[1] != pid:
@@ -479,7 +479,7 @@ def _holds(p, now, frames):
         if threads is None:
             threads = program_threads()
             if frames is None:
-                frames = sys._current_frames()
+                frames = state.other_threads_frames()
         tid = _holder_thread(sl, threads)
         site = user_site(frames.get(tid)) if tid is not None else None
         line = (_LOCK_HELD % (json_value(lid), p.pid, json_value(tid),
@@ -527,7 +527,7 @@ def ended_at_exit(p):
         for tid, seen in list(SEEN.items()):
             if seen[3] is None or seen[4] != p.pid:
                 continue
-            f, _ = _match(sys._current_frames().get(tid))
+            f, _ = _match(sys._current_frames().get(tid))   # a temporary: no cycle kept
             if f is not seen[0]:
                 SEEN.pop(tid, None)
                 _sampled_end(p, tid)
