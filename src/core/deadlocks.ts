@@ -119,7 +119,7 @@ interface Edge {
   from: WaitInfo;
   /** The thread it waits for. */
   to: WaitInfo;
-  /** The holder's line, for a lock edge: where the holder is now (its own acquire is not recorded). */
+  /** The holder's line, for a lock edge: the statement that took the lock (else where the holder is now). */
   holderSite: SiteInfo | null;
   lock: LockInfo | null;
 }

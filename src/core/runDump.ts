@@ -38,7 +38,8 @@ export async function dumpRun(session: RunSession, request: DumpRequest): Promis
   }
   const t = localizer(request.lang);
   const parts = [renderTree(session.model, session.info, { color: request.color, width: request.width ?? undefined, t })];
-  for (const hint of hints) parts.push(hintLine(hint, t));
+  // A deadlock is said by the tree itself (its ✖ line), once, as `mptree run` prints it.
+  for (const hint of hints) if (hint.kind !== 'deadlock') parts.push(hintLine(hint, t));
   const describe = (p: { pid: number; state: 'running' | 'zombie' | 'exited' }) =>
     describeState(session.model.processByPid(p.pid) ?? { state: p.state, exitCode: null, signal: null }, t);
   parts.push('', t('Python stacks'), stacksText(stacks, { t, describe }).text);

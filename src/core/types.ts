@@ -122,7 +122,7 @@ export interface LockHolder {
   pid: number;
   threadId: number;
   thread: string;
-  /** Where the holder is now (in a deadlock: the acquire it waits in), not the line of its own acquire. */
+  /** The line that took the lock (its `with` or `acquire()`); where the holder is now when that cannot be told. */
   site: SiteInfo | null;
   since: number;
   /** Its process ended while holding it: the lock stays locked (multiprocessing's truth). */

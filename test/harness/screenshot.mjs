@@ -186,6 +186,14 @@ function workbenchUi(page, locale) {
       await page.mouse.move(box.x + width + 400, box.y + box.height - 40);
       await sleep(300);
     },
+    /** Right-clicks the sidebar's row that shows `rowText` and chooses `itemText` in its context menu. */
+    async contextMenu(rowText, itemText) {
+      log(`context menu of "${rowText}": ${itemText}`);
+      await page.locator('.part.sidebar .monaco-list-row', { hasText: rowText }).first().click({ button: 'right' });
+      // The menu is drawn in a shadow root: Playwright's locators look inside it.
+      await page.locator('.monaco-menu .action-label', { hasText: itemText }).first().click({ timeout: 10_000 });
+      await sleep(500);
+    },
     async clearNotifications() {
       await ui.palette('>Notifications: Clear All Notifications').catch(() => log('warning: could not clear the notifications'));
       await sleep(300);

@@ -5,9 +5,6 @@
 // showProcessTree, waitForText, closePanel, pause) and returns when the picture should be taken;
 // `optional: true` marks a scene whose fixture may not exist yet (it is reported, not failed).
 // To add a screenshot, add a scene here and the image to the README.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { fixtureWorkspace } from './codeServer.mjs';
 
 /** The run of the pipeline everything else is shown on: a zombie, a daemon, a full queue, a pool. */
 async function runPipeline(ui) {
@@ -89,14 +86,18 @@ export const scenes = [
   {
     name: 'deadlock',
     out: 'media/screenshots/deadlock.png',
-    what: 'a deadlocked run: the parent joins a child that waits to put into a full queue, and the tree says so in its hint',
-    optional: !existsSync(join(fixtureWorkspace, 'screenshot_deadlock.py')),
+    what: 'a lock-order deadlock: each worker waits for the lock the other holds, the tree names holder and line, the deadlock hint, and the stacks document beside',
+    width: 1600,
     async act(ui) {
       await ui.command('mptree.runFile', 'screenshot_deadlock.py');
       await ui.showProcessTree();
-      await ui.waitForText('.part.sidebar', 'blocked', 30_000).catch(() => ui.log('no "blocked" row yet (the hint comes with the deadlock hints)'));
+      await ui.waitForText('.part.sidebar', 'held by', 30_000).catch((err) => ui.log(`warning: ${err.message}`));
+      await ui.waitForText('.part.sidebar', 'deadlock', 30_000).catch((err) => ui.log(`warning: ${err.message}`));
       await ui.closePanel();
-      await ui.pause(3000);
+      await ui.widenSidebar(760);
+      await ui.contextMenu('screenshot_deadlock.py', 'Show Python Stacks');
+      await ui.waitForText('.part.editor', 'Python stacks', 15_000).catch((err) => ui.log(`warning: ${err.message}`));
+      await ui.pause(1500);
     },
   },
 ];

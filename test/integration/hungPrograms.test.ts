@@ -51,7 +51,7 @@ describe('hung programs in the tree', function () {
     it(`${method}: a lock-order deadlock: each row names the lock, its holder and the line; an error hint on both`, async () => {
       const run = await runHung('lock_order.py', method);
       const shown = await waitForShown(api, run, 'takes-a-then-b', (d) => /waiting: Lock lock_b held by takes-b-then-a \(lock_order\.py:\d+\) · \d/.test(d));
-      assert.match(withoutUsage(shown.description), new RegExp(`held by takes-b-then-a \\(lock_order\\.py:${lineOf('lock_order.py', 'WAIT_A')}\\)`));
+      assert.match(withoutUsage(shown.description), new RegExp(`held by takes-b-then-a \\(lock_order\\.py:${lineOf('lock_order.py', 'HOLD_B')}\\)`));
       assert.match(tooltipOf(shown.item), new RegExp(`lock_order\\.py:${lineOf('lock_order.py', 'WAIT_B')}`));
       assert.match(String(shown.item.accessibilityInformation?.label), /waiting: Lock lock_b/);
       const hint = await waitFor('the deadlock hint', () => api.hints.hintsOf(run.runId).find((h) => h.kind === 'deadlock'), 30_000, () => dump(api, run));
@@ -68,8 +68,8 @@ describe('hung programs in the tree', function () {
       });
       assert.ok(problems.every((p) => p.severity === vscode.DiagnosticSeverity.Error));
       const lines = problems.map((p) => p.range.start.line + 1).sort((a, b) => a - b);
-      // A holder's line is where it is now (the acquire it waits in): the cycle's lines are the two waits.
-      for (const mark of ['WAIT_B', 'WAIT_A']) assert.ok(lines.includes(lineOf('lock_order.py', mark)), `${mark} in ${lines}`);
+      // The two waits, and the two `with` lines that took the locks each holder holds.
+      for (const mark of ['WAIT_B', 'WAIT_A', 'HOLD_A', 'HOLD_B']) assert.ok(lines.includes(lineOf('lock_order.py', mark)), `${mark} in ${lines}`);
     });
 
     it(`${method}: a consumer whose producer forgot the sentinel: waiting: Queue.get, and the deadlock`, async () => {

@@ -144,6 +144,8 @@ describe('process tree view', () => {
     await waitForShown(api, run, 'victim', (d) => withoutUsage(d).endsWith(' · SIGTERM'));
     await waitForShown(api, run, 'sleeper', (d) => withoutUsage(d).endsWith(' · SIGKILL'));
     await waitForShown(api, run, 'quitter', (d) => withoutUsage(d).endsWith('exit 3') && !d.includes('zombie'));
+    // The pool's busy and idle counts come with its workers' first tasks past 0.2 s.
+    await waitForShown(api, run, 'Pool', (d) => /\d+ busy · \d+ idle/.test(d));
     const ended = dump(api, run);
     for (const row of table) {
       const cell = row.split(' | ')[0].slice(2);

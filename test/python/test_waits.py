@@ -152,8 +152,8 @@ class LockOrderDeadlock(WaitsTest):
                     h = self.wait_for(c, 'lock.held', pid=pid, id=ids[mine])
                     self.assertEqual(h['threadId'], w['threadId'])
                     self.assertEqual(h['thread'], 'MainThread')
-                    # The holder's own line now: the acquire it waits in, inside the hold.
-                    self.assertEqual(h['site']['function'], 'takes')
+                    # The line that took the lock (its `with`), not the one it waits in now.
+                    self.assertEqual((h['site']['function'], h['site']['line']), ('takes', line_of(DEADLOCK, 'holds')))
                     self.assertFalse(of_type(c.snapshot(), 'lock.held', pid=pid, id=ids[other]))
                 # Killed mid-wait and holding: neither says anything more (the session ends a
                 # dead process's waits; its locks stay held, as multiprocessing's do).
@@ -236,7 +236,7 @@ def add(counter, n):
             counter.value += 1
 
 def hold(counter, ready):
-    with counter.get_lock():
+    with counter.get_lock():   # the holder takes it
         ready.set()
         time.sleep(1.2)
 
@@ -286,10 +286,68 @@ class WrappedLocks(WaitsTest):
                 self.assertEqual(w[0]['site']['line'], line_of(WRAPPED, 'waits for the holder'))
                 held = of_type(c.snapshot(), 'lock.held', pid=info['holder'], id=info['value_lock'])
                 self.assertEqual(len(held), 1)
+                self.assertEqual(held[0]['site']['line'], line_of(WRAPPED, 'the holder takes it'))
                 self.assertEqual(len(of_type(c.snapshot(), 'lock.released', pid=info['holder'],
                                              id=info['value_lock'])), 1)
                 # The quick acquires (and the 4000 additions) sent nothing.
                 self.assertEqual(len(of_type(c.snapshot(), 'wait.begin', call='Lock.acquire')), 0)
+
+
+HOLDER_LINES = r"""
+import json, multiprocessing as mp, sys, time
+
+class Account(object):
+    def __init__(self):
+        self.lock = mp.Lock()
+
+def by_acquire(lock, ready):
+    lock.acquire()             # takes by acquire
+    ready.set()
+    time.sleep(0.1)
+    time.sleep(1.0)            # holds here
+    lock.release()
+
+def by_attribute(account, ready):
+    with account.lock:         # takes by attribute
+        ready.set()
+        time.sleep(1.1)
+
+def nested(outer, inner, ready):
+    with outer:                # takes outer
+        with inner:            # takes inner
+            ready.set()
+            time.sleep(1.1)
+
+if __name__ == '__main__':
+    mp.set_start_method(sys.argv[1])
+    lock, account, outer, inner = mp.Lock(), Account(), mp.Lock(), mp.RLock()
+    out = {'lock': lock._mptree_lid, 'account': account.lock._mptree_lid,
+           'outer': outer._mptree_lid, 'inner': inner._mptree_lid}
+    for name, target, args in (('acquire', by_acquire, (lock,)), ('attribute', by_attribute, (account,)),
+                               ('nested', nested, (outer, inner))):
+        ready = mp.Event()
+        p = mp.Process(target=target, args=args + (ready,), name=name)
+        p.start()
+        ready.wait()
+        p.join()
+        out[name] = p.pid
+    print(json.dumps(out), flush=True)
+"""
+
+
+class HolderLines(WaitsTest):
+    def test_the_line_that_took_the_lock(self):
+        for method in ('fork', 'spawn'):
+            with self.subTest(method=method):
+                c, p = self.start(HOLDER_LINES, method)
+                info = json.loads(self.finish(c, p, b''))
+                c.wait_quiet(3)
+                for pid, lid, mark in ((info['acquire'], info['lock'], 'takes by acquire'),
+                                       (info['attribute'], info['account'], 'takes by attribute'),
+                                       (info['nested'], info['outer'], 'takes outer'),
+                                       (info['nested'], info['inner'], 'takes inner')):
+                    held = of_type(c.snapshot(), 'lock.held', pid=pid, id=lid)
+                    self.assertEqual([h['site']['line'] for h in held], [line_of(HOLDER_LINES, mark)], mark)
 
 
 JOIN_BEFORE_DRAIN = r"""

@@ -107,16 +107,15 @@ describe('hung programs through the runtime', { skip }, () => {
         const [d] = await until('the deadlock', () => m.deadlocks().length > 0 && m.deadlocks(), 30_000, tree);
         assert.equal(d.kind, 'lock-cycle');
         assert.deepEqual([...d.pids].sort(), [truth.first, truth.second].sort());
-        // A holder's site is where the holder is now (in this cycle: the acquire it waits in),
-        // not the line of its own acquire, so the cycle's lines are the two waiting acquires.
-        for (const mark of ['WAIT_B', 'WAIT_A']) assert.ok(d.sites.includes(site('lock_order.py', truth.lines[mark])), `${mark}: ${d.sites}`);
+        // The cycle's lines: the two waiting acquires and the two `with` lines that took the locks.
+        for (const mark of ['WAIT_B', 'WAIT_A', 'HOLD_A', 'HOLD_B']) assert.ok(d.sites.includes(site('lock_order.py', truth.lines[mark])), `${mark}: ${d.sites}`);
         const first = m.processByPid(truth.first as number)!;
         assert.equal(first.wait?.call, 'Lock.acquire');
         assert.equal(first.wait?.site?.line, truth.lines.WAIT_B);
         const lockB = m.lock(first.wait!.object.id!)!;
         assert.equal(lockB.label, 'lock_b');
-        assert.deepEqual(lockB.holders.map((h) => [h.pid, h.site?.line]), [[truth.second, truth.lines.WAIT_A]]);
-        assert.match(tree(), new RegExp(`takes-a-then-b \\[${truth.first}\\].*waiting: Lock lock_b held by takes-b-then-a \\(lock_order\\.py:${truth.lines.WAIT_A}\\)`));
+        assert.deepEqual(lockB.holders.map((h) => [h.pid, h.site?.line]), [[truth.second, truth.lines.HOLD_B]]);
+        assert.match(tree(), new RegExp(`takes-a-then-b \\[${truth.first}\\].*waiting: Lock lock_b held by takes-b-then-a \\(lock_order\\.py:${truth.lines.HOLD_B}\\)`));
         assert.equal(m.processByPid(truth.main)?.wait?.call, 'Process.join');
         await stopAndCheck();
         assert.match(tree(), /✖ Deadlock: /);

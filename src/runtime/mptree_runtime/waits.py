@@ -167,6 +167,101 @@ def user_site(f):
     return None
 
 
+# ---------------------------------------------------------------------------------------
+# Where a holder took its lock. Recording the line at each acquire would cost every
+# `with lock:`; instead, once a hold has lasted past the threshold, the holder's stack is
+# read: the lock was taken by a `with X:` whose block holds the frame's current line, or by
+# the last `X.acquire(...)` above it in the same function, where X names this very lock in
+# that frame (a name, an attribute of one, or `v.get_lock()` of a Value/Array). X is looked
+# up, never evaluated: a property, or a call other than get_lock(), is not run.
+
+_STATEMENTS = {}     # path -> [(kind, first line, last line, expr)] of its withs and acquires
+
+
+def _statements(path):
+    found = _STATEMENTS.get(path)
+    if found is not None:
+        return found
+    found = []
+    try:
+        import ast
+        import linecache
+        tree = ast.parse(''.join(linecache.getlines(path)))
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.With, ast.AsyncWith)) and node.body:
+                for item in node.items:
+                    found.append(('with', node.lineno, node.body[0].lineno,
+                                  getattr(node, 'end_lineno', None), item.context_expr))
+            elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                  and node.func.attr == 'acquire'):
+                found.append(('acquire', node.lineno, None, None, node.func.value))
+    except Exception:
+        found = []
+    if len(_STATEMENTS) < 256:
+        _STATEMENTS[path] = found
+    return found
+
+
+_MISSING = object()
+
+
+def _names(expr, f):
+    """The object `expr` names in frame f (a name, attributes of one, x.get_lock()), or _MISSING."""
+    import ast
+    if isinstance(expr, ast.Name):
+        for scope in (f.f_locals, f.f_globals):
+            if expr.id in scope:
+                return scope[expr.id]
+        return _MISSING
+    if isinstance(expr, ast.Attribute):
+        base = _names(expr.value, f)
+        if base is _MISSING:
+            return _MISSING
+        d = getattr(base, '__dict__', None)
+        if type(d) is dict and expr.attr in d:
+            return d[expr.attr]
+        return _MISSING
+    if (isinstance(expr, ast.Call) and not expr.args and not expr.keywords
+            and isinstance(expr.func, ast.Attribute) and expr.func.attr == 'get_lock'):
+        base = _names(expr.func.value, f)
+        d = getattr(base, '__dict__', None) if base is not _MISSING else None
+        if type(d) is dict and '_lock' in d:
+            return d['_lock']   # multiprocessing.sharedctypes: get_lock() returns _lock
+    return _MISSING
+
+
+def acquire_site(f, lock):
+    """{file, line, function} of the statement that took `lock` in the stack from f
+    outwards (user frames only), or None when it cannot be told."""
+    depth = 0
+    while f is not None and depth < 12:
+        code = f.f_code
+        path = _user_file(code.co_filename)
+        if path:
+            depth += 1
+            line = f.f_lineno
+            first = code.co_firstlineno
+            best = None
+            for kind, start, body, end, expr in _statements(path):
+                if start < first or start > line:
+                    continue
+                if kind == 'with':
+                    inside = body <= line and (end is None or line <= end)
+                    if not inside or (best is not None and best >= start):
+                        continue
+                elif start == line or (best is not None and best >= start):
+                    continue    # acquiring now is not holding; the last acquire above wins
+                try:
+                    if _names(expr, f) is lock:
+                        best = start
+                except Exception:
+                    pass
+            if best is not None:
+                return {'file': path, 'line': best, 'function': code.co_name}
+        f = f.f_back
+    return None
+
+
 def creation_site(depth):
     """(site, label) of the user's line that is making an object now (`depth` frames up):
     label is the name it is assigned to on that line (`lock_a = mp.Lock()`), when the line
@@ -481,7 +576,8 @@ def _holds(p, now, frames):
             if frames is None:
                 frames = state.other_threads_frames()
         tid = _holder_thread(sl, threads)
-        site = user_site(frames.get(tid)) if tid is not None else None
+        top = frames.get(tid) if tid is not None else None
+        site = acquire_site(top, obj) or user_site(top)
         line = (_LOCK_HELD % (json_value(lid), p.pid, json_value(tid),
                               json_value(threads.get(tid) if tid is not None else None),
                               json_value(site), h[0] * 1000.0, now * 1000.0)).encode('ascii')
