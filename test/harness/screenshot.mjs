@@ -186,13 +186,19 @@ function workbenchUi(page, locale) {
       await page.mouse.move(box.x + width + 400, box.y + box.height - 40);
       await sleep(300);
     },
-    /** Right-clicks the sidebar's row that shows `rowText` and chooses `itemText` in its context menu. */
-    async contextMenu(rowText, itemText) {
-      log(`context menu of "${rowText}": ${itemText}`);
-      await page.locator('.part.sidebar .monaco-list-row', { hasText: rowText }).first().click({ button: 'right' });
-      // The menu is drawn in a shadow root: Playwright's locators look inside it.
-      await page.locator('.monaco-menu .action-label', { hasText: itemText }).first().click({ timeout: 10_000 });
+    /** In the multi-select quick pick that is open: checks every item and accepts. */
+    async pickAll() {
+      log('picking every item');
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ state: 'visible', timeout: 10_000 });
       await sleep(500);
+      // A click on a row of a multi-select pick toggles its check box.
+      const rows = page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
+      const count = await rows.count();
+      for (let i = 0; i < count; i++) await rows.nth(i).click({ timeout: 10_000 });
+      await sleep(300);
+      await page.keyboard.press('Enter');
+      await input.waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => {});
     },
     async clearNotifications() {
       await ui.palette('>Notifications: Clear All Notifications').catch(() => log('warning: could not clear the notifications'));

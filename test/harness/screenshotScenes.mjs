@@ -95,8 +95,12 @@ export const scenes = [
       await ui.waitForText('.part.sidebar', 'deadlock', 30_000).catch((err) => ui.log(`warning: ${err.message}`));
       await ui.closePanel();
       await ui.widenSidebar(760);
-      await ui.contextMenu('screenshot_deadlock.py', 'Show Python Stacks');
+      await ui.command('mptree.showStacks');
+      await ui.pickAll();
       await ui.waitForText('.part.editor', 'Python stacks', 15_000).catch((err) => ui.log(`warning: ${err.message}`));
+      // The deadlock's errors, one per line it names, in the Problems panel below.
+      await ui.palette('>View: Focus Problems (Errors, Warnings, Infos)');
+      await ui.waitForText('.part.panel', 'Deadlock', 10_000).catch((err) => ui.log(`warning: ${err.message}`));
       await ui.pause(1500);
     },
   },
