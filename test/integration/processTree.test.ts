@@ -204,9 +204,14 @@ describe('process tree view', () => {
     }
     // VS Code's own reveal walks getParent; it must find a deep node.
     const worker = after.find((s) => isProcess(s.node) && s.node.info?.kind === 'pool-worker')!;
-    await api.treeView.reveal(worker.node, { select: true, focus: false });
-    // The selection comes back from the workbench as an event, a moment after reveal resolves.
-    await waitFor('reveal to select the pool worker', () => api.treeView.selection.includes(worker.node), 10_000);
+    // The selection comes back from the workbench as an event, a moment after reveal resolves;
+    // a refresh that lands in between (the pool's counts change all the time) can drop it on a
+    // loaded machine, so reveal again until it holds (a broken getParent never selects it).
+    await waitFor('reveal to select the pool worker', async () => {
+      await api.treeView.reveal(worker.node, { select: true, focus: false });
+      for (let i = 0; i < 20 && !api.treeView.selection.includes(worker.node); i++) await new Promise((r) => setTimeout(r, 100));
+      return api.treeView.selection.includes(worker.node);
+    }, 30_000);
   });
 
   it('shows a finished run with exit 0 and its exited children dimmed, and Clear Exited removes them', async () => {
