@@ -175,7 +175,7 @@ def user_site(f):
 # that frame (a name, an attribute of one, or `v.get_lock()` of a Value/Array). X is looked
 # up, never evaluated: a property, or a call other than get_lock(), is not run.
 
-_STATEMENTS = {}     # path -> [(kind, first line, last line, expr)] of its withs and acquires
+_STATEMENTS = {}     # path -> [(kind, line, first body line, last line, expr)] of its withs and acquires
 
 
 def _statements(path):
