@@ -345,6 +345,54 @@ class OsForkInsideAChild(unittest.TestCase):
                 self.assertEqual(facts.procs[truth['grandchild']]['exiting'], 3)
 
 
+FORK_DURING_OUR_IMPORT = r"""
+import os, sys, tempfile, time, _thread
+state = sys.modules['mptree_runtime.state']
+d = tempfile.mkdtemp()
+with open(os.path.join(d, 'slow_module.py'), 'w') as f:
+    f.write('import time\ntime.sleep(0.6)\ndone = True\n')
+sys.path.insert(0, d)
+began = []
+def ours():          # as the runtime's own threads import (connection._listen_later)
+    began.append(time.time())
+    state.import_module('slow_module')
+_thread.start_new_thread(ours, ())
+while not began:
+    time.sleep(0.001)
+time.sleep(0.2)      # that import is under way
+pid = os.fork()
+if pid == 0:
+    import slow_module     # born with it half-imported, this would wait for ever
+    os._exit(7 if slow_module.done else 1)
+waited = time.time() - began[0]
+for _ in range(1000):
+    done, status = os.waitpid(pid, os.WNOHANG)
+    if done:
+        print(os.WEXITSTATUS(status), round(waited, 2), flush=True)
+        break
+    time.sleep(0.01)
+else:
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    print('hung', flush=True)
+"""
+
+
+class ForkDuringOurImport(unittest.TestCase):
+    """A fork in the program's thread while a thread of ours imports a module waits for
+    that import to end: the child is not born with the module half-executed and its import
+    lock held by a thread it does not have (it would hang importing it: a forkserver's
+    pool worker did)."""
+
+    def test_child_imports_what_we_were_importing(self):
+        c, p = support.start_program(self, FORK_DURING_OUR_IMPORT)
+        out, err = p.communicate(timeout=60)
+        self.assertEqual(p.returncode, 0, err)
+        code, waited = out.split()
+        self.assertEqual(code, b'7', err)
+        self.assertGreaterEqual(float(waited), 0.6)   # the fork waited for the import
+
+
 class QueueDepthRead(unittest.TestCase):
     """A multiprocessing.Queue's depth is read from the queue's own semaphore, by the
     process that made it and by those that put into it; get() is not counted (it is

@@ -238,7 +238,7 @@ def add(counter, n):
 def hold(counter, ready):
     with counter.get_lock():   # the holder takes it
         ready.set()
-        time.sleep(1.2)
+        time.sleep(2.0)        # long enough for a loaded machine's tick to report the hold
 
 if __name__ == '__main__':
     mp.set_start_method(sys.argv[1])

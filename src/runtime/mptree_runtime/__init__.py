@@ -206,7 +206,8 @@ def install():
     # What the platform has decides, not its name: no fork (Windows) means no fork hooks
     # and spawn children only; the supervisor's waiter is chosen the same way (waiters).
     if hasattr(os, 'register_at_fork'):
-        os.register_at_fork(after_in_child=state.after_fork_child)
+        os.register_at_fork(before=state.before_fork, after_in_parent=state.after_fork_parent,
+                            after_in_child=state.after_fork_child)
     os._exit = connection.os_exit
     if sys.version_info >= (3, 12) and hasattr(_thread, '_count') and getattr(os, 'fork', None):
         os.fork = state.fork

@@ -59,8 +59,7 @@ class ChildState(object):
 def report_exit(st, code):
     p = state.current()
     if code < 0:
-        from . import zombies
-        zombies.note_zombie_cpu(st.pid)     # killed: it could not send its own figures
+        state.import_module('.zombies').note_zombie_cpu(st.pid)     # killed: it could not send its own figures
     with p.lock:
         if st.exited:
             return

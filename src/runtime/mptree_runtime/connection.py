@@ -130,7 +130,9 @@ def _listen_later(p):
     try:
         # Imported in this thread of ours, safely: supervisor, children, counters, control,
         # waiters and stacks import only modules loaded already (and `select`, a C module
-        # that imports nothing), so no import lock of the program's can be waited on.
+        # that imports nothing), so no import lock of the program's can be waited on; and
+        # under the fork guard, so no fork child is born with the supervisor half-imported.
+        state.import_module('.supervisor')
         state.ensure_supervisor()
     except Exception:
         fail('supervisor later')
@@ -201,8 +203,7 @@ def _reconnector(p):
             p.backlog_bytes = 0
     if gone and STOP_WHEN_GONE:
         # Imported in this thread of ours, safely: it imports only modules loaded already.
-        from .owner import owner_gone
-        owner_gone()
+        state.import_module('.owner').owner_gone()
 
 
 def reconnect(p):

@@ -164,6 +164,37 @@ def _parent_name(parent_pid):
     return 'pid %s' % parent_pid
 
 
+# Held by a thread of ours while it imports a module (import_module), and by every fork
+# from just before it to just after it (before_fork, after_fork_parent, after_fork_child).
+# A child forked while another thread is halfway through an import is born with that
+# module half-executed and its import lock held by a thread it does not have: it hangs for
+# good the moment it imports the module (seen: a forkserver's pool worker, forked while
+# the forkserver's _listen_later thread imported the supervisor, hung in ensure_supervisor).
+# The program's own threads are its business (a bare run races the same way); ours must not
+# add such a window to every fork of the run. A fork waits at most for one import (~1 ms).
+FORK_GUARD = _thread.allocate_lock()
+_PACKAGE = __name__.rpartition('.')[0]
+
+
+def import_module(name):
+    """The module `name` (absolute, or '.name' for one of ours), imported under FORK_GUARD.
+    Every import made in a thread of ours goes through here (a module loaded already costs
+    a lock and a dict lookup)."""
+    if name.startswith('.'):
+        name = _PACKAGE + name
+    with FORK_GUARD:
+        __import__(name)
+        return sys.modules[name]
+
+
+def before_fork():
+    FORK_GUARD.acquire()
+
+
+def after_fork_parent():
+    FORK_GUARD.release()
+
+
 def after_fork_child():
     """os.register_at_fork(after_in_child=...). Only what cannot wait: the parent's
     connection is closed so the session sees it end when the parent ends, and the parent's
@@ -173,6 +204,10 @@ def after_fork_child():
     parent's epoll and wake-up pipe are left open: the child never uses them, and they are
     close-on-exec), so it reads plain attributes and writes only what changes."""
     global P
+    try:
+        FORK_GUARD.release()    # taken by before_fork: the child's copy is held
+    except Exception:
+        pass    # a fork that did not run the before hooks
     try:
         old = P
         if old is not None:

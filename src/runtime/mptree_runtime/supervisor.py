@@ -310,7 +310,7 @@ class Supervisor(object):
             if len(self.rbuf) > MAX_LINE:
                 self.rbuf = b''
             return
-        import json
+        json = state.import_module('json')
         while b'\n' in self.rbuf:
             line, self.rbuf = self.rbuf.split(b'\n', 1)
             if len(line) > MAX_LINE:

@@ -242,8 +242,7 @@ _repr = [None]
 def _short(value):
     r = _repr[0]
     if r is None:
-        import reprlib
-        r = reprlib.Repr()
+        r = state.import_module('reprlib').Repr()
         r.maxstring = r.maxother = 40
         r.maxlist = r.maxtuple = r.maxdict = r.maxset = 4
         r.maxlevel = 2

@@ -184,8 +184,8 @@ def _statements(path):
         return found
     found = []
     try:
-        import ast
-        import linecache
+        ast = state.import_module('ast')
+        linecache = state.import_module('linecache')
         tree = ast.parse(''.join(linecache.getlines(path)))
         for node in ast.walk(tree):
             if isinstance(node, (ast.With, ast.AsyncWith)) and node.body:
@@ -207,7 +207,7 @@ _MISSING = object()
 
 def _names(expr, f):
     """The object `expr` names in frame f (a name, attributes of one, x.get_lock()), or _MISSING."""
-    import ast
+    ast = state.import_module('ast')
     if isinstance(expr, ast.Name):
         for scope in (f.f_locals, f.f_globals):
             if expr.id in scope:
@@ -278,7 +278,7 @@ def creation_site(depth):
 
 def _label(path, line):
     try:
-        import linecache
+        linecache = state.import_module('linecache')
         text = linecache.getline(path, line).strip()
     except Exception:
         return None
@@ -582,6 +582,10 @@ def _holds(p, now, frames):
                               json_value(threads.get(tid) if tid is not None else None),
                               json_value(site), h[0] * 1000.0, now * 1000.0)).encode('ascii')
         with p.lock:
+            if HELD.get(lid) is not h:
+                # Released and popped at the process's end while we looked: neither
+                # lock.held nor lock.released goes out (the session never saw it held).
+                continue
             h[1] = True
             h[2] = tid
             h[4] = line
@@ -645,10 +649,12 @@ def released_at_exit(p):
 
 
 def _released(p, lid):
-    h = HELD.pop(lid, None)
-    if h is None or not h[1] or h[3] != p.pid:
-        return
+    # Under p.lock, as _holds marks and sends a hold: an end at the process's exit that
+    # races the tick's first report of the hold sees either both or neither.
     with p.lock:
+        h = HELD.pop(lid, None)
+        if h is None or not h[1] or h[3] != p.pid:
+            return
         connection.send_raw_locked(p, (_LOCK_RELEASED % (json_value(lid), p.pid, json_value(h[2]),
                                                          _time() * 1000.0)).encode('ascii'))
 
@@ -675,7 +681,7 @@ def _last_tid(sl):
     object exposes, and the int after it must equal _count(). Only asked for a lock held
     past the threshold in a process with several threads."""
     try:
-        import ctypes
+        ctypes = state.import_module('ctypes')
         off = _TID_OFFSET[0]
         base = id(sl)
         if off is None:
