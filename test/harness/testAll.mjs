@@ -160,6 +160,10 @@ function runJob(job) {
     const timer = setTimeout(() => {
       timedOut = true;
       take(`\n[test] ${job.name} still running after ${jobTimeoutSeconds} s: ending its process group\n`);
+      // What was left running, and where each process waits in the kernel: what a hang seen
+      // once in CI can be read from.
+      const ps = spawnSync('ps', ['-o', 'pid,ppid,stat,wchan:24,etimes,args', '-g', String(child.pid)], { encoding: 'utf8' });
+      take(`${ps.stdout ?? ''}\n`);
       endGroup(child.pid, 'SIGTERM');
       setTimeout(() => endGroup(child.pid, 'SIGKILL'), 5000).unref();
     }, jobTimeoutSeconds * 1000);

@@ -21,7 +21,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
-from test.python.support import Collector, RUNTIME  # noqa: E402
+from test.python.support import Collector, HungProgram, RUNTIME, run_or_show_the_hang  # noqa: E402
 
 # A representative subset: processes, queues, pools, managers, connections, lifecycle.
 # (Not WithThreadsTestPool: its test_terminate can run for many minutes even bare, on a
@@ -106,10 +106,11 @@ def run_once(method, classes, instrumented, only=None, timeout=3600):
             args.append(','.join(only))
         t0 = time.monotonic()
         try:
-            p = subprocess.run(args, env=env, cwd=d, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, timeout=timeout)
+            p = run_or_show_the_hang(args, env, d, timeout)
             tail = p.stderr.decode('utf-8', 'replace')[-3000:]
-        except subprocess.TimeoutExpired:
+        except HungProgram as hung:
+            # Printed now: the outcomes of a hung run are lost, its stacks need not be.
+            print('%s %s run hung:\n%s' % (method, 'instrumented' if instrumented else 'bare', hung), flush=True)
             tail = 'TIMEOUT'
         elapsed = time.monotonic() - t0
     try:
@@ -140,8 +141,11 @@ def main():
     total_diff = 0
     summary = []
     for method in args.methods.split(','):
-        bare, tb, tail_b, _ = run_once(method, classes, False)
-        inst, ti, tail_i, nmsg = run_once(method, classes, True)
+        # A quick run takes about a minute (two on a loaded machine): one still going after
+        # 400 s is hung, and its stacks are printed before the CI job's own timeout.
+        limit = 400 if args.quick else 3600
+        bare, tb, tail_b, _ = run_once(method, classes, False, timeout=limit)
+        inst, ti, tail_i, nmsg = run_once(method, classes, True, timeout=limit)
         if not bare or not inst:
             print('%s: a run produced no results\n--- bare:\n%s\n--- instrumented:\n%s'
                   % (method, tail_b, tail_i))

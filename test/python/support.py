@@ -5,6 +5,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -289,6 +290,58 @@ class Result(object):
         self.facts = reduce_messages(messages) if messages is not None else None
 
 
+class HungProgram(AssertionError):
+    """A program that outlived its timeout: the message holds its processes and their stacks."""
+
+
+def _descendants(pid):
+    """(pid, 'ps' line) of every live descendant of pid, pid first."""
+    out = subprocess.run(['ps', '-e', '-o', 'pid=,ppid=,stat=,wchan:24=,args='], stdout=subprocess.PIPE,
+                         universal_newlines=True).stdout
+    rows = {}
+    for line in out.splitlines():
+        f = line.split(None, 2)
+        if len(f) == 3 and f[0].isdigit():
+            rows[int(f[0])] = (int(f[1]), line)
+    found, todo = [], [pid]
+    while todo:
+        q = todo.pop(0)
+        if q in rows:
+            found.append((q, rows[q][1]))
+        todo.extend(c for c, (pp, _) in sorted(rows.items()) if pp == q)
+    return found
+
+
+def run_or_show_the_hang(argv, env, cwd, timeout):
+    """subprocess.run(argv) with stdout and stderr captured; a program still running after
+    `timeout` raises HungProgram with its process tree (state, kernel wait) and every thread's
+    Python stack of each of its processes (faulthandler, on in every process of the run,
+    writes them on the SIGABRT sent to each), so a hang seen once in CI can be read."""
+    env = dict(env)
+    env['PYTHONFAULTHANDLER'] = '1'
+    p = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        procs = _descendants(p.pid)
+        for pid, _ in reversed(procs):      # one at a time, or their stacks interleave
+            try:
+                os.kill(pid, signal.SIGABRT)
+            except OSError:
+                pass
+            time.sleep(0.3)
+        for pid, _ in _descendants(p.pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        out, err = p.communicate()
+        raise HungProgram('%s still running after %s s\n%s\n--- stderr (stacks from SIGABRT):\n%s\n--- stdout:\n%s'
+                          % (' '.join(argv), timeout, '\n'.join(line for _, line in procs),
+                             err.decode('utf-8', 'replace')[-20000:], out.decode('utf-8', 'replace')[-2000:]))
+    return subprocess.CompletedProcess(argv, p.returncode, out, err)
+
+
 def run_script(script, args=(), instrumented=True, timeout=90, extra_env=None,
                extra_pythonpath=None, truth=True, cwd=None):
     """Run a Python script (bare or under the runtime) and collect everything."""
@@ -312,8 +365,7 @@ def run_script(script, args=(), instrumented=True, timeout=90, extra_env=None,
             fd, truth_path = tempfile.mkstemp(prefix='mptree-truth-', suffix='.json')
             os.close(fd)
             env['MPTREE_FIXTURE_TRUTH'] = truth_path
-        p = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           timeout=timeout, cwd=cwd or REPO)
+        p = run_or_show_the_hang(argv, env, cwd or REPO, timeout)
         messages = None
         if instrumented:
             collector.wait_quiet(5.0)
