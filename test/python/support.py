@@ -244,7 +244,13 @@ class Collector(object):
 def run_members(run_id):
     """Pids of the live processes started with MPTREE_RUN_ID=run_id, as /proc shows them (a
     zombie's environ reads empty: the dead are not listed)."""
-    needle = ('MPTREE_RUN_ID=%s\0' % run_id).encode()
+    return processes_with_env('MPTREE_RUN_ID', run_id)
+
+
+def processes_with_env(name, value):
+    """Pids of the live processes whose environment has name=value (inherited by every
+    descendant, even one whose parent died), as /proc shows them."""
+    needle = ('%s=%s\0' % (name, value)).encode()
     found = []
     for entry in os.listdir('/proc'):
         if not entry.isdigit():
@@ -294,24 +300,6 @@ class HungProgram(AssertionError):
     """A program that outlived its timeout: the message holds its processes and their stacks."""
 
 
-def _descendants(pid):
-    """(pid, 'ps' line) of every live descendant of pid, pid first."""
-    out = subprocess.run(['ps', '-e', '-o', 'pid=,ppid=,stat=,wchan:24=,args='], stdout=subprocess.PIPE,
-                         universal_newlines=True).stdout
-    rows = {}
-    for line in out.splitlines():
-        f = line.split(None, 2)
-        if len(f) == 3 and f[0].isdigit():
-            rows[int(f[0])] = (int(f[1]), line)
-    found, todo = [], [pid]
-    while todo:
-        q = todo.pop(0)
-        if q in rows:
-            found.append((q, rows[q][1]))
-        todo.extend(c for c, (pp, _) in sorted(rows.items()) if pp == q)
-    return found
-
-
 def run_or_show_the_hang(argv, env, cwd, timeout):
     """subprocess.run(argv) with stdout and stderr captured; a program still running after
     `timeout` raises HungProgram with its process tree (state, kernel wait) and every thread's
@@ -319,26 +307,30 @@ def run_or_show_the_hang(argv, env, cwd, timeout):
     writes them on the SIGABRT sent to each), so a hang seen once in CI can be read."""
     env = dict(env)
     env['PYTHONFAULTHANDLER'] = '1'
+    mark = secrets.token_hex(8)
+    env['MPTREE_TEST_PROGRAM'] = mark     # finds all its processes, orphans included
     p = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         out, err = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        procs = _descendants(p.pid)
-        for pid, _ in reversed(procs):      # one at a time, or their stacks interleave
+        procs = sorted(processes_with_env('MPTREE_TEST_PROGRAM', mark))
+        tree = subprocess.run(['ps', '-o', 'pid,ppid,stat,wchan:24,args', '-p', ','.join(map(str, procs or [p.pid]))],
+                              stdout=subprocess.PIPE, universal_newlines=True).stdout
+        for pid in reversed(procs):     # newest first, one at a time, or their stacks interleave
             try:
                 os.kill(pid, signal.SIGABRT)
             except OSError:
                 pass
             time.sleep(0.3)
-        for pid, _ in _descendants(p.pid):
+        for pid in processes_with_env('MPTREE_TEST_PROGRAM', mark):
             try:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
         out, err = p.communicate()
         raise HungProgram('%s still running after %s s\n%s\n--- stderr (stacks from SIGABRT):\n%s\n--- stdout:\n%s'
-                          % (' '.join(argv), timeout, '\n'.join(line for _, line in procs),
-                             err.decode('utf-8', 'replace')[-20000:], out.decode('utf-8', 'replace')[-2000:]))
+                          % (' '.join(argv), timeout, tree, err.decode('utf-8', 'replace')[-20000:],
+                             out.decode('utf-8', 'replace')[-2000:]))
     return subprocess.CompletedProcess(argv, p.returncode, out, err)
 
 
